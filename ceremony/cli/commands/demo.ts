@@ -1,0 +1,21 @@
+/** `ceremony demo [--dir DIR]`: the whole product on throwaway SoftHSM tokens. */
+import type { Command } from 'commander';
+import { runDemo } from '../../ceremonies/demo.js';
+import type { CliContext } from '../context.js';
+
+export function registerDemo(program: Command, ctxFor: (json: boolean) => CliContext): void {
+  program
+    .command('demo')
+    .description('run the ceremonies end to end on throwaway SoftHSM tokens, printing each step')
+    .option('--dir <dir>', 'keep everything the demo makes in this directory (default: a new temp dir)')
+    .action(async (opts: { dir?: string }, cmd: Command) => {
+      const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
+      const result = await runDemo({
+        dir: opts.dir,
+        env: ctx.env,
+        now: ctx.now,
+        step: (name, detail) => ctx.out.line(`[${name}] ${detail}`),
+      });
+      ctx.out.result({ ok: true, ...result });
+    });
+}

@@ -1,0 +1,12 @@
+/** Every command of `ceremony`, registered in the order `--help` lists them. */
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { registerHsm } from './hsm.js';
+import { registerKey } from './key.js';
+import { registerDemo } from './demo.js';
+
+export function registerCommands(program: Command, ctxFor: (json: boolean) => CliContext): void {
+  registerHsm(program, ctxFor);
+  registerKey(program, ctxFor);
+  registerDemo(program, ctxFor);
+}

@@ -1,0 +1,101 @@
+/** `ceremony key generate` and `ceremony key export` (DESIGN §5). */
+import type { Command } from 'commander';
+import { CeremonyError } from '../../errors.js';
+import { connectToken, parseUriArg } from '../../hsm/connect.js';
+import { findPrivateKey, findKeys, generateRsaKeyPair, publicKeyOf, publicKeyPem } from '../../hsm/keys.js';
+import { writeFileAtomic } from '../../files.js';
+import type { CliContext } from '../context.js';
+import { describeKeyForOutput } from './hsm.js';
+
+interface GenerateOpts {
+  token: string;
+  label: string;
+  bits: string;
+  validDays?: string;
+  module?: string;
+  pinFile?: string;
+}
+
+interface ExportOpts {
+  key: string;
+  format: string;
+  out?: string;
+  module?: string;
+  pinFile?: string;
+}
+
+function parseWhole(text: string | undefined, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw new CeremonyError('USAGE', `${what} must be a whole number, not "${text}"`);
+  return Number(text);
+}
+
+export function registerKey(program: Command, ctxFor: (json: boolean) => CliContext): void {
+  const key = program.command('key').description('make and export keys on the HSM');
+
+  key
+    .command('generate')
+    .description('generate an RSA key pair on the token (private half sensitive and never extractable)')
+    .requiredOption('--token <uri>', 'the token, e.g. pkcs11:token=signing')
+    .requiredOption('--label <label>', 'the key label (CKA_LABEL)')
+    .requiredOption('--bits <n>', '2048 (payload keys) or 4096')
+    .option('--valid-days <n>', 'set CKA_START_DATE today and CKA_END_DATE this many days later')
+    .option('--module <path>', 'PKCS#11 module')
+    .option('--pin-file <path>', 'read the user PIN from this file')
+    .action(async (opts: GenerateOpts, cmd: Command) => {
+      const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
+      const bits = parseWhole(opts.bits, '--bits');
+      if (bits !== 2048 && bits !== 4096) throw new CeremonyError('USAGE', `--bits must be 2048 or 4096, not ${opts.bits}`);
+      const validDays = parseWhole(opts.validDays, '--valid-days');
+      const uri = parseUriArg(opts.token, '--token');
+      const ts = await connectToken(uri, { module: opts.module, pinFile: opts.pinFile, env: ctx.env, stdin: ctx.stdin, login: true, events: { warn: ctx.out.warn } });
+      try {
+        const k = generateRsaKeyPair(ts, { label: opts.label, bits, validDays, now: ctx.now() });
+        const shown = describeKeyForOutput(k, ctx.now());
+        ctx.out.result({ ok: true, key: shown });
+        ctx.out.line(`generated RSA-${k.bits} key '${k.label}' on token '${ts.info.label}' (sensitive, never extractable)`);
+        ctx.out.line(`  id       ${shown.id}`);
+        ctx.out.line(`  valid    ${shown.startDate ?? '-'} .. ${shown.endDate ?? '-'}`);
+        ctx.out.line(`  uri      ${k.uri}`);
+      } finally {
+        ts.close();
+      }
+    });
+
+  key
+    .command('export')
+    .description('export the public half of an HSM key')
+    .requiredOption('--key <uri>', 'the key, e.g. pkcs11:token=signing;object=payload-2026')
+    .option('--format <format>', 'pem (SPKI)', 'pem')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .option('--module <path>', 'PKCS#11 module')
+    .option('--pin-file <path>', 'read the user PIN from this file (only needed for keys without a public object)')
+    .action(async (opts: ExportOpts, cmd: Command) => {
+      const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
+      if (opts.format !== 'pem') throw new CeremonyError('USAGE', `--format must be pem, not "${opts.format}"`);
+      const uri = parseUriArg(opts.key, '--key');
+      // The public object is readable without a PIN; fall back to the private key's modulus after login.
+      let ts = await connectToken(uri, { module: opts.module, env: ctx.env, login: false, readWrite: false });
+      let pem: string;
+      try {
+        const pubs = findKeys(ts, { ...uri, type: 'public' });
+        if (pubs.length > 1) throw new CeremonyError('KEY_AMBIGUOUS', `token '${ts.info.label}' has ${pubs.length} public keys matching; add id= to the URI`);
+        if (pubs.length === 1) {
+          pem = publicKeyPem(publicKeyOf(ts, pubs[0]!.handle));
+        } else {
+          ts.close();
+          ts = await connectToken(uri, { module: opts.module, pinFile: opts.pinFile, env: ctx.env, stdin: ctx.stdin, login: true, readWrite: false, events: { warn: ctx.out.warn } });
+          pem = publicKeyPem(publicKeyOf(ts, findPrivateKey(ts, uri).handle));
+        }
+      } finally {
+        ts.close();
+      }
+      if (opts.out) {
+        writeFileAtomic(opts.out, pem);
+        ctx.out.line(`wrote ${opts.out}`);
+      } else if (!ctx.out.json) {
+        process.stdout.write(pem);
+      }
+      ctx.out.result({ ok: true, format: opts.format, ...(opts.out ? { out: opts.out } : {}), pem });
+    });
+}

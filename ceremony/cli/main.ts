@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/**
+ * `ceremony`: the headless face of the ceremony core (DESIGN §5). Every command is a thin shell over
+ * `ceremony/`; this file only parses, dispatches, and turns failures into `error[CODE]: sentence` with
+ * the documented exit code.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { CeremonyError, asCeremonyError } from '../errors.js';
+import { makeOutput, reportError } from './output.js';
+import type { CliContext } from './context.js';
+import { registerCommands } from './commands/index.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(ctxFor: (json: boolean) => CliContext): Command {
+  const program = new Command('ceremony')
+    .description('Air-gapped signing ceremonies on an HSM: verify and sign releases, renew keys with a quorum, audit records.')
+    .version(version(), '-V, --version')
+    .option('--json', 'print machine-readable results on stdout')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
+  registerCommands(program, ctxFor);
+  return program;
+}
+
+export async function runCli(argv: string[], base: Omit<CliContext, 'out'> = defaultContext()): Promise<number> {
+  const json = argv.includes('--json');
+  const ctxFor = (j: boolean): CliContext => ({ ...base, out: makeOutput(j) });
+  const program = buildProgram(ctxFor);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      const sentence = e.message.replace(/^error:\s*/i, '').replace(/\n[\s\S]*$/, '');
+      reportError(new CeremonyError('USAGE', `${sentence} (see ceremony --help)`), json);
+      return 2;
+    }
+    const err = asCeremonyError(e);
+    reportError(err, json);
+    if (err.code === 'INTERNAL' && base.env.CEREMONY_DEBUG) console.error(e);
+    return err.exitCode;
+  }
+}
+
+export function defaultContext(): Omit<CliContext, 'out'> {
+  return { env: process.env, stdin: process.stdin, now: () => new Date(), cwd: process.cwd() };
+}
+
+const invokedDirectly = process.argv[1] && new URL(import.meta.url).pathname === (await import('node:fs')).realpathSync(process.argv[1]);
+if (invokedDirectly) {
+  const code = await runCli(process.argv.slice(2));
+  process.exitCode = code;
+}

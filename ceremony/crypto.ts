@@ -1,0 +1,62 @@
+/**
+ * Node's crypto, wrapped once. Everything in the core that hashes, compares or builds a PKCS#1
+ * DigestInfo comes through here.
+ */
+import { createHash, timingSafeEqual, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+
+export type HashAlgorithm = 'sha256' | 'sha384' | 'sha512';
+
+/**
+ * DER prefixes of the PKCS#1 v1.5 DigestInfo (RFC 8017 §9.2, note 1). The token signs
+ * prefix ‖ digest with CKM_RSA_PKCS, so hashing stays on the host (real HSMs hash bulk data slowly).
+ */
+const DIGEST_INFO_PREFIX: Record<HashAlgorithm, Buffer> = {
+  sha256: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
+  sha384: Buffer.from('3041300d060960864801650304020205000430', 'hex'),
+  sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
+};
+
+export const DIGEST_LENGTH: Record<HashAlgorithm, number> = { sha256: 32, sha384: 48, sha512: 64 };
+
+export function digestInfo(hash: HashAlgorithm, digest: Uint8Array): Buffer {
+  if (digest.length !== DIGEST_LENGTH[hash]) {
+    throw new RangeError(`a ${hash} digest is ${DIGEST_LENGTH[hash]} bytes, got ${digest.length}`);
+  }
+  return Buffer.concat([DIGEST_INFO_PREFIX[hash], digest]);
+}
+
+export function hashBytes(hash: HashAlgorithm | 'sha1' | 'md5', data: Uint8Array): Buffer {
+  return createHash(hash).update(data).digest();
+}
+
+export function newHash(hash: string): Hash {
+  return createHash(hash);
+}
+
+/** Hash a file in one streaming pass, feeding every requested algorithm from the same chunks. */
+export async function hashFile<A extends string>(
+  path: string,
+  algorithms: readonly A[],
+  onProgress?: (bytes: number) => void,
+): Promise<Record<A, Buffer>> {
+  const hashes = algorithms.map((a) => createHash(a));
+  let seen = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    for (const h of hashes) h.update(chunk as Buffer);
+    seen += (chunk as Buffer).length;
+    onProgress?.(seen);
+  }
+  const out = {} as Record<A, Buffer>;
+  algorithms.forEach((a, i) => (out[a] = hashes[i]!.digest()));
+  return out;
+}
+
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Overwrite a secret buffer in place. */
+export function wipe(...buffers: (Uint8Array | undefined | null)[]): void {
+  for (const b of buffers) b?.fill(0);
+}

@@ -1,0 +1,125 @@
+/**
+ * Where PINs come from (DESIGN §4): a no-echo prompt on a terminal, `--pin-file`, the URI's
+ * `pin-source=file:`, or `CEREMONY_PIN` for automation. Never a command-line value. PINs are carried
+ * in Buffers the caller wipes; they are never logged.
+ */
+import { readFileSync } from 'node:fs';
+import { CeremonyError } from '../errors.js';
+import type { Pkcs11Uri } from './uri.js';
+
+export interface PinSource {
+  /** What the audit log may say about where the PIN came from (never the PIN). */
+  readonly kind: 'prompt' | 'file' | 'env' | 'derived';
+  /** Asking again can give a different answer (a person typing). */
+  readonly interactive: boolean;
+  read(prompt: string): Promise<Buffer>;
+}
+
+const MAX_PIN_LENGTH = 256;
+
+function trimNewline(b: Buffer): Buffer {
+  let end = b.length;
+  while (end > 0 && (b[end - 1] === 0x0a || b[end - 1] === 0x0d)) end--;
+  const out = Buffer.from(b.subarray(0, end));
+  b.fill(0);
+  return out;
+}
+
+export function filePinSource(path: string): PinSource {
+  return {
+    kind: 'file',
+    interactive: false,
+    async read() {
+      let raw: Buffer;
+      try {
+        raw = readFileSync(path);
+      } catch (e) {
+        throw new CeremonyError('PIN_UNAVAILABLE', `the PIN file ${path} cannot be read`, { cause: e });
+      }
+      if (raw.length > MAX_PIN_LENGTH) throw new CeremonyError('PIN_UNAVAILABLE', `the PIN file ${path} is too large to hold a PIN`);
+      return trimNewline(raw);
+    },
+  };
+}
+
+export function envPinSource(env: NodeJS.ProcessEnv = process.env): PinSource {
+  return {
+    kind: 'env',
+    interactive: false,
+    async read() {
+      return Buffer.from(env.CEREMONY_PIN ?? '', 'utf8');
+    },
+  };
+}
+
+/** A no-echo prompt on the controlling terminal (stdin must be a TTY). */
+export function promptPinSource(
+  input: NodeJS.ReadStream = process.stdin,
+  output: NodeJS.WriteStream = process.stderr,
+): PinSource {
+  return {
+    kind: 'prompt',
+    interactive: true,
+    read(prompt: string) {
+      return readHidden(prompt, input, output);
+    },
+  };
+}
+
+export function readHidden(prompt: string, input: NodeJS.ReadStream, output: NodeJS.WriteStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: number[] = [];
+    output.write(prompt);
+    const wasRaw = input.isRaw;
+    input.setRawMode?.(true);
+    input.resume();
+    const done = (err?: CeremonyError) => {
+      input.removeListener('data', onData);
+      input.setRawMode?.(wasRaw ?? false);
+      input.pause();
+      output.write('\n');
+      if (err) {
+        chunks.fill(0);
+        reject(err);
+      } else {
+        const b = Buffer.from(chunks);
+        chunks.fill(0);
+        resolve(b);
+      }
+    };
+    const onData = (data: Buffer) => {
+      for (const byte of data) {
+        if (byte === 0x03) return done(new CeremonyError('CANCELLED', 'cancelled at the prompt'));
+        if (byte === 0x0d || byte === 0x0a || byte === 0x04) return done();
+        if (byte === 0x7f || byte === 0x08) chunks.pop();
+        else if (chunks.length < MAX_PIN_LENGTH) chunks.push(byte);
+      }
+      data.fill(0);
+    };
+    input.on('data', onData);
+  });
+}
+
+export interface PinSourceChoice {
+  uri?: Pkcs11Uri;
+  pinFile?: string;
+  env?: NodeJS.ProcessEnv;
+  stdin?: NodeJS.ReadStream;
+}
+
+/**
+ * Pick the PIN source: the URI's pin-source, then --pin-file, then CEREMONY_PIN, then a prompt when
+ * stdin is a terminal. Without any of them an unattended run cannot log in, and says so.
+ */
+export function choosePinSource(choice: PinSourceChoice): PinSource {
+  const env = choice.env ?? process.env;
+  if (choice.uri?.pinSource) return filePinSource(choice.uri.pinSource.slice('file:'.length));
+  if (choice.pinFile) return filePinSource(choice.pinFile);
+  if (env.CEREMONY_PIN !== undefined) return envPinSource(env);
+  const stdin = choice.stdin ?? process.stdin;
+  if (stdin.isTTY) return promptPinSource(stdin);
+  throw new CeremonyError(
+    'PIN_UNAVAILABLE',
+    'no PIN source: this run has no terminal to prompt on, so give --pin-file, pin-source=file: in the URI, or CEREMONY_PIN',
+  );
+}
