@@ -1,0 +1,56 @@
+// Lint enforces the runtime boundaries of DESIGN §6: the core never imports Electron, React or the DOM;
+// the renderer never imports Node (it talks to main only through the preload's typed API).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+const NODE_BUILTINS = [
+  'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises', 'http',
+  'https', 'net', 'os', 'path', 'process', 'readline', 'stream', 'tls', 'url', 'util', 'v8', 'vm', 'worker_threads', 'zlib',
+];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'dist-app/**', 'release/**', 'node_modules/**', 'test-results/**', 'playwright-report/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['ceremony/**/*.ts'],
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['electron', 'react', 'react-dom'].map((name) => ({ name, message: 'ceremony/ is plain Node: no Electron, React or DOM.' })),
+          patterns: [{ group: ['react-dom/*', '**/app/**', '**/main/**'], message: 'ceremony/ must not depend on the app or the Electron shell.' }],
+        },
+      ],
+      'no-restricted-globals': ['error', 'window', 'document', 'navigator', 'localStorage'],
+    },
+  },
+  {
+    files: ['app/**/*.ts', 'app/**/*.tsx'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [...NODE_BUILTINS.map((name) => ({ name, message: 'app/ runs in the sandboxed renderer: no Node modules.' })),
+            { name: 'electron', message: 'app/ reaches main only through window.ceremony (the preload API).' }],
+          patterns: [
+            { group: ['node:*'], message: 'app/ runs in the sandboxed renderer: no Node modules.' },
+            { group: ['**/ceremony/**'], allowTypeImports: true, message: 'app/ may import only types from the core.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['main/**/*.ts', 'main/**/*.cts', 'test/**/*.ts', 'bench/**/*.mjs', '*.config.{js,ts,mjs}'],
+    languageOptions: { globals: { ...globals.node } },
+  },
+);
