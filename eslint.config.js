@@ -50,7 +50,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['main/**/*.ts', 'main/**/*.cts', 'test/**/*.ts', 'bench/**/*.mjs', '*.config.{js,ts,mjs}'],
+    files: ['main/**/*.ts', 'main/**/*.cts', 'test/**/*.ts', 'bench/**/*.mjs', 'scripts/**/*.mjs', '*.config.{js,ts,mjs}'],
     languageOptions: { globals: { ...globals.node } },
   },
 );
