@@ -1,0 +1,18 @@
+/** OpenPGP v4 certificates and signatures made on the HSM: the entry points other parts call. */
+export {
+  buildPrimaryCertificate,
+  addSigningSubkey,
+  exportCertificate,
+  certificateKeys,
+  findCertificateKey,
+  readCertificatePackets,
+  MAX_CERTIFICATE_BYTES,
+  type BuiltCertificate,
+  type OpenpgpKeyRef,
+  type PrimaryKeyFlags,
+  type PrimaryCertificateOptions,
+  type SigningSubkeyOptions,
+} from './certificate.js';
+export { createDetachedSignature, createDetachedSignatureFromHash, hashInput, type DetachedSignature, type DetachedOptions, type DetachedFromHashOptions } from './detached.js';
+export { verifyCertificate, verifyDetachedSignature, type CertificateStatus, type CertificateKeyStatus, type DetachedCheckOptions, type DetachedCheckResult } from './self-check.js';
+export { DEFAULT_OPENPGP_HASH, toOpenpgpTime, primaryKeyPacket, subkeyPacket, fingerprintHex, keyIdHex, keyIdBytes, type OpenpgpHash, type KeyPacket } from './packets.js';

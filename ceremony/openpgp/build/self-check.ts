@@ -1,0 +1,159 @@
+/**
+ * The post-signing self-check (DESIGN §3 "verify every output with the exported public key through an
+ * independent code path"): the bytes we are about to write are parsed back by openpgp.js, and the RSA
+ * check runs in openpgp.js's own big-integer code against the key packet read from the exported
+ * certificate — not against the KeyObject the signer reported.
+ */
+import type { Hash } from 'node:crypto';
+import { enums, readKey, readSignature, type Key, type SignaturePacket } from 'openpgp';
+import { CeremonyError } from '../../errors.js';
+import { hashInput } from './detached.js';
+import { MAX_CERTIFICATE_BYTES } from './certificate.js';
+import type { OpenpgpHash } from './packets.js';
+
+const HASH_NAME: Record<number, OpenpgpHash> = { [enums.hash.sha256]: 'sha256', [enums.hash.sha512]: 'sha512' };
+
+export interface CertificateKeyStatus {
+  fingerprint: string;
+  keyId: string;
+  created: Date;
+  /** Key flags from the newest valid self-signature or binding. */
+  canCertify: boolean;
+  canSign: boolean;
+  /** undefined = never expires. */
+  expires: Date | undefined;
+}
+
+export interface CertificateStatus {
+  primary: CertificateKeyStatus;
+  userIds: string[];
+  subkeys: CertificateKeyStatus[];
+}
+
+function flagsOf(sig: SignaturePacket): { canCertify: boolean; canSign: boolean } {
+  const f = sig.keyFlags?.[0] ?? 0;
+  return { canCertify: (f & enums.keyFlags.certifyKeys) !== 0, canSign: (f & enums.keyFlags.signData) !== 0 };
+}
+
+function expiry(t: Date | number | null): Date | undefined {
+  return t instanceof Date ? t : undefined;
+}
+
+async function parseCertificate(certificate: Uint8Array | string): Promise<Key> {
+  if (certificate.length > MAX_CERTIFICATE_BYTES) throw new CeremonyError('CERTIFICATE_MALFORMED', 'the OpenPGP certificate is larger than 1 MiB');
+  try {
+    return typeof certificate === 'string' ? await readKey({ armoredKey: certificate }) : await readKey({ binaryKey: certificate });
+  } catch (e) {
+    throw new CeremonyError('CERTIFICATE_MALFORMED', 'the OpenPGP certificate cannot be parsed', { cause: e });
+  }
+}
+
+/**
+ * Check every self-signature and binding (with back-signatures) of a certificate with openpgp.js, at
+ * `date`, and report what each key may do. Throws SELF_CHECK_FAILED if the primary or a subkey does
+ * not verify.
+ */
+export async function verifyCertificate(certificate: Uint8Array | string, date: Date = new Date()): Promise<CertificateStatus> {
+  const key = await parseCertificate(certificate);
+  try {
+    await key.verifyPrimaryKey(date);
+  } catch (e) {
+    throw new CeremonyError('SELF_CHECK_FAILED', `the certificate's primary key ${key.getKeyID().toHex().toUpperCase()} does not verify`, { cause: e });
+  }
+  // getPrimarySelfSignature exists at runtime (src/key/key.js) but not in openpgp.js's type definitions.
+  const primarySig = await (key as Key & { getPrimarySelfSignature(d: Date): Promise<SignaturePacket> }).getPrimarySelfSignature(date);
+  const { user } = await key.getPrimaryUser(date);
+  const primary: CertificateKeyStatus = {
+    fingerprint: key.getFingerprint().toUpperCase(),
+    keyId: key.getKeyID().toHex().toUpperCase(),
+    created: key.getCreationTime(),
+    ...flagsOf(primarySig),
+    expires: expiry(await key.getExpirationTime()),
+  };
+  const subkeys: CertificateKeyStatus[] = [];
+  for (const sub of key.getSubkeys()) {
+    let binding: SignaturePacket;
+    try {
+      binding = await sub.verify(date);
+    } catch (e) {
+      throw new CeremonyError('SELF_CHECK_FAILED', `subkey ${sub.getKeyID().toHex().toUpperCase()} is not validly bound to its primary key`, { cause: e });
+    }
+    subkeys.push({
+      fingerprint: sub.getFingerprint().toUpperCase(),
+      keyId: sub.getKeyID().toHex().toUpperCase(),
+      created: sub.getCreationTime(),
+      ...flagsOf(binding),
+      expires: expiry(await sub.getExpirationTime()),
+    });
+  }
+  return { primary, userIds: user.userID ? [user.userID.userID] : [], subkeys };
+}
+
+export interface DetachedCheckOptions {
+  certificate: Uint8Array | string;
+  /** Binary or armored detached signature. */
+  signature: Uint8Array | string;
+  /** The document: a path (streamed), its bytes, or a running hash of it with its algorithm (copied, not finished). */
+  content: string | Uint8Array | { hash: Hash; algorithm: OpenpgpHash };
+  date?: Date;
+}
+
+export interface DetachedCheckResult {
+  fingerprint: string;
+  keyId: string;
+  role: 'primary' | 'subkey';
+  /** Whether the certificate gives that key the sign flag (GnuPG may refuse data signatures otherwise). */
+  keyCanSign: boolean;
+  created: Date;
+  hash: OpenpgpHash;
+}
+
+/** Verify a detached document signature (type 0x00) against a certificate. Throws SELF_CHECK_FAILED. */
+export async function verifyDetachedSignature(o: DetachedCheckOptions): Promise<DetachedCheckResult> {
+  const date = o.date ?? new Date();
+  const status = await verifyCertificate(o.certificate, date);
+  const key = await parseCertificate(o.certificate);
+  let sig: SignaturePacket;
+  try {
+    const parsed = typeof o.signature === 'string' ? await readSignature({ armoredSignature: o.signature }) : await readSignature({ binarySignature: o.signature });
+    if (parsed.packets.length !== 1) throw new Error(`${parsed.packets.length} signature packets`);
+    sig = parsed.packets[0]!;
+  } catch (e) {
+    throw new CeremonyError('SELF_CHECK_FAILED', 'the signature just made cannot be parsed back', { cause: e });
+  }
+  const fail = (why: string, cause?: unknown) => new CeremonyError('SELF_CHECK_FAILED', `the signature just made does not verify: ${why}`, { cause });
+  if (sig.version !== 4 || sig.signatureType !== enums.signature.binary) throw fail('it is not a v4 binary-document signature');
+  const algorithm = HASH_NAME[sig.hashAlgorithm ?? -1];
+  if (!algorithm) throw fail('it uses a hash other than SHA-256 or SHA-512');
+  const [keyPacket] = key.getKeys(sig.issuerKeyID).map((k) => k.keyPacket);
+  if (!keyPacket) throw fail(`the certificate holds no key ${sig.issuerKeyID.toHex().toUpperCase()}`);
+  if (sig.issuerFingerprint && Buffer.compare(Buffer.from(sig.issuerFingerprint), Buffer.from(keyPacket.getFingerprintBytes()!)) !== 0) {
+    throw fail('its issuer fingerprint is not the key that matches its key ID');
+  }
+  let h: Hash;
+  if (typeof o.content === 'object' && 'hash' in o.content) {
+    if (o.content.algorithm !== algorithm) throw fail(`it uses ${algorithm} but the content was hashed with ${o.content.algorithm}`);
+    h = o.content.hash.copy();
+  } else {
+    h = await hashInput(o.content as string | Uint8Array, algorithm);
+  }
+  // RFC 4880 §5.2.4: document ‖ hashed signature fields ‖ 0x04 0xFF ‖ four-octet length of those fields.
+  const signatureData = (sig as unknown as { signatureData: Uint8Array }).signatureData;
+  const trailer = Buffer.alloc(6);
+  trailer[0] = 4;
+  trailer[1] = 0xff;
+  trailer.writeUInt32BE(signatureData.length, 2);
+  const digest = h.update(signatureData).update(trailer).digest();
+  // openpgp.js verifies a precomputed digest when `hashed` is set (src/packet/signature.js verify()).
+  (sig as unknown as { hashed: Uint8Array }).hashed = digest;
+  try {
+    await sig.verify(keyPacket, enums.signature.binary, null as unknown as object, date, true);
+  } catch (e) {
+    throw fail(e instanceof Error ? e.message : String(e), e);
+  }
+  const fingerprint = keyPacket.getFingerprint().toUpperCase();
+  const role = fingerprint === status.primary.fingerprint ? 'primary' : 'subkey';
+  const keyStatus = role === 'primary' ? status.primary : status.subkeys.find((s) => s.fingerprint === fingerprint);
+  return { fingerprint, keyId: keyPacket.getKeyID().toHex().toUpperCase(), role, keyCanSign: keyStatus?.canSign ?? false, created: sig.created!, hash: algorithm };
+}
+
