@@ -1,0 +1,103 @@
+/**
+ * The quorum secret (DESIGN §2): 32 random bytes made inside the application, from which both PINs of the
+ * root token are derived. It lives only in Buffers that the holder wipes (`wipe` from ceremony/crypto.ts)
+ * as soon as the PINs are derived; it never becomes a string.
+ */
+import { createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { wipe } from '../crypto.js';
+
+export const SECRET_LENGTH = 32;
+/** Set IDs are 8 random bytes: enough to tell apart every split one deployment will ever make. */
+export const SET_ID_LENGTH = 8;
+
+const COMMITMENT_LABEL = Buffer.from('ceremony quorum commitment v1\0', 'ascii');
+const PIN_SALT_LABEL = Buffer.from('ceremony quorum set v1\0', 'ascii');
+const USER_PIN_INFO = Buffer.from('ceremony root-token user PIN v1', 'ascii');
+const SO_PIN_INFO = Buffer.from('ceremony root-token SO PIN v1', 'ascii');
+/** 24 bytes of key material = 192 bits = 32 base64url characters: inside SoftHSM's 4..255 and most HSMs' limits. */
+const PIN_BYTES = 24;
+
+/** A fresh quorum secret. The caller owns it and must `wipe` it. */
+export function newQuorumSecret(): Buffer {
+  return randomBytes(SECRET_LENGTH);
+}
+
+/** A fresh set ID, as 16 lower-case hex characters (public; it names one split). */
+export function newSetId(): string {
+  return randomBytes(SET_ID_LENGTH).toString('hex');
+}
+
+export function setIdBytes(setId: string): Buffer {
+  if (!/^[0-9a-f]{16}$/.test(setId)) throw new RangeError('a set ID is 16 lower-case hex characters');
+  return Buffer.from(setId, 'hex');
+}
+
+/** `0f3a-9b2c-77d1-e4a0`: the set ID as people read it. */
+export function formatSetId(setId: string): string {
+  return setId.match(/.{4}/g)!.join('-');
+}
+
+/**
+ * The set's commitment to its secret: SHA-256("ceremony quorum commitment v1\0" ‖ setId ‖ secret), as hex.
+ * It is public (in every share, and on the root token as a CKO_DATA object). It leaks nothing useful: the
+ * secret is 32 uniformly random bytes, so finding it from the hash is a 2^256 search, and the PINs come from
+ * HKDF with other labels, so the commitment says nothing about them either. Binding the set ID means a
+ * commitment from one split can never vouch for another split's secret.
+ */
+export function quorumCommitment(setId: string, secret: Uint8Array): string {
+  if (secret.length !== SECRET_LENGTH) throw new RangeError(`a quorum secret is ${SECRET_LENGTH} bytes`);
+  return createHash('sha256').update(COMMITMENT_LABEL).update(setIdBytes(setId)).update(secret).digest('hex');
+}
+
+export interface RootPins {
+  /** The root token's user PIN (CKU_USER), 32 printable ASCII characters. Wipe after use. */
+  userPin: Buffer;
+  /** The root token's SO PIN (CKU_SO), 32 printable ASCII characters. Wipe after use. */
+  soPin: Buffer;
+}
+
+/**
+ * Both root-token PINs from the quorum secret (DESIGN §2), by HKDF-SHA-256 (RFC 5869):
+ *   IKM  = the 32-byte secret
+ *   salt = "ceremony quorum set v1\0" ‖ setId (8 bytes): binds the PINs to one split, so two sets never
+ *          share PINs even if a secret were ever reused
+ *   info = "ceremony root-token user PIN v1" / "ceremony root-token SO PIN v1": distinct labels, so knowing
+ *          one PIN says nothing about the other (the SO PIN can reset the user PIN, so both are secret)
+ *   L    = 24 bytes, encoded as base64url (RFC 4648 §5) straight into a Buffer: 32 characters of [A-Za-z0-9_-].
+ * The PINs are Buffers and never strings here. pkcs11js's C_Login/C_InitToken/C_SetPIN take the PIN as a JS
+ * string, so the one string is made at that call and nowhere else (ceremony/hsm/token.ts); it cannot be wiped,
+ * which is why it must not be kept in a variable beyond that call.
+ */
+export function deriveRootPins(secret: Uint8Array, setId: string): RootPins {
+  if (secret.length !== SECRET_LENGTH) throw new RangeError(`a quorum secret is ${SECRET_LENGTH} bytes`);
+  const salt = Buffer.concat([PIN_SALT_LABEL, setIdBytes(setId)]);
+  return { userPin: derivePin(secret, salt, USER_PIN_INFO), soPin: derivePin(secret, salt, SO_PIN_INFO) };
+}
+
+export function wipeRootPins(pins: RootPins | undefined): void {
+  if (pins) wipe(pins.userPin, pins.soPin);
+}
+
+function derivePin(secret: Uint8Array, salt: Buffer, info: Buffer): Buffer {
+  const okm = Buffer.from(hkdfSync('sha256', secret, salt, info, PIN_BYTES));
+  try {
+    return base64UrlToBuffer(okm);
+  } finally {
+    wipe(okm);
+  }
+}
+
+const B64URL = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', 'ascii');
+
+/** base64url of a multiple of 3 bytes, written into a Buffer without passing through a string. */
+function base64UrlToBuffer(bytes: Buffer): Buffer {
+  const out = Buffer.alloc((bytes.length / 3) * 4);
+  for (let i = 0, o = 0; i < bytes.length; i += 3, o += 4) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out[o] = B64URL[(n >> 18) & 63]!;
+    out[o + 1] = B64URL[(n >> 12) & 63]!;
+    out[o + 2] = B64URL[(n >> 6) & 63]!;
+    out[o + 3] = B64URL[n & 63]!;
+  }
+  return out;
+}
