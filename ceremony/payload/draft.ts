@@ -1,0 +1,300 @@
+/**
+ * Signing a payload in two halves, so that a ceremony hashes each payload once and can sign the hash
+ * with several keys (or on several tokens) in between:
+ *
+ *   const draft = await preparePayload({ input, output, signatureSizes: [256] });
+ *   const sig = await signer.signDigest('sha256', draft.hash);
+ *   await draft.commit([sig]);          // or draft.discard()
+ *
+ * preparePayload does what `delta_generator --signature_size 256[:256] --out_hash_file` does
+ * (payload_signer.cc HashPayloadForSigning / AddSignatureOpToPayload; delta_diff_generator.cc
+ * AddSignatureOp), but streaming: it writes the payload with the signature placeholder to a temp file
+ * beside the output and hashes the bytes as it writes them. commit appends the Signatures message (what
+ * `delta_generator --signature_file` adds), fsyncs, and renames the temp file into place; until then no
+ * output exists, and a failure removes the temp file.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { link, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { CeremonyError, isCeremonyError } from '../errors.js';
+import { fsyncDir, tempPathFor } from '../files.js';
+import { HEADER_SIZE, openPayload, readMetadata, type PayloadMetadata } from './format.js';
+import { ManifestType, OP_REPLACE, SPARSE_HOLE, uint64, type DeltaArchiveManifest } from './schema.js';
+import { encodeSignatures, signaturesBlobSize, signatureVersions } from './signatures.js';
+
+/** delta_diff_generator.cc kBlockSize: the no-op's extent is counted in 4096-byte blocks, whatever block_size says. */
+const NOOP_BLOCK_SIZE = 4096;
+/** Big enough to keep the disk and SHA-256 busy, small enough that three of them stay far below the RSS budget. */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+export interface Progress {
+  /** Bytes of the payload processed so far. */
+  bytes: number;
+  total: number;
+}
+
+export interface PrepareOptions {
+  input: string;
+  output: string;
+  /** One entry per signature, in order: each key's modulus size in bytes (256 for RSA-2048). */
+  signatureSizes: readonly number[];
+  /** Replace an existing output file (default: refuse with OUTPUT_EXISTS). */
+  overwrite?: boolean;
+  onProgress?: (p: Progress) => void;
+  /** Aborting stops the copy and removes the temp file (CANCELLED). */
+  signal?: AbortSignal;
+}
+
+export interface PayloadDraft {
+  readonly input: string;
+  readonly output: string;
+  /** SHA-256 of the unsigned input file as read. */
+  readonly inputSha256: Buffer;
+  /** The hash to sign: SHA-256 over header + manifest with placeholder + blobs (= `--out_hash_file`). */
+  readonly hash: Buffer;
+  readonly signatureSizes: readonly number[];
+  readonly versions: readonly number[];
+  /** Where the Signatures message starts in the blob area, and its size. */
+  readonly signaturesOffset: number;
+  readonly signaturesSize: number;
+  readonly metadataSize: number;
+  /** Append the signatures (in order, each of its declared size), fsync and move the file into place. */
+  commit(signatures: readonly Uint8Array[]): Promise<CommittedPayload>;
+  /** Remove the temp file; safe to call more than once and after commit. */
+  discard(): Promise<void>;
+}
+
+export interface CommittedPayload {
+  output: string;
+  /** SHA-256 of the whole signed output file. */
+  outputSha256: Buffer;
+  size: number;
+}
+
+/**
+ * The manifest with the signature placeholder, exactly as AddSignatureOp builds it: signatures_offset
+ * is the size of the blob area of the unsigned payload, and one REPLACE no-op operation pointing at the
+ * signature block, written to a sparse hole (start_block UINT64_MAX), is appended to noop_operations.
+ */
+export function addSignaturePlaceholder(meta: PayloadMetadata, blobSize: number): Buffer {
+  const m = ManifestType.decode(meta.manifestBytes) as unknown as DeltaArchiveManifest;
+  const offset = meta.dataSize;
+  m.signatures_offset = uint64(offset);
+  m.signatures_size = uint64(blobSize);
+  (m.noop_operations ??= []).push({
+    type: OP_REPLACE,
+    data_offset: offset,
+    data_length: blobSize,
+    dst_extents: [{ start_block: SPARSE_HOLE, num_blocks: uint64(Math.ceil(blobSize / NOOP_BLOCK_SIZE)) }],
+  });
+  return Buffer.from(ManifestType.encode(m as unknown as Record<string, unknown>).finish());
+}
+
+function headerFor(manifestLength: number): Buffer {
+  const h = Buffer.alloc(HEADER_SIZE);
+  h.write('CrAU', 0, 'ascii');
+  h.writeBigUInt64BE(1n, 4);
+  h.writeBigUInt64BE(BigInt(manifestLength), 12);
+  return h;
+}
+
+async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** Refuse an output that is the input itself, or that exists when overwriting was not asked for. */
+async function checkOutput(input: string, output: string, overwrite: boolean): Promise<void> {
+  const [inSt, outSt] = await Promise.all([stat(input).catch(() => undefined), stat(output).catch(() => undefined)]);
+  if (!outSt) return;
+  if (inSt && inSt.ino === outSt.ino && inSt.dev === outSt.dev) {
+    throw new CeremonyError('USAGE', `the output ${output} is the input payload itself; write the signed payload to a new file`);
+  }
+  if (!overwrite) throw new CeremonyError('OUTPUT_EXISTS', `${output} already exists; choose another name or pass --force to replace it`);
+}
+
+/**
+ * Copy `length` bytes from `src` at `from` to `dst` at `to`, feeding every chunk to the hashes. Reads and
+ * writes run in libuv's thread pool while the main thread hashes, so the disk and SHA-256 overlap.
+ */
+async function copyHashing(
+  src: FileHandle,
+  from: number,
+  dst: FileHandle,
+  to: number,
+  length: number,
+  hashes: Hash[],
+  tick: (n: number) => void,
+  signal: AbortSignal | undefined,
+  what: string,
+): Promise<void> {
+  const buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
+  let readPos = 0;
+  const readNext = (i: number): Promise<number> => {
+    const n = Math.min(CHUNK_BYTES, length - readPos);
+    if (n === 0) return Promise.resolve(0);
+    const p = src.read(buffers[i % 3]!, 0, n, from + readPos).then((r) => r.bytesRead);
+    readPos += n;
+    return p;
+  };
+  let pendingRead = readNext(0);
+  let pendingWrite: Promise<void> = Promise.resolve();
+  let copied = 0;
+  try {
+    for (let i = 0; copied < length; i++) {
+      const n = await pendingRead;
+      if (n === 0) throw new CeremonyError('PAYLOAD_MALFORMED', `${what} changed size while it was being read`);
+      // A short read would leave a gap; read the rest of this chunk before moving on.
+      let got = n;
+      const want = Math.min(CHUNK_BYTES, length - copied);
+      while (got < want) {
+        const { bytesRead } = await src.read(buffers[i % 3]!, got, want - got, from + copied + got);
+        if (bytesRead === 0) throw new CeremonyError('PAYLOAD_MALFORMED', `${what} changed size while it was being read`);
+        got += bytesRead;
+      }
+      const chunk = buffers[i % 3]!.subarray(0, got);
+      // buffers[(i+1)%3] was last used by write i-2, which finished before write i-1 started.
+      pendingRead = readNext(i + 1);
+      for (const h of hashes) h.update(chunk);
+      await pendingWrite;
+      if (signal?.aborted) throw new CeremonyError('CANCELLED', 'signing was cancelled; no output was written');
+      pendingWrite = writeAll(dst, chunk, to + copied);
+      copied += got;
+      tick(got);
+    }
+    await pendingWrite;
+  } finally {
+    // Settle anything still in flight before the caller closes the files.
+    await Promise.allSettled([pendingRead, pendingWrite]);
+  }
+}
+
+export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft> {
+  const { input, output, signatureSizes } = opts;
+  const versions = signatureVersions(signatureSizes.length);
+  for (const s of signatureSizes) {
+    if (!Number.isInteger(s) || s < 1 || s > 2048) throw new CeremonyError('USAGE', `a signature size of ${s} bytes is not supported`);
+  }
+  await checkOutput(input, output, opts.overwrite ?? false);
+  const what = `the payload ${input}`;
+  const { fh: src, size } = await openPayload(input, what);
+  const tmp = tempPathFor(output);
+  let dst: FileHandle | undefined;
+  let state: 'open' | 'committed' | 'discarded' = 'open';
+  const removeTemp = async () => {
+    await dst?.close().catch(() => {});
+    dst = undefined;
+    await rm(tmp, { force: true });
+  };
+  try {
+    const meta = await readMetadata(src, size, what);
+    if (meta.signatures) {
+      throw new CeremonyError(
+        'PAYLOAD_ALREADY_SIGNED',
+        `${input} is already signed (its manifest declares a ${meta.signatures.size}-byte signature block); sign the unsigned payload instead`,
+      );
+    }
+    const blobSize = signaturesBlobSize(signatureSizes);
+    const manifest = addSignaturePlaceholder(meta, blobSize);
+    const head = Buffer.concat([headerFor(manifest.length), manifest]);
+
+    const inputHash = createHash('sha256');
+    const signedHash = createHash('sha256');
+    try {
+      dst = await open(tmp, 'wx', 0o644);
+    } catch (e) {
+      throw new CeremonyError('OUTPUT_FAILED', `cannot create a temporary file beside ${output}`, { cause: e });
+    }
+    // The input's header is exactly this (magic and version were checked), so no need to keep it.
+    inputHash.update(headerFor(meta.manifestBytes.length));
+    inputHash.update(meta.manifestBytes);
+    signedHash.update(head);
+    await writeAll(dst, head, 0);
+    let done = meta.metadataSize;
+    opts.onProgress?.({ bytes: done, total: size });
+    await copyHashing(src, meta.metadataSize, dst, head.length, meta.dataSize, [inputHash, signedHash], (n) => {
+      done += n;
+      opts.onProgress?.({ bytes: done, total: size });
+    }, opts.signal, what);
+
+    // The output hash continues over the Signatures message; the signed hash stops before it.
+    const hash = signedHash.copy().digest();
+    const outputHash = signedHash;
+    const signaturesOffset = meta.dataSize;
+    const end = head.length + meta.dataSize;
+    const file = dst;
+
+    const draft: PayloadDraft = {
+      input,
+      output,
+      inputSha256: inputHash.digest(),
+      hash,
+      signatureSizes: [...signatureSizes],
+      versions,
+      signaturesOffset,
+      signaturesSize: blobSize,
+      metadataSize: head.length,
+      async commit(signatures) {
+        if (state !== 'open') throw new CeremonyError('INTERNAL', 'this payload draft was already committed or discarded');
+        try {
+          if (signatures.length !== signatureSizes.length || signatures.some((s, i) => s.length !== signatureSizes[i])) {
+            throw new CeremonyError('INTERNAL', 'the signatures do not match the placeholder reserved for them');
+          }
+          const blob = encodeSignatures(signatures);
+          if (blob.length !== blobSize) throw new CeremonyError('INTERNAL', 'the signature block does not fill its placeholder');
+          if (opts.signal?.aborted) throw new CeremonyError('CANCELLED', 'signing was cancelled; no output was written');
+          await writeAll(file, blob, end);
+          outputHash.update(blob);
+          await file.sync();
+          await file.close();
+          dst = undefined;
+          await moveIntoPlace(tmp, output, opts.overwrite ?? false);
+          fsyncDir(dirname(output));
+          state = 'committed';
+          return { output, outputSha256: outputHash.digest(), size: end + blob.length };
+        } catch (e) {
+          state = 'discarded';
+          await removeTemp();
+          if (isCeremonyError(e)) throw e;
+          throw new CeremonyError('OUTPUT_FAILED', `could not write ${output}`, { cause: e });
+        }
+      },
+      async discard() {
+        if (state === 'open') {
+          state = 'discarded';
+          await removeTemp();
+        }
+      },
+    };
+    return draft;
+  } catch (e) {
+    await removeTemp();
+    if (isCeremonyError(e)) throw e;
+    throw new CeremonyError('OUTPUT_FAILED', `could not write the signed payload ${output}`, { cause: e });
+  } finally {
+    await src.close();
+  }
+}
+
+/**
+ * rename(2) is atomic but replaces; without --force we link(2) instead, which fails if the output
+ * appeared meanwhile. Filesystems without hard links (FAT transfer media) fall back to a checked rename.
+ */
+async function moveIntoPlace(tmp: string, output: string, overwrite: boolean): Promise<void> {
+  if (overwrite) return rename(tmp, output);
+  try {
+    await link(tmp, output);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new CeremonyError('OUTPUT_EXISTS', `${output} appeared while signing; nothing was replaced`);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
+    if (await stat(output).then(() => true, () => false)) {
+      throw new CeremonyError('OUTPUT_EXISTS', `${output} appeared while signing; nothing was replaced`);
+    }
+    return rename(tmp, output);
+  }
+  await unlink(tmp);
+}

@@ -1,0 +1,75 @@
+/**
+ * `signPayload`: the whole of Flatcar's payload signing (core_sign_update: delta_generator hash →
+ * sign the hash → delta_generator insert) in one streaming pass, with the keys behind DigestSigner.
+ * Every signature is checked with the signer's public key before the output is moved into place, so a
+ * faulty token can never produce a payload that update_engine would refuse.
+ */
+import { CeremonyError } from '../errors.js';
+import type { DigestSigner } from '../signer.js';
+import { preparePayload, type Progress } from './draft.js';
+import { signatureMatchesDigest } from './rsa.js';
+
+export interface SignPayloadOptions {
+  input: string;
+  output: string;
+  /** In signature order: the last signer makes the version-2 signature that update_engine checks. */
+  signers: readonly DigestSigner[];
+  overwrite?: boolean;
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+}
+
+export interface SignPayloadResult {
+  input: string;
+  output: string;
+  inputSha256: Buffer;
+  outputSha256: Buffer;
+  /** The SHA-256 that was signed (delta_generator's `--out_hash_file`). */
+  signedHash: Buffer;
+  size: number;
+  signaturesOffset: number;
+  signaturesSize: number;
+  signatures: { version: number; key: string; bytes: number }[];
+}
+
+export async function signPayload(opts: SignPayloadOptions): Promise<SignPayloadResult> {
+  if (opts.signers.length === 0) throw new CeremonyError('USAGE', 'signing a payload needs at least one key');
+  const sizes = opts.signers.map((s) => {
+    if (s.modulusBits % 8 !== 0 || s.modulusBits < 1024) {
+      throw new CeremonyError('KEY_UNSUITABLE', `${s.description} is not an RSA key update_engine can check (${s.modulusBits} bits)`);
+    }
+    return s.modulusBits / 8;
+  });
+  const draft = await preparePayload({
+    input: opts.input,
+    output: opts.output,
+    signatureSizes: sizes,
+    overwrite: opts.overwrite,
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+  });
+  try {
+    const signatures: Buffer[] = [];
+    for (const signer of opts.signers) {
+      const sig = await signer.signDigest('sha256', draft.hash);
+      if (!signatureMatchesDigest(signer.publicKey, sig, draft.hash)) {
+        throw new CeremonyError('SELF_CHECK_FAILED', `the signature made by ${signer.description} does not verify with its public key; nothing was written`);
+      }
+      signatures.push(sig);
+    }
+    const done = await draft.commit(signatures);
+    return {
+      input: opts.input,
+      output: done.output,
+      inputSha256: draft.inputSha256,
+      outputSha256: done.outputSha256,
+      signedHash: draft.hash,
+      size: done.size,
+      signaturesOffset: draft.signaturesOffset,
+      signaturesSize: draft.signaturesSize,
+      signatures: opts.signers.map((s, i) => ({ version: draft.versions[i]!, key: s.description, bytes: sizes[i]! })),
+    };
+  } finally {
+    await draft.discard();
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * update_engine's check of a signed payload (payload_signer.cc VerifySignedPayload / VerifySignatureBlob,
+ * payload_processor.cc VerifyPayload): the Signatures message sits at signatures_offset and ends the
+ * file; the FIRST signature whose version is 2 is the one checked; it must recover (RSA PKCS#1 v1.5,
+ * SHA-256 DigestInfo) the SHA-256 of bytes [0, 20 + manifest length + signatures_offset).
+ *
+ * Besides the verdict, every signature is listed with its version and the keys it verifies with, so a
+ * person can see why a payload with a version-1 signature by the right key is still refused.
+ */
+import { createHash, type KeyObject } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { CeremonyError } from '../errors.js';
+import { openPayload, readExactly, readMetadata } from './format.js';
+import { signatureMatchesDigest } from './rsa.js';
+import { CURRENT_SIGNATURE_VERSION, decodeSignatures } from './signatures.js';
+
+export interface PayloadSignatureReport {
+  index: number;
+  version: number | undefined;
+  bytes: number;
+  /** Indexes into the publicKeys given, of the keys this signature verifies with. */
+  verifiedBy: number[];
+  /** Whether update_engine looks at this signature (the first with version 2). */
+  checkedByUpdateEngine: boolean;
+}
+
+export interface PayloadVerification {
+  ok: boolean;
+  /** SHA-256 of the signed bytes. */
+  hash: Buffer;
+  signedBytes: number;
+  signatures: PayloadSignatureReport[];
+  /** One sentence saying why the payload is accepted or refused. */
+  reason: string;
+}
+
+export interface VerifyPayloadOptions {
+  onProgress?: (p: { bytes: number; total: number }) => void;
+}
+
+async function hashRange(path: string, end: number, onProgress?: VerifyPayloadOptions['onProgress']): Promise<Buffer> {
+  const h = createHash('sha256');
+  let seen = 0;
+  if (end === 0) return h.digest();
+  for await (const chunk of createReadStream(path, { start: 0, end: end - 1, highWaterMark: 4 << 20 })) {
+    h.update(chunk as Buffer);
+    seen += (chunk as Buffer).length;
+    onProgress?.({ bytes: seen, total: end });
+  }
+  if (seen !== end) throw new CeremonyError('PAYLOAD_MALFORMED', `the payload ${path} changed size while it was being read`);
+  return h.digest();
+}
+
+/** Check a payload against the given public keys; never throws for a bad signature (see `ok`). */
+export async function inspectPayload(path: string, publicKeys: readonly KeyObject[], opts: VerifyPayloadOptions = {}): Promise<PayloadVerification> {
+  const what = `the payload ${path}`;
+  const { fh, size } = await openPayload(path, what);
+  let signedBytes: number;
+  let blob: Buffer;
+  try {
+    const meta = await readMetadata(fh, size, what);
+    if (!meta.signatures) {
+      throw new CeremonyError('PAYLOAD_SIGNATURE_INVALID', `${path} is not signed: its manifest declares no signatures`);
+    }
+    signedBytes = meta.metadataSize + meta.signatures.offset;
+    blob = await readExactly(fh, meta.signatures.size, signedBytes, what);
+  } finally {
+    await fh.close();
+  }
+  const entries = decodeSignatures(blob, what);
+  const hash = await hashRange(path, signedBytes, opts.onProgress);
+  const chosen = entries.find((s) => s.version === CURRENT_SIGNATURE_VERSION);
+  const signatures = entries.map((s) => ({
+    index: s.index,
+    version: s.version,
+    bytes: s.data.length,
+    verifiedBy: publicKeys.flatMap((k, i) => (signatureMatchesDigest(k, s.data, hash) ? [i] : [])),
+    checkedByUpdateEngine: s === chosen,
+  }));
+  const chosenReport = signatures.find((s) => s.checkedByUpdateEngine);
+  let ok = false;
+  let reason: string;
+  if (!chosenReport) {
+    reason = `none of its ${entries.length} signature(s) has version ${CURRENT_SIGNATURE_VERSION}, the only one update_engine checks`;
+  } else if (chosenReport.verifiedBy.length === 0) {
+    const others = signatures.filter((s) => s !== chosenReport && s.verifiedBy.length > 0);
+    reason =
+      `its version-${CURRENT_SIGNATURE_VERSION} signature (#${chosenReport.index + 1}) does not verify with the given public key(s)` +
+      (others.length ? `; signature(s) ${others.map((s) => `#${s.index + 1} (version ${s.version ?? 'none'})`).join(', ')} do, but update_engine does not check them` : '');
+  } else {
+    ok = true;
+    reason = `its version-${CURRENT_SIGNATURE_VERSION} signature (#${chosenReport.index + 1}) verifies over the first ${signedBytes} bytes`;
+  }
+  return { ok, hash, signedBytes, signatures, reason };
+}
+
+/** update_engine's verdict; refuses with PAYLOAD_SIGNATURE_INVALID (exit 1), carrying the full report. */
+export async function verifyPayload(path: string, publicKeys: readonly KeyObject[], opts: VerifyPayloadOptions = {}): Promise<PayloadVerification> {
+  if (publicKeys.length === 0) throw new CeremonyError('USAGE', 'verifying a payload needs at least one public key');
+  const v = await inspectPayload(path, publicKeys, opts);
+  if (!v.ok) {
+    throw new CeremonyError('PAYLOAD_SIGNATURE_INVALID', `update_engine would refuse ${path}: ${v.reason}`, {
+      details: { signatures: v.signatures, hash: v.hash.toString('hex') },
+    });
+  }
+  return v;
+}
