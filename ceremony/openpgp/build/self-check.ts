@@ -50,40 +50,66 @@ async function parseCertificate(certificate: Uint8Array | string): Promise<Key> 
 
 /**
  * Check every self-signature and binding (with back-signatures) of a certificate with openpgp.js, at
- * `date`, and report what each key may do. Throws SELF_CHECK_FAILED if the primary or a subkey does
- * not verify.
+ * `date`, and report what each key may do and until when. Expired keys are reported through `expires`
+ * (compare with the date); a signature that does not verify throws SELF_CHECK_FAILED.
  */
 export async function verifyCertificate(certificate: Uint8Array | string, date: Date = new Date()): Promise<CertificateStatus> {
   const key = await parseCertificate(certificate);
+  const primaryKeyId = key.getKeyID().toHex().toUpperCase();
+  const primaryExpires = expiry(await key.getExpirationTime().catch(() => null));
+  // An expired primary is reported, not refused: its signatures stay checkable at the time they were made.
+  const primaryDate = primaryExpires && primaryExpires <= date ? new Date(primaryExpires.getTime() - 1000) : date;
+  let primarySig: SignaturePacket;
   try {
-    await key.verifyPrimaryKey(date);
+    await key.verifyPrimaryKey(primaryDate);
+    // getPrimarySelfSignature exists at runtime (src/key/key.js) but not in openpgp.js's type definitions.
+    primarySig = await (key as Key & { getPrimarySelfSignature(d: Date): Promise<SignaturePacket> }).getPrimarySelfSignature(primaryDate);
   } catch (e) {
-    throw new CeremonyError('SELF_CHECK_FAILED', `the certificate's primary key ${key.getKeyID().toHex().toUpperCase()} does not verify`, { cause: e });
+    throw new CeremonyError('SELF_CHECK_FAILED', `the certificate's primary key ${primaryKeyId} does not verify`, { cause: e });
   }
-  // getPrimarySelfSignature exists at runtime (src/key/key.js) but not in openpgp.js's type definitions.
-  const primarySig = await (key as Key & { getPrimarySelfSignature(d: Date): Promise<SignaturePacket> }).getPrimarySelfSignature(date);
-  const { user } = await key.getPrimaryUser(date);
+  const { user } = await key.getPrimaryUser(primaryDate);
   const primary: CertificateKeyStatus = {
     fingerprint: key.getFingerprint().toUpperCase(),
-    keyId: key.getKeyID().toHex().toUpperCase(),
+    keyId: primaryKeyId,
     created: key.getCreationTime(),
     ...flagsOf(primarySig),
-    expires: expiry(await key.getExpirationTime()),
+    expires: primaryExpires,
   };
   const subkeys: CertificateKeyStatus[] = [];
   for (const sub of key.getSubkeys()) {
+    const subKeyId = sub.getKeyID().toHex().toUpperCase();
+    const bad = (why: string, cause?: unknown) => new CeremonyError('SELF_CHECK_FAILED', `subkey ${subKeyId} is not validly bound to its primary key: ${why}`, { cause });
     let binding: SignaturePacket;
     try {
       binding = await sub.verify(date);
     } catch (e) {
-      throw new CeremonyError('SELF_CHECK_FAILED', `subkey ${sub.getKeyID().toHex().toUpperCase()} is not validly bound to its primary key`, { cause: e });
+      // A subkey that has expired since (an earlier year's key) is kept in the certificate: check its
+      // binding at the time it was made instead, and report it as expired.
+      const madeAt = sub.bindingSignatures.reduce((t, s) => (s.created && s.created > t ? s.created : t), new Date(0));
+      try {
+        binding = await sub.verify(madeAt);
+      } catch {
+        throw bad(e instanceof Error ? e.message : String(e), e);
+      }
+      if (!binding.keyExpirationTime) throw bad(e instanceof Error ? e.message : String(e), e);
+    }
+    const flags = flagsOf(binding);
+    if (flags.canSign) {
+      // RFC 4880 §5.2.1 0x19 / §11.1: a signing subkey must carry the subkey's own back-signature.
+      const back = binding.embeddedSignature;
+      if (!back || back.signatureType !== enums.signature.keyBinding) throw bad('the primary-key binding back-signature is missing');
+      try {
+        await back.verify(sub.keyPacket, enums.signature.keyBinding, { key: key.keyPacket, bind: sub.keyPacket }, binding.created!);
+      } catch (e) {
+        throw bad('the primary-key binding back-signature does not verify', e);
+      }
     }
     subkeys.push({
       fingerprint: sub.getFingerprint().toUpperCase(),
-      keyId: sub.getKeyID().toHex().toUpperCase(),
+      keyId: subKeyId,
       created: sub.getCreationTime(),
-      ...flagsOf(binding),
-      expires: expiry(await sub.getExpirationTime()),
+      ...flags,
+      expires: binding.keyExpirationTime ? new Date(sub.getCreationTime().getTime() + binding.keyExpirationTime * 1000) : undefined,
     });
   }
   return { primary, userIds: user.userID ? [user.userID.userID] : [], subkeys };

@@ -115,6 +115,10 @@ describe('addSigningSubkey', () => {
     expect(status.subkeys.map((s) => s.fingerprint)).toEqual([one.key.fingerprint, two.key.fingerprint]);
     expect(status.subkeys.every((s) => s.canSign)).toBe(true);
     expect(status.subkeys[0]!.expires?.getTime()).toBe(Math.floor(year1.getTime() / 1000) * 1000);
+    // A year later the first subkey has expired: still listed, with its expiry, and the certificate still checks.
+    const after = await verifyCertificate(two.certificate, new Date(CREATED.getTime() + 400 * DAY));
+    expect(after.subkeys[0]!.expires!.getTime()).toBeLessThan(CREATED.getTime() + 400 * DAY);
+    expect(after.subkeys[1]!.expires!.getTime()).toBeGreaterThan(CREATED.getTime() + 400 * DAY);
     expect((await certificateKeys(two.certificate)).map((k) => k.role)).toEqual(['primary', 'subkey', 'subkey']);
     expect((await findCertificateKey(two.certificate, two.key.keyId.toLowerCase())).fingerprint).toBe(two.key.fingerprint);
   });
