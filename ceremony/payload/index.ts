@@ -2,6 +2,6 @@
 export { readPayloadMetadata, parsePayloadBytes, PAYLOAD_LIMITS, HEADER_SIZE, type PayloadMetadata } from './format.js';
 export { preparePayload, addSignaturePlaceholder, type PayloadDraft, type PrepareOptions, type CommittedPayload, type Progress } from './draft.js';
 export { signPayload, type SignPayloadOptions, type SignPayloadResult } from './sign.js';
-export { verifyPayload, inspectPayload, type PayloadVerification, type PayloadSignatureReport, type VerifyPayloadOptions } from './verify.js';
+export { verifyPayload, inspectPayload, payloadRefusal, type PayloadVerification, type PayloadSignatureReport, type VerifyPayloadOptions } from './verify.js';
 export { encodeSignatures, decodeSignatures, signatureVersions, signaturesBlobSize, CURRENT_SIGNATURE_VERSION, type PayloadSignature } from './signatures.js';
 export { signatureMatchesDigest } from './rsa.js';

@@ -98,10 +98,13 @@ export async function inspectPayload(path: string, publicKeys: readonly KeyObjec
 export async function verifyPayload(path: string, publicKeys: readonly KeyObject[], opts: VerifyPayloadOptions = {}): Promise<PayloadVerification> {
   if (publicKeys.length === 0) throw new CeremonyError('USAGE', 'verifying a payload needs at least one public key');
   const v = await inspectPayload(path, publicKeys, opts);
-  if (!v.ok) {
-    throw new CeremonyError('PAYLOAD_SIGNATURE_INVALID', `update_engine would refuse ${path}: ${v.reason}`, {
-      details: { signatures: v.signatures, hash: v.hash.toString('hex') },
-    });
-  }
+  if (!v.ok) throw payloadRefusal(path, v);
   return v;
+}
+
+/** The refusal for a report that is not ok (PAYLOAD_SIGNATURE_INVALID, exit 1). */
+export function payloadRefusal(path: string, v: PayloadVerification): CeremonyError {
+  return new CeremonyError('PAYLOAD_SIGNATURE_INVALID', `update_engine would refuse ${path}: ${v.reason}`, {
+    details: { signatures: v.signatures, hash: v.hash.toString('hex') },
+  });
 }

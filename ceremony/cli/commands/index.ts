@@ -4,9 +4,11 @@ import type { CliContext } from '../context.js';
 import { registerHsm } from './hsm.js';
 import { registerKey } from './key.js';
 import { registerDemo } from './demo.js';
+import { registerPayload } from './payload.js';
 
 export function registerCommands(program: Command, ctxFor: (json: boolean) => CliContext): void {
   registerHsm(program, ctxFor);
   registerKey(program, ctxFor);
+  registerPayload(program, ctxFor);
   registerDemo(program, ctxFor);
 }

@@ -1,0 +1,176 @@
+/**
+ * `ceremony payload sign` and `ceremony payload verify` (DESIGN §5): Flatcar CrAU update payloads.
+ * Thin shells over ceremony/payload; the HSM side is one login per token, whatever the number of keys.
+ */
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import type { Command } from 'commander';
+import { CeremonyError } from '../../errors.js';
+import { readInputFile } from '../../files.js';
+import { connectToken, parseUriArg } from '../../hsm/connect.js';
+import { findPrivateKey } from '../../hsm/keys.js';
+import { PinAttempts, type TokenSession } from '../../hsm/token.js';
+import { TokenKeySigner } from '../../hsm/token-signer.js';
+import type { Pkcs11Uri } from '../../hsm/uri.js';
+import { signPayload, inspectPayload, payloadRefusal, type Progress } from '../../payload/index.js';
+import type { CliContext } from '../context.js';
+
+interface SignOpts {
+  key: string[];
+  out: string;
+  force?: boolean;
+  module?: string;
+  pinFile?: string;
+}
+
+interface VerifyOpts {
+  publicKey: string[];
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Keys on the same token (same module, label, serial, slot) share one session and one login. */
+function tokenKey(uri: Pkcs11Uri): string {
+  return JSON.stringify([uri.modulePath ?? '', uri.moduleName ?? '', uri.token ?? '', uri.serial ?? '', uri.slotId ?? '', uri.manufacturer ?? '', uri.model ?? '']);
+}
+
+function spkiFingerprint(key: KeyObject): string {
+  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+function readPublicKey(path: string): KeyObject {
+  const pem = readInputFile(path, 'public key', 64 * 1024);
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch (e) {
+    throw new CeremonyError('INPUT_MALFORMED', `${path} is not a PEM public key`, { cause: e });
+  }
+  if (key.asymmetricKeyType !== 'rsa') throw new CeremonyError('INPUT_MALFORMED', `${path} is not an RSA public key; update_engine checks RSA signatures only`);
+  return key;
+}
+
+/** A progress line on a terminal only (never in --json runs or logs). */
+function progressReporter(ctx: CliContext, label: string): { tick: (p: Progress) => void; done: () => void } {
+  const tty = process.stderr.isTTY && !ctx.out.json;
+  let last = -1;
+  return {
+    tick(p) {
+      if (!tty) return;
+      const pct = p.total === 0 ? 100 : Math.floor((p.bytes / p.total) * 100);
+      if (pct !== last) {
+        last = pct;
+        process.stderr.write(`\r${label} ${pct}% (${(p.bytes / 1048576).toFixed(0)} of ${(p.total / 1048576).toFixed(0)} MiB)`);
+      }
+    },
+    done() {
+      if (tty && last >= 0) process.stderr.write('\n');
+    },
+  };
+}
+
+/** SIGINT/SIGTERM abort the copy so the temp file is removed (a SIGKILL cannot be caught; see the README). */
+function abortOnSignals(): { signal: AbortSignal; release: () => void } {
+  const ac = new AbortController();
+  const onSignal = () => ac.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    signal: ac.signal,
+    release() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export function registerPayload(program: Command, ctxFor: (json: boolean) => CliContext): void {
+  const payload = program.command('payload').description('sign and verify Flatcar update payloads (CrAU)');
+
+  payload
+    .command('sign')
+    .description('sign an unsigned update payload on the HSM, byte-identical to delta_generator; several --key give several signatures, the last one version 2')
+    .argument('<payload>', 'the unsigned payload (delta_generator output)')
+    .requiredOption('--key <uri>', 'a signing key, e.g. pkcs11:token=signing;object=payload-2026 (repeat for several signatures, in order)', collect)
+    .requiredOption('--out <file>', 'where to write the signed payload (refused if it exists, unless --force)')
+    .option('--force', 'replace --out if it exists')
+    .option('--module <path>', 'PKCS#11 module')
+    .option('--pin-file <path>', 'read the user PIN from this file')
+    .action(async (input: string, opts: SignOpts, cmd: Command) => {
+      const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
+      const uris = opts.key.map((k) => parseUriArg(k, '--key'));
+      const attempts = new PinAttempts();
+      const sessions = new Map<string, TokenSession>();
+      const { signal, release } = abortOnSignals();
+      const progress = progressReporter(ctx, 'signing');
+      try {
+        const signers: TokenKeySigner[] = [];
+        for (const uri of uris) {
+          let ts = sessions.get(tokenKey(uri));
+          if (!ts) {
+            ts = await connectToken(uri, { module: opts.module, pinFile: opts.pinFile, env: ctx.env, stdin: ctx.stdin, login: true, readWrite: false, attempts, events: { warn: ctx.out.warn } });
+            sessions.set(tokenKey(uri), ts);
+          }
+          signers.push(new TokenKeySigner(ts, findPrivateKey(ts, uri), ctx.now, ctx.out.warn));
+        }
+        const r = await signPayload({ input, output: opts.out, signers, overwrite: opts.force, onProgress: progress.tick, signal });
+        progress.done();
+        ctx.out.result({
+          ok: true,
+          input: r.input,
+          output: r.output,
+          inputSha256: r.inputSha256,
+          signedHash: r.signedHash,
+          outputSha256: r.outputSha256,
+          size: r.size,
+          signaturesOffset: r.signaturesOffset,
+          signaturesSize: r.signaturesSize,
+          signatures: r.signatures,
+        });
+        ctx.out.line(`signed ${r.input} -> ${r.output}`);
+        ctx.out.line(`  input  sha256 ${r.inputSha256.toString('hex')}`);
+        ctx.out.line(`  signed sha256 ${r.signedHash.toString('hex')}  (bytes 0..${r.size - r.signaturesSize})`);
+        for (const s of r.signatures) {
+          ctx.out.line(`  signature version ${s.version}  ${s.bytes} bytes  ${s.key}${s.version === 2 ? '  (checked by update_engine)' : ''}`);
+        }
+        ctx.out.line(`  output sha256 ${r.outputSha256.toString('hex')}`);
+      } finally {
+        progress.done();
+        release();
+        for (const ts of sessions.values()) ts.close();
+      }
+    });
+
+  payload
+    .command('verify')
+    .description("check a signed payload as update_engine does (its version-2 signature over everything before the signatures) and list every signature")
+    .argument('<payload>', 'the signed payload')
+    .requiredOption('--public-key <pem>', 'an RSA public key (SPKI PEM), e.g. update-payload-key.pub.pem (repeatable)', collect)
+    .action(async (path: string, opts: VerifyOpts, cmd: Command) => {
+      const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
+      const keys = opts.publicKey.map(readPublicKey);
+      const progress = progressReporter(ctx, 'hashing');
+      let v;
+      try {
+        v = await inspectPayload(path, keys, { onProgress: progress.tick });
+      } finally {
+        progress.done();
+      }
+      const named = (i: number) => opts.publicKey[i]!;
+      const signatures = v.signatures.map((s) => ({
+        index: s.index,
+        version: s.version ?? null,
+        bytes: s.bytes,
+        checkedByUpdateEngine: s.checkedByUpdateEngine,
+        verifiedBy: s.verifiedBy.map(named),
+      }));
+      const publicKeys = keys.map((k, i) => ({ file: named(i), spkiSha256: spkiFingerprint(k) }));
+      ctx.out.line(`${path}: ${v.signatures.length} signature(s); signed bytes 0..${v.signedBytes}, sha256 ${v.hash.toString('hex')}`);
+      for (const s of signatures) {
+        const by = s.verifiedBy.length ? `valid with ${s.verifiedBy.join(', ')}` : 'not valid with the given key(s)';
+        ctx.out.line(`  #${s.index + 1}  version ${s.version ?? '(none)'}  ${s.bytes} bytes  ${by}${s.checkedByUpdateEngine ? '  <- checked by update_engine' : ''}`);
+      }
+      if (!v.ok) throw payloadRefusal(path, v);
+      ctx.out.result({ ok: true, payload: path, signedBytes: v.signedBytes, signedHash: v.hash, publicKeys, signatures, reason: v.reason });
+      ctx.out.line(`OK: update_engine would accept it (${v.reason})`);
+    });
+}
