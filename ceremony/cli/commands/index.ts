@@ -5,10 +5,12 @@ import { registerHsm } from './hsm.js';
 import { registerKey } from './key.js';
 import { registerDemo } from './demo.js';
 import { registerPayload } from './payload.js';
+import { registerShares } from './shares.js';
 
 export function registerCommands(program: Command, ctxFor: (json: boolean) => CliContext): void {
   registerHsm(program, ctxFor);
   registerKey(program, ctxFor);
   registerPayload(program, ctxFor);
+  registerShares(program, ctxFor);
   registerDemo(program, ctxFor);
 }
