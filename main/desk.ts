@@ -1,0 +1,266 @@
+/**
+ * The ceremony desk: the main-process handlers behind every IPC channel, and the little state a ceremony
+ * needs between calls (the chosen config, inbox, quorum session, shares received). Paths come only from
+ * native dialogs (Dialogs), secrets only from requests, and every piece of work runs in the worker.
+ *
+ * Secrets: a PIN or share arrives as a JS string (IPC gives no other choice); it is turned into bytes at
+ * once, the bytes go to the worker, and both the worker and this file wipe them after use. The string
+ * itself is immutable and left to the garbage collector — the reason the renderer clears its copy at once.
+ */
+import { basename, dirname, join } from 'node:path';
+import { requireAirGap, type AirGapStatus } from '../ceremony/airgap.js';
+import { wipe } from '../ceremony/crypto.js';
+import { CeremonyError } from '../ceremony/errors.js';
+import { QuorumSession, type ExpectedSet } from '../ceremony/quorum/index.js';
+import type { Handlers } from './ipc.js';
+import type { AirGapView, AuditView, ConfigView, QuorumSessionView } from './ipc-contract.js';
+import type { CeremonyWorker, JobProgress } from './worker/host.js';
+import type { RenewJobResult } from './worker/protocol.js';
+
+/** Why a dialog is shown; the test double answers by purpose. */
+export type DialogPurpose = 'config' | 'inbox' | 'out-dir' | 'share-file' | 'share-key' | 'record' | 'save-share' | 'save-report';
+
+export interface Dialogs {
+  openFile(purpose: DialogPurpose, title: string): Promise<string | null>;
+  openFolder(purpose: DialogPurpose, title: string): Promise<string | null>;
+  saveFile(purpose: DialogPurpose, title: string, defaultName: string): Promise<string | null>;
+}
+
+/** The parts of the ceremony config (DESIGN §5) the desk uses; loaded by the core's config parser. */
+export interface DeskConfig {
+  file: string;
+  identity: string;
+  module?: string;
+  signingKeyUri: string;
+  threshold: number;
+  custodians: string[];
+  trustedKeys: string[];
+}
+
+/** Clearly named seams the lead wires to the core as it lands (see main/core-wiring.ts). */
+export interface DeskCore {
+  loadConfig(file: string): Promise<DeskConfig>;
+  /**
+   * Open a quorum session for a renewal: its ID (a hash of its parameters, for custodians to confirm) and
+   * the share set in force (from the root token's descriptor), which every share is checked against.
+   */
+  openQuorumSession(config: DeskConfig): Promise<{ view: QuorumSessionView; expected: ExpectedSet }>;
+  /** Decrypt an OpenPGP-encrypted share with the custodian's key file and passphrase. */
+  decryptShare(encrypted: Uint8Array, keyFile: string, passphrase: Uint8Array): Promise<Uint8Array>;
+  readFile(path: string, maxBytes: number): Promise<Uint8Array>;
+  writeFileAtomic(path: string, data: Uint8Array | string): Promise<void>;
+  printToPdf(html: string): Promise<Uint8Array>;
+}
+
+export interface DeskDeps {
+  dialogs: Dialogs;
+  worker: Pick<CeremonyWorker, 'run' | 'cancel'>;
+  airGap: () => AirGapStatus;
+  core: DeskCore;
+  /** Called for an operator override, so the next record carries it (and for the app's own log). */
+  onOverride?: (status: AirGapView) => void;
+}
+
+const SHARE_FILE_LIMIT = 64 * 1024;
+
+export function createDesk(deps: DeskDeps): Handlers {
+  const { dialogs, worker, core } = deps;
+  let overridden = false;
+  let config: DeskConfig | undefined;
+  let inbox: { folder: string; files: string[] } | undefined;
+  let lastRecord: string | undefined;
+  let audited: string | undefined;
+  // The shares stay in main (checked by the core's QuorumSession as they arrive) until the worker needs them.
+  let session: { view: QuorumSessionView; quorum: QuorumSession; confirmed: boolean; shares: Uint8Array[] } | undefined;
+  const endSession = () => {
+    for (const s of session?.shares ?? []) wipe(s);
+    session?.quorum.wipe();
+    session = undefined;
+  };
+  let handOut: Map<string, RenewJobResult['shareFiles'][number]> | undefined;
+
+  const airGapView = (): AirGapView => ({ ...deps.airGap(), overridden });
+  /** DESIGN §5: ceremonies refuse a networked machine unless overridden (the record says so). */
+  const requireGap = () => requireAirGap(overridden, deps.airGap());
+  const needConfig = (): DeskConfig => {
+    if (!config) throw new CeremonyError('USAGE', 'open the ceremony configuration first');
+    return config;
+  };
+  const recordDir = (c: DeskConfig) => join(dirname(c.file), 'ceremony-records');
+  const relay = (ctx: Parameters<Handlers['signRun']>[1], jobId: () => string) => (p: JobProgress) => ctx.progress({ jobId: jobId(), ...p });
+
+  async function review(folder: string): Promise<AuditView> {
+    // An auditor may review on another machine, without the ceremony's config: then only the keys in
+    // the record itself are used, and the review says so.
+    return worker.run('audit.review', { folder, trustedKeys: config?.trustedKeys ?? [] }).result;
+  }
+
+  return {
+    airGapStatus: async () => airGapView(),
+    airGapOverride: async () => {
+      overridden = true;
+      const view = airGapView();
+      deps.onOverride?.(view);
+      return view;
+    },
+    configOpen: async () => {
+      const file = await dialogs.openFile('config', 'Open the ceremony configuration');
+      if (!file) return null;
+      config = await core.loadConfig(file);
+      inbox = undefined;
+      endSession();
+      const view: ConfigView = {
+        file: config.file,
+        identity: config.identity,
+        signingKey: config.signingKeyUri,
+        threshold: config.threshold,
+        custodians: config.custodians,
+        trustedBuildKeys: config.trustedKeys.length,
+      };
+      return view;
+    },
+    signChooseInbox: async (_req, ctx) => {
+      const c = needConfig();
+      const folder = await dialogs.openFolder('inbox', 'Choose the inbox folder from the transfer media');
+      if (!folder) return null;
+      let id = '';
+      const job = worker.run('inbox.scan', { folder, trustedKeys: c.trustedKeys, signingKeyUri: c.signingKeyUri, module: c.module }, relay(ctx, () => id));
+      id = job.id;
+      const view = await job.result;
+      inbox = { folder, files: view.files.map((f) => f.name) };
+      return view;
+    },
+    signRun: async (req, ctx) => {
+      const pin = Buffer.from(req.pin, 'utf8');
+      try {
+        const c = needConfig();
+        requireGap();
+        if (!inbox) throw new CeremonyError('USAGE', 'choose the inbox folder first');
+        const unknown = req.files.find((f) => !inbox!.files.includes(f));
+        if (unknown) throw new CeremonyError('USAGE', `${unknown} is not a file of the chosen inbox`);
+        const outDir = await dialogs.openFolder('out-dir', 'Choose where to write the signatures');
+        if (!outDir) throw new CeremonyError('CANCELLED', 'no output folder was chosen; nothing was signed');
+        let id = '';
+        const job = worker.run(
+          'sign.run',
+          { folder: inbox.folder, files: req.files, trustedKeys: c.trustedKeys, signingKeyUri: c.signingKeyUri, module: c.module, outDir, recordDir: recordDir(c), allowNetwork: overridden, pin },
+          relay(ctx, () => id),
+        );
+        id = job.id;
+        const outcome = await job.result;
+        lastRecord = outcome.record.folder;
+        return outcome;
+      } finally {
+        wipe(pin);
+      }
+    },
+    signOpenRecord: async () => {
+      if (!lastRecord) throw new CeremonyError('USAGE', 'no ceremony has written a record yet');
+      audited = lastRecord;
+      return review(lastRecord);
+    },
+    renewOpen: async () => {
+      const c = needConfig();
+      requireGap();
+      endSession();
+      const { view, expected } = await core.openQuorumSession(c);
+      session = { view, quorum: new QuorumSession(expected), confirmed: false, shares: [] };
+      return view;
+    },
+    renewConfirmSession: async (req) => {
+      if (!session) throw new CeremonyError('USAGE', 'open the renewal first');
+      const typed = req.sessionId.replace(/[\s-]/g, '').toLowerCase();
+      if (typed !== session.view.sessionId.replace(/[\s-]/g, '').toLowerCase()) {
+        throw new CeremonyError('QUORUM_MISMATCH', 'the session ID typed does not match this renewal; check its parameters before going on');
+      }
+      session.confirmed = true;
+      return { confirmed: true };
+    },
+    renewAddShare: async (req) => {
+      if (!session?.confirmed) throw new CeremonyError('USAGE', 'the custodians must confirm the session ID first');
+      let share: Uint8Array;
+      let source: string;
+      if (req.source === 'text') {
+        share = Buffer.from(req.text, 'utf8');
+        source = 'typed or pasted';
+      } else {
+        const file = await dialogs.openFile('share-file', 'Open the share file');
+        if (!file) throw new CeremonyError('CANCELLED', 'no share file was chosen');
+        source = basename(file);
+        const bytes = await core.readFile(file, SHARE_FILE_LIMIT);
+        if (req.source === 'file') {
+          share = bytes;
+        } else {
+          const keyFile = await dialogs.openFile('share-key', "Open the custodian's private key file");
+          if (!keyFile) throw new CeremonyError('CANCELLED', 'no key file was chosen');
+          const passphrase = Buffer.from(req.passphrase, 'utf8');
+          try {
+            share = await core.decryptShare(bytes, keyFile, passphrase);
+          } finally {
+            wipe(passphrase, bytes);
+          }
+        }
+      }
+      try {
+        // The session parses its own copy (and wipes it on refusal); ours goes to the worker later.
+        const receipt = session.quorum.add(Buffer.from(share), source);
+        session.shares.push(share);
+        return { custodian: receipt.custodian, index: receipt.index, have: receipt.have, need: receipt.need };
+      } catch (e) {
+        wipe(share);
+        throw e;
+      }
+    },
+    renewRun: async (req, ctx) => {
+      const signingPin = Buffer.from(req.signingPin, 'utf8');
+      try {
+        const c = needConfig();
+        requireGap();
+        if (!session?.confirmed) throw new CeremonyError('USAGE', 'the custodians must confirm the session ID first');
+        if (session.shares.length < session.view.threshold) {
+          throw new CeremonyError('QUORUM_NOT_MET', `${session.shares.length} of ${session.view.threshold} shares are in; the renewal needs ${session.view.threshold}`);
+        }
+        const outDir = await dialogs.openFolder('out-dir', 'Choose where to write the new certificate and transition statement');
+        if (!outDir) throw new CeremonyError('CANCELLED', 'no output folder was chosen; nothing was changed');
+        let id = '';
+        const job = worker.run(
+          'renew.run',
+          { configFile: c.file, shares: session.shares, signingPin, outDir, recordDir: recordDir(c), allowNetwork: overridden },
+          relay(ctx, () => id),
+        );
+        id = job.id;
+        const { shareFiles, ...outcome } = await job.result;
+        handOut = new Map(shareFiles.map((s) => [s.custodian, s]));
+        lastRecord = outcome.record.folder;
+        return outcome;
+      } finally {
+        wipe(signingPin);
+        endSession();
+      }
+    },
+    renewHandOutShare: async (req) => {
+      const share = handOut?.get(req.custodian);
+      if (!share) throw new CeremonyError('USAGE', `there is no new share waiting for ${req.custodian}`);
+      const path = await dialogs.saveFile('save-share', `Save ${req.custodian}'s new share`, share.fileName);
+      if (!path) return null;
+      await core.writeFileAtomic(path, share.content);
+      handOut!.delete(req.custodian);
+      return { custodian: req.custodian, savedAs: path, encrypted: share.encrypted };
+    },
+    auditOpen: async () => {
+      const folder = await dialogs.openFolder('record', 'Open a ceremony record folder');
+      if (!folder) return null;
+      audited = folder;
+      return review(folder);
+    },
+    auditExport: async (req) => {
+      if (!audited) throw new CeremonyError('USAGE', 'open a record first');
+      const { html } = await worker.run('audit.report', { folder: audited, trustedKeys: config?.trustedKeys ?? [] }).result;
+      const path = await dialogs.saveFile('save-report', `Save the report as ${req.format.toUpperCase()}`, `report.${req.format}`);
+      if (!path) return null;
+      await core.writeFileAtomic(path, req.format === 'html' ? html : await core.printToPdf(html));
+      return { savedAs: path, format: req.format };
+    },
+    jobCancel: async (req) => ({ cancelled: worker.cancel(req.jobId) }),
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Messages between the main process and the ceremony worker (a utility process in Electron, a forked Node
+ * process in tests). The worker owns the HSM: PKCS#11 modules are loaded once per process (DESIGN §7), and
+ * graphene's calls are synchronous, so they must never run on the main process's thread.
+ */
+import type { ExpectedSet } from '../../ceremony/quorum/index.js';
+import type { AuditView, InboxView, QuorumSessionView, RenewOutcome, SignOutcome } from '../ipc-contract.js';
+
+/**
+ * The renewal's new shares come back to main, never to the renderer: main hands each one out to its
+ * custodian (a file the custodian saves), then forgets it.
+ */
+export interface RenewJobResult extends RenewOutcome {
+  shareFiles: { custodian: string; fileName: string; content: string; encrypted: boolean }[];
+}
+
+export interface JobSpecs {
+  /** Hash and verify every file of the inbox folder against the pinned build server keys. */
+  'inbox.scan': {
+    params: { folder: string; trustedKeys: string[]; signingKeyUri: string; module?: string };
+    result: InboxView;
+  };
+  /** The sign-update ceremony on the verified files, one PIN for all. */
+  'sign.run': {
+    params: {
+      folder: string;
+      files: string[];
+      trustedKeys: string[];
+      signingKeyUri: string;
+      module?: string;
+      outDir: string;
+      recordDir: string;
+      allowNetwork: boolean;
+      pin: Uint8Array;
+    };
+    result: SignOutcome;
+  };
+  /**
+   * Open a renewal: read the share set in force from the root token's descriptor and compute the session
+   * ID over the current certificate, the new validity window and the new custodian set.
+   */
+  'renew.open': { params: { configFile: string }; result: { view: QuorumSessionView; expected: ExpectedSet } };
+  /** The renewal ceremony once k shares are in (shares and PIN travel as bytes, wiped after use). */
+  'renew.run': {
+    params: { configFile: string; shares: Uint8Array[]; signingPin: Uint8Array; outDir: string; recordDir: string; allowNetwork: boolean };
+    result: RenewJobResult;
+  };
+  /** The auditor's review of a record folder. */
+  'audit.review': { params: { folder: string; trustedKeys: string[] }; result: AuditView };
+  /** The auditor's HTML report of a record folder. */
+  'audit.report': { params: { folder: string; trustedKeys: string[] }; result: { html: string } };
+}
+export type JobName = keyof JobSpecs;
+
+export type ToWorker =
+  | { type: 'run'; id: string; job: JobName; params: unknown }
+  | { type: 'cancel'; id: string };
+
+export type FromWorker =
+  | { type: 'progress'; id: string; step: string; label: string; done: number; total: number }
+  | { type: 'done'; id: string; result: unknown }
+  | { type: 'failed'; id: string; error: { code: string; message: string } };
