@@ -4,22 +4,18 @@
  * `ceremony/`; this file only parses, dispatches, and turns failures into `error[CODE]: sentence` with
  * the documented exit code.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CeremonyError, asCeremonyError } from '../errors.js';
 import { makeOutput, reportError } from './output.js';
 import type { CliContext } from './context.js';
 import { registerCommands } from './commands/index.js';
+import { TOOL_VERSION } from '../version.js';
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 export function buildProgram(ctxFor: (json: boolean) => CliContext): Command {
   const program = new Command('ceremony')
     .description('Air-gapped signing ceremonies on an HSM: verify and sign releases, renew keys with a quorum, audit records.')
-    .version(version(), '-V, --version')
+    .version(TOOL_VERSION, '-V, --version')
     .option('--json', 'print machine-readable results on stdout')
     .showHelpAfterError(false)
     .exitOverride()

@@ -1,0 +1,192 @@
+/**
+ * The ceremony script runner (DESIGN §3): a ceremony is a sequence of named steps; each step states
+ * what it does, records its result in the audit log (flushed before the step is reported done), and
+ * stops the ceremony on failure. The CLI prints the steps; the GUI shows them as a checklist; both
+ * receive them through a CeremonyReporter.
+ */
+import { CeremonyError, asCeremonyError } from '../errors.js';
+import { requireAirGap, checkAirGap, type AirGapStatus } from '../airgap.js';
+import { CeremonyRecord, type SealedRecord } from '../audit/record.js';
+import type { RecordSealer } from '../audit/seal.js';
+import type { Actor, CeremonyKind, CeremonyStep, EventInput, OptionEntry } from '../audit/events.js';
+import { TOOL_VERSION } from '../version.js';
+
+export type RunnableStep = Exclude<CeremonyStep, 'ceremony-start' | 'ceremony-end' | 'seal'>;
+
+export interface CeremonyReporter {
+  /** A step changes state. `detail` is a sentence for people (no secrets). */
+  step(step: CeremonyStep, state: 'running' | 'done' | 'failed' | 'warning' | 'refused', detail: string): void;
+  warn(message: string): void;
+  /** Long work (hashing, signing many files) reports progress in bytes or items. */
+  progress?(label: string, done: number, total: number): void;
+}
+
+export interface StartOptions {
+  kind: CeremonyKind;
+  /** e.g. `ceremony sign` */
+  command: string;
+  options: OptionEntry[];
+  recordDir: string;
+  allowNetwork: boolean;
+  attended: boolean;
+  actor?: Actor;
+  reporter: CeremonyReporter;
+  now?: () => Date;
+  quorum?: { threshold: number; total?: number; custodians?: string[] };
+  /** For tests: the network status to assume. */
+  airGap?: AirGapStatus;
+}
+
+type StepOutcome = Omit<EventInput, 'step'> | string;
+
+export class CeremonyRun {
+  private sealed: SealedRecord | undefined;
+
+  private constructor(
+    readonly record: CeremonyRecord,
+    readonly reporter: CeremonyReporter,
+    readonly actor: Actor,
+    readonly now: () => Date,
+  ) {}
+
+  /**
+   * Check the air gap (refusing before anything is written when networked without the override),
+   * then open the record and log the check, including an override.
+   */
+  static start(opts: StartOptions): CeremonyRun {
+    const status = requireAirGap(opts.allowNetwork, opts.airGap ?? checkAirGap());
+    const now = opts.now ?? (() => new Date());
+    const record = CeremonyRecord.create({
+      recordDir: opts.recordDir,
+      kind: opts.kind,
+      attended: opts.attended,
+      actor: opts.actor,
+      now,
+      parameters: {
+        command: opts.command,
+        options: opts.options,
+        toolVersion: TOOL_VERSION,
+        host: { airGapped: status.airGapped, interfacesUp: status.interfacesUp, overridden: status.overridden },
+        overrides: status.overridden ? ['allow-network'] : [],
+        ...(opts.quorum ? { quorum: opts.quorum } : {}),
+      },
+    });
+    const run = new CeremonyRun(record, opts.reporter, opts.actor ?? { role: 'system' }, now);
+    opts.reporter.step('ceremony-start', 'done', `record ${record.dir}`);
+    if (status.overridden) {
+      run.note('air-gap-check', {
+        result: 'override',
+        detail: `networked machine (${status.interfacesUp.join(', ')} up): continuing because --allow-network was given`,
+      });
+    } else {
+      run.note('air-gap-check', 'no network interface other than loopback is up');
+    }
+    return run;
+  }
+
+  /** Record an event for a step that needs no work of its own (a warning, an override, a fact). */
+  note(step: RunnableStep, outcome: StepOutcome): void {
+    const input = typeof outcome === 'string' ? { detail: outcome } : outcome;
+    this.record.append({ actor: this.actor, ...input, step });
+    const state = input.result === 'warning' || input.result === 'override' ? 'warning' : input.result === 'refused' ? 'refused' : input.result === 'failed' ? 'failed' : 'done';
+    this.reporter.step(step, state, input.detail);
+  }
+
+  /**
+   * Run one step: `fn` does the work; `describe` turns its value into the event. The event is on disk
+   * before the reporter hears "done". A failure is recorded with its code and stops the ceremony.
+   */
+  async step<T>(step: RunnableStep, title: string, fn: () => Promise<T> | T, describe: (value: T) => StepOutcome): Promise<T> {
+    this.reporter.step(step, 'running', title);
+    let value: T;
+    try {
+      value = await fn();
+    } catch (e) {
+      this.failed(step, e);
+      throw e;
+    }
+    this.note(step, describe(value));
+    return value;
+  }
+
+  /** Record a failure of `step` (once) and tell the reporter. */
+  failed(step: RunnableStep, e: unknown): void {
+    const err = asCeremonyError(e);
+    if (this.record.failedStep === undefined) {
+      try {
+        this.record.fail(step, err, this.actor);
+      } catch {
+        // the record itself is broken (disk full?); the error below still reaches the person
+      }
+    }
+    this.reporter.step(step, 'failed', err.toLine());
+  }
+
+  /** Seal the record with the ceremony's HSM key (also after a failure: the failure is then sealed). */
+  async seal(sealer: RecordSealer): Promise<SealedRecord> {
+    if (this.sealed) return this.sealed;
+    this.reporter.step('seal', 'running', `sealing the record with ${sealer.description}`);
+    this.sealed = await this.record.seal(sealer);
+    this.reporter.step('seal', 'done', `record sealed: ${this.record.dir}`);
+    return this.sealed;
+  }
+
+  /** Leave the record unsealed (no seal key could be used); it verifies as incomplete. */
+  abandon(): void {
+    this.record.close();
+  }
+
+  get dir(): string {
+    return this.record.dir;
+  }
+}
+
+/** A reporter that prints steps as `[step] detail` lines (the CLI's view of the checklist). */
+export function lineReporter(write: (line: string) => void, warn: (message: string) => void): CeremonyReporter {
+  return {
+    step(step, state, detail) {
+      if (state === 'running') return;
+      const mark = state === 'done' ? 'ok' : state;
+      write(`[${step}] ${mark}: ${detail}`);
+    },
+    warn,
+  };
+}
+
+/** Run a ceremony body; whatever happens, seal if a sealer is available, else leave it incomplete. */
+export async function withCeremony<T>(
+  run: CeremonyRun,
+  body: () => Promise<T>,
+  sealerFor: () => RecordSealer | undefined,
+): Promise<{ value: T; sealed: SealedRecord }> {
+  let value: T;
+  try {
+    value = await body();
+  } catch (e) {
+    const sealer = safe(sealerFor);
+    if (sealer) {
+      try {
+        await run.seal(sealer);
+      } catch {
+        run.abandon();
+      }
+    } else {
+      run.abandon();
+    }
+    throw e;
+  }
+  const sealer = sealerFor();
+  if (!sealer) {
+    run.abandon();
+    throw new CeremonyError('KEY_NOT_FOUND', 'no key is available to seal the ceremony record');
+  }
+  return { value, sealed: await run.seal(sealer) };
+}
+
+function safe<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}
