@@ -1,0 +1,179 @@
+/**
+ * The acceptance rules for a build-server signature (issue 3), in the order they are checked. Each refusal
+ * names the rule that failed:
+ *   SIGNATURE_INVALID          wrong signature type, or the signature does not match the data
+ *   SIGNATURE_WEAK_HASH        hash weaker than SHA-256 (MD5, SHA-1, RIPEMD-160, SHA-224)
+ *   SIGNATURE_UNTRUSTED        no pinned certificate holds the issuing key
+ *   SIGNATURE_FUTURE           dated later than now + CLOCK_TOLERANCE_MS
+ *   SIGNATURE_KEY_REVOKED      the key or its primary is revoked (for any reason, at any date)
+ *   SIGNATURE_KEY_EXPIRED      the key or its primary had expired when it signed
+ *   SIGNATURE_NOT_SIGNING_KEY  not flagged for signing, or a subkey without a valid binding and back-signature
+ * The cryptographic check is openpgp.js's, fed with the digest we computed in the single read of the file
+ * (SignaturePacket.verify uses a precomputed `hashed` value when it has one).
+ */
+import { createHash } from 'node:crypto';
+import * as openpgp from 'openpgp';
+import { CeremonyError } from '../../errors.js';
+import { hasValidBackSignature, latestBindingSignature, type TrustedCertificate } from './certificate.js';
+import { hashDisplayName, signatureTrailer, strongHashName, type DetachedSignature } from './signature.js';
+
+/** Build servers and this laptop have unsynchronised clocks: a signature may be dated up to 5 minutes ahead. */
+export const CLOCK_TOLERANCE_MS = 5 * 60 * 1000;
+
+export type SignatureKind = 'binary' | 'text';
+
+export interface SignatureRules {
+  trusted: readonly TrustedCertificate[];
+  now: Date;
+  /** Which signature types are acceptable: release files need a binary-document signature (0x00). */
+  kinds: readonly SignatureKind[];
+  toleranceMs?: number;
+}
+
+export interface SignerIdentity {
+  /** Primary key fingerprint of the pinned certificate. */
+  primaryFingerprint: string;
+  /** Fingerprint of the key that signed (a subkey, or the primary itself). */
+  keyFingerprint: string;
+  userIDs: string[];
+  certificateSource: string;
+  created: Date;
+  hashAlgorithm: string;
+}
+
+/** What must be hashed after the data, decided before the data is read (so cheap refusals skip the read). */
+export interface PreparedSignature {
+  signature: DetachedSignature;
+  /** Node name of the hash to compute over the data. */
+  hash: string;
+  /** Appended to the data hash (RFC 4880 §5.2.4). */
+  trailer: Buffer;
+  candidates: { cert: TrustedCertificate; key: openpgp.PublicKey | openpgp.Subkey }[];
+}
+
+const KIND_TYPES: Record<SignatureKind, number> = { binary: openpgp.enums.signature.binary, text: openpgp.enums.signature.text };
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex').toUpperCase();
+}
+
+/** Type, hash strength and trust: the rules that need no data. */
+export function prepareSignature(signature: DetachedSignature, rules: SignatureRules): PreparedSignature {
+  const { packet, source } = signature;
+  const allowed = rules.kinds.map((k) => KIND_TYPES[k]);
+  if (packet.signatureType === null || !allowed.includes(packet.signatureType)) {
+    const what = packet.signatureType === openpgp.enums.signature.text ? 'a text signature' : `a signature of type 0x${(packet.signatureType ?? 0).toString(16).padStart(2, '0')}`;
+    throw new CeremonyError('SIGNATURE_INVALID', `${source} is ${what}, not a ${rules.kinds.join(' or ')}-document signature (RFC 4880 §5.2.1)`);
+  }
+  const hash = strongHashName(packet.hashAlgorithm);
+  if (!hash) {
+    throw new CeremonyError('SIGNATURE_WEAK_HASH', `${source} uses ${hashDisplayName(packet.hashAlgorithm)}; only SHA-256 or stronger is accepted`);
+  }
+  const issuerFpr = packet.issuerFingerprint ? hex(packet.issuerFingerprint) : null;
+  const candidates: PreparedSignature['candidates'] = [];
+  for (const cert of rules.trusted) {
+    for (const key of cert.key.getKeys(packet.issuerKeyID)) {
+      if (issuerFpr && key.getFingerprint().toUpperCase() !== issuerFpr) continue;
+      candidates.push({ cert, key });
+    }
+  }
+  if (candidates.length === 0) {
+    const who = issuerFpr ?? packet.issuerKeyID.toHex().toUpperCase();
+    throw new CeremonyError('SIGNATURE_UNTRUSTED', `${source} was made by key ${who}, which no pinned certificate holds`);
+  }
+  return { signature, hash, trailer: signatureTrailer(packet), candidates };
+}
+
+async function cryptoCheck(prepared: PreparedSignature, digest: Uint8Array): Promise<PreparedSignature['candidates'][number]> {
+  const packet = prepared.signature.packet as openpgp.SignaturePacket & { hashed?: Uint8Array };
+  for (const c of prepared.candidates) {
+    try {
+      packet.hashed = digest;
+      // date null: openpgp.js skips its own date checks; ours (with the stated tolerance) follow.
+      await packet.verify(c.key.keyPacket, packet.signatureType!, null as unknown as object, null as unknown as Date, true);
+      return c;
+    } catch {
+      // try the next candidate (key ID collisions between pinned certificates)
+    } finally {
+      delete packet.hashed;
+    }
+  }
+  throw new CeremonyError('SIGNATURE_INVALID', `${prepared.signature.source} does not match the data it is supposed to sign (altered data, or a signature over something else)`);
+}
+
+/** The remaining rules, given the digest of data ‖ trailer. Returns who signed, or throws the failed rule. */
+export async function completeSignature(prepared: PreparedSignature, digest: Uint8Array, rules: SignatureRules): Promise<SignerIdentity> {
+  const { source, packet } = prepared.signature;
+  const { cert, key } = await cryptoCheck(prepared, digest);
+  const created = packet.created!;
+  const tolerance = rules.toleranceMs ?? CLOCK_TOLERANCE_MS;
+  const keyFpr = key.getFingerprint().toUpperCase();
+  const primaryFpr = cert.description.fingerprint;
+  if (created.getTime() > rules.now.getTime() + tolerance) {
+    throw new CeremonyError('SIGNATURE_FUTURE', `${source} is dated ${created.toISOString()}, later than now (${rules.now.toISOString()}) plus the ${tolerance / 60000}-minute clock tolerance`);
+  }
+  const isSubkey = key instanceof openpgp.Subkey;
+  if (await cert.key.isRevoked(undefined, undefined, rules.now)) {
+    throw new CeremonyError('SIGNATURE_KEY_REVOKED', `${source} was made under certificate ${primaryFpr}, whose primary key is revoked`);
+  }
+  if (isSubkey && (await key.isRevoked(null as unknown as openpgp.SignaturePacket, null as unknown as openpgp.PublicKeyPacket, rules.now))) {
+    throw new CeremonyError('SIGNATURE_KEY_REVOKED', `${source} was made by subkey ${keyFpr}, which is revoked`);
+  }
+  if (key.getCreationTime() > created || cert.key.getCreationTime() > created) {
+    throw new CeremonyError('SIGNATURE_INVALID', `${source} is dated ${created.toISOString()}, before its key ${keyFpr} was created`);
+  }
+  const primaryExpiry = await cert.key.getExpirationTime().catch(() => null);
+  if (primaryExpiry instanceof Date && primaryExpiry <= created) {
+    throw new CeremonyError('SIGNATURE_KEY_EXPIRED', `${source} was made on ${created.toISOString()}, after certificate ${primaryFpr} expired (${primaryExpiry.toISOString()})`);
+  }
+  if (isSubkey) {
+    const expiry = await key.getExpirationTime(created).catch(() => null);
+    if (expiry instanceof Date && expiry <= created) {
+      throw new CeremonyError('SIGNATURE_KEY_EXPIRED', `${source} was made on ${created.toISOString()}, after subkey ${keyFpr} expired (${expiry.toISOString()})`);
+    }
+    const binding = await latestBindingSignature(key);
+    if (!binding) {
+      throw new CeremonyError('SIGNATURE_NOT_SIGNING_KEY', `${source} was made by subkey ${keyFpr}, which has no valid binding signature from ${primaryFpr}`);
+    }
+    if (binding.keyFlags && !(binding.keyFlags[0]! & openpgp.enums.keyFlags.signData)) {
+      throw new CeremonyError('SIGNATURE_NOT_SIGNING_KEY', `${source} was made by subkey ${keyFpr}, which is not bound as a signing key`);
+    }
+    if (!(await hasValidBackSignature(key, binding))) {
+      throw new CeremonyError('SIGNATURE_NOT_SIGNING_KEY', `${source} was made by subkey ${keyFpr}, whose binding lacks a valid primary-key back-signature (RFC 4880 §5.2.1, 0x19)`);
+    }
+  }
+  // openpgp.js's own selection of a signing key at the signature time is the final word: primary self-signature,
+  // key flags, binding and back-signature, expiry, and its minimum key sizes (RSA ≥ 2047 bits).
+  let chosen: openpgp.PublicKey | openpgp.Subkey;
+  try {
+    chosen = await cert.key.getSigningKey(key.getKeyID(), created);
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    const code = /expired/i.test(why) ? 'SIGNATURE_KEY_EXPIRED' : /revoked/i.test(why) ? 'SIGNATURE_KEY_REVOKED' : 'SIGNATURE_NOT_SIGNING_KEY';
+    throw new CeremonyError(code, `${source} was made by key ${keyFpr}, which was not a valid signing key of ${primaryFpr} at ${created.toISOString()} (${why})`);
+  }
+  if (chosen.getFingerprint().toUpperCase() !== keyFpr) {
+    throw new CeremonyError('SIGNATURE_NOT_SIGNING_KEY', `${source} was made by key ${keyFpr}, which is not a signing key of ${primaryFpr}`);
+  }
+  return {
+    primaryFingerprint: primaryFpr,
+    keyFingerprint: keyFpr,
+    userIDs: cert.description.userIDs,
+    certificateSource: cert.source,
+    created,
+    hashAlgorithm: hashDisplayName(packet.hashAlgorithm),
+  };
+}
+
+/** RFC 4880 §5.2.1 0x01: a text signature is over the data with every line ending made <CR><LF>. */
+export function canonicalLineEndings(data: Uint8Array): Buffer {
+  return Buffer.from(Buffer.from(data).toString('latin1').replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');
+}
+
+/** Check a signature over bytes already in memory (DIGESTS files, small inputs). */
+export async function verifySignatureOverBytes(signature: DetachedSignature, data: Uint8Array, rules: SignatureRules): Promise<SignerIdentity> {
+  const prepared = prepareSignature(signature, rules);
+  const signed = signature.packet.signatureType === openpgp.enums.signature.text ? canonicalLineEndings(data) : data;
+  const digest = createHash(prepared.hash).update(signed).update(prepared.trailer).digest();
+  return completeSignature(prepared, digest, rules);
+}

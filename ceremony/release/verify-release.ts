@@ -1,0 +1,190 @@
+/**
+ * Verify downloaded release files against the build server's signatures (issue 3, DESIGN §3 "Sign update"):
+ * for each file, its detached signature and the signed DIGESTS that list it, checked from ONE read of the file.
+ * Nothing here throws for a bad file: each file gets a VERIFIED or REJECTED result with the failed rule's code,
+ * so a ceremony can show all verdicts at once. Unusable options (e.g. --signature with several files) throw.
+ */
+import { basename } from 'node:path';
+import { constantTimeEqual } from '../crypto.js';
+import { CeremonyError, asCeremonyError, type ErrorCode } from '../errors.js';
+import { fileExists, readInputFile } from '../files.js';
+import { digestsForFile, type DigestAlgorithm } from '../digests/parse.js';
+import { isClearsigned, loadSignedDigests, readClearsignedDigests, type SignedDigests } from '../digests/signed.js';
+import type { TrustedCertificate } from '../openpgp/verify/certificate.js';
+import { completeSignature, prepareSignature, type SignatureRules, type SignerIdentity } from '../openpgp/verify/rules.js';
+import { MAX_SIGNATURE_BYTES, parseDetachedSignature } from '../openpgp/verify/signature.js';
+import { hashFileOnce, type HashPassOptions } from './hash-pass.js';
+
+export interface ReleaseVerifyOptions {
+  trusted: readonly TrustedCertificate[];
+  /** A detached signature to use instead of FILE.sig / FILE.asc (only with exactly one file). */
+  signature?: string;
+  /** One DIGESTS file (clearsigned, or with D.sig/D.asc beside it) for every file, instead of FILE.DIGESTS*. */
+  digests?: string;
+  /** Refuse a file no DIGESTS lists (default true: Flatcar publishes DIGESTS for every release file). */
+  requireDigests?: boolean;
+  now: Date;
+  /** How far in the future a signature may be dated (default CLOCK_TOLERANCE_MS, 5 minutes). */
+  toleranceMs?: number;
+  /** More digests of each file's content to compute in the same read (e.g. 'sha384' for a signer). */
+  extraDigests?: readonly string[];
+  onProgress?: (file: string, bytesRead: number, totalBytes: number) => void;
+  parallel?: HashPassOptions['parallel'];
+}
+
+export interface DigestsVerification {
+  source: string;
+  signatureSource: string;
+  form: SignedDigests['form'];
+  signer: SignerIdentity;
+  /** The algorithms listed for this file, all of which matched. */
+  checked: DigestAlgorithm[];
+  /** Non-blank lines outside the clearsigned block that were ignored. */
+  ignoredLines: number;
+}
+
+export interface FileVerification {
+  file: string;
+  status: 'VERIFIED' | 'REJECTED';
+  code: ErrorCode | null;
+  reason: string | null;
+  size: number | null;
+  sha256: string | null;
+  sha512: string | null;
+  /** Every digest computed in the pass (hex), including `extraDigests`. */
+  digests: Record<string, string>;
+  signature: (SignerIdentity & { source: string }) | null;
+  digestsCheck: DigestsVerification | null;
+}
+
+/** `FILE.sig` (binary) first, then `FILE.asc` (armored), as Flatcar publishes both. */
+export function findSignatureFor(file: string, exists: (p: string) => boolean = fileExists): string | null {
+  return [`${file}.sig`, `${file}.asc`].find(exists) ?? null;
+}
+
+/** Where the DIGESTS of FILE are: the clearsigned FILE.DIGESTS.asc, else FILE.DIGESTS (with its .sig/.asc). */
+export function findDigestsFor(file: string, exists: (p: string) => boolean = fileExists): string | null {
+  const asc = `${file}.DIGESTS.asc`;
+  if (exists(asc)) {
+    try {
+      if (isClearsigned(readInputFile(asc, 'DIGESTS file', 1024 * 1024))) return asc;
+    } catch {
+      // unreadable here means: fall through to FILE.DIGESTS, whose loading reports properly
+    }
+  }
+  const plain = `${file}.DIGESTS`;
+  return exists(plain) ? plain : null;
+}
+
+async function loadDigests(path: string, rules: SignatureRules): Promise<SignedDigests> {
+  if (path.endsWith('.asc')) {
+    const bytes = readInputFile(path, 'DIGESTS file', 1024 * 1024);
+    if (isClearsigned(bytes)) return readClearsignedDigests(bytes, path, rules);
+  }
+  return loadSignedDigests(path, rules);
+}
+
+function rejected(file: string, e: unknown, partial: Partial<FileVerification> = {}): FileVerification {
+  const err = asCeremonyError(e);
+  return {
+    file,
+    status: 'REJECTED',
+    code: err.code,
+    reason: err.message,
+    size: null,
+    sha256: null,
+    sha512: null,
+    digests: {},
+    signature: null,
+    digestsCheck: null,
+    ...partial,
+  };
+}
+
+export async function verifyReleaseFiles(files: readonly string[], options: ReleaseVerifyOptions): Promise<FileVerification[]> {
+  if (files.length === 0) throw new CeremonyError('USAGE', 'no file to verify was given');
+  if (options.signature && files.length > 1) {
+    throw new CeremonyError('USAGE', '--signature names the signature of one file; give exactly one FILE with it');
+  }
+  const rules: SignatureRules = { trusted: options.trusted, now: options.now, kinds: ['binary'], toleranceMs: options.toleranceMs };
+  const digestsCache = new Map<string, Promise<SignedDigests>>();
+  const out: FileVerification[] = [];
+  for (const file of files) out.push(await verifyOne(file, options, rules, digestsCache));
+  return out;
+}
+
+async function verifyOne(file: string, options: ReleaseVerifyOptions, rules: SignatureRules, cache: Map<string, Promise<SignedDigests>>): Promise<FileVerification> {
+  try {
+    readableFile(file);
+    // 1. The signature, parsed and pre-checked (type, hash strength, pinned issuer) before the file is read.
+    const sigPath = options.signature ?? findSignatureFor(file);
+    if (!sigPath) throw new CeremonyError('SIGNATURE_MISSING', `${file} has no signature (looked for ${file}.sig and ${file}.asc)`);
+    const signature = await parseDetachedSignature(readInputFile(sigPath, 'signature', MAX_SIGNATURE_BYTES), sigPath);
+    const prepared = prepareSignature(signature, rules);
+
+    // 2. The signed DIGESTS and the entries for this file (SHA-512 among them).
+    const digestsPath = options.digests ?? findDigestsFor(file);
+    let listed: { signed: SignedDigests; entries: ReturnType<typeof digestsForFile> } | null = null;
+    if (digestsPath) {
+      let pending = cache.get(digestsPath);
+      if (!pending) {
+        pending = loadDigests(digestsPath, { ...rules, kinds: ['text', 'binary'] });
+        cache.set(digestsPath, pending);
+      }
+      const signed = await pending;
+      listed = { signed, entries: digestsForFile(signed.entries, basename(file), digestsPath) };
+    } else if (options.requireDigests ?? true) {
+      throw new CeremonyError('DIGEST_MISSING', `${file} has no DIGESTS (looked for ${file}.DIGESTS.asc and ${file}.DIGESTS); give one with --digests`);
+    }
+
+    // 3. One read: SHA-256 and SHA-512 (read aloud), the listed algorithms, the signature's hash with its trailer.
+    const algorithms = [...new Set(['sha256', 'sha512', ...(listed?.entries.map((e) => e.algorithm) ?? []), ...(options.extraDigests ?? [])])];
+    const pass = await hashFileOnce(file, {
+      algorithms,
+      trailers: [{ algorithm: prepared.hash, trailer: prepared.trailer }],
+      onProgress: options.onProgress && ((n, total) => options.onProgress!(file, n, total)),
+      parallel: options.parallel,
+    });
+    const hex: Record<string, string> = {};
+    for (const [a, d] of Object.entries(pass.digests)) hex[a] = d.toString('hex');
+    const facts: Partial<FileVerification> = { size: pass.size, sha256: hex.sha256 ?? null, sha512: hex.sha512 ?? null, digests: hex };
+
+    // 4. The signature's remaining rules, then every listed digest.
+    let signer: SignerIdentity;
+    try {
+      signer = await completeSignature(prepared, pass.trailed[0]!, rules);
+    } catch (e) {
+      return rejected(file, e, facts);
+    }
+    const signatureFacts = { ...signer, source: sigPath };
+    let digestsCheck: DigestsVerification | null = null;
+    if (listed) {
+      for (const entry of listed.entries) {
+        const got = pass.digests[entry.algorithm]!;
+        if (!constantTimeEqual(got, Buffer.from(entry.hex, 'hex'))) {
+          return rejected(
+            file,
+            new CeremonyError('DIGEST_MISMATCH', `the ${entry.algorithm.toUpperCase()} of ${file} is ${got.toString('hex')}, but ${digestsPath} line ${entry.line} lists ${entry.hex}`),
+            { ...facts, signature: signatureFacts },
+          );
+        }
+      }
+      const s = listed.signed;
+      digestsCheck = {
+        source: s.source,
+        signatureSource: s.signatureSource,
+        form: s.form,
+        signer: s.signer,
+        checked: [...new Set(listed.entries.map((e) => e.algorithm))],
+        ignoredLines: s.ignoredLines,
+      };
+    }
+    return { file, status: 'VERIFIED', code: null, reason: null, size: pass.size, sha256: hex.sha256!, sha512: hex.sha512!, digests: hex, signature: signatureFacts, digestsCheck };
+  } catch (e) {
+    return rejected(file, e);
+  }
+}
+
+function readableFile(file: string): void {
+  if (!fileExists(file)) throw new CeremonyError('INPUT_UNREADABLE', `${file} does not exist`);
+}
