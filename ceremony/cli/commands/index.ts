@@ -4,6 +4,7 @@ import type { CliContext } from '../context.js';
 import { registerHsm } from './hsm.js';
 import { registerKey } from './key.js';
 import { registerDemo } from './demo.js';
+import { registerAudit } from './audit.js';
 import { registerPayload } from './payload.js';
 import { registerShares } from './shares.js';
 
@@ -12,5 +13,6 @@ export function registerCommands(program: Command, ctxFor: (json: boolean) => Cl
   registerKey(program, ctxFor);
   registerPayload(program, ctxFor);
   registerShares(program, ctxFor);
+  registerAudit(program, ctxFor);
   registerDemo(program, ctxFor);
 }

@@ -1,0 +1,82 @@
+/** `ceremony audit verify` and `ceremony audit report` (DESIGN §3 Review, §5): thin shells over ceremony/audit. */
+import type { Command } from 'commander';
+import { CeremonyError } from '../../errors.js';
+import { readInputFile, writeFileAtomic } from '../../files.js';
+import { reviewRecord, type Review } from '../../audit/review.js';
+import { renderReport } from '../../audit/report.js';
+import type { CliContext } from '../context.js';
+
+interface VerifyOpts {
+  trustedKey?: string[];
+}
+
+interface ReportOpts {
+  out: string;
+  trustedKey?: string[];
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function trustedCertificates(paths: string[] | undefined): string[] | undefined {
+  if (!paths?.length) return undefined;
+  return paths.map((p) => readInputFile(p, 'trusted certificate', 1024 * 1024).toString('utf8'));
+}
+
+/** Everything but notes stops the record from passing. */
+function problems(review: Review) {
+  return review.findings.filter((f) => f.class !== 'note');
+}
+
+function failure(review: Review): CeremonyError {
+  const n = problems(review).length;
+  return new CeremonyError('AUDIT_FAILED', `the record is ${review.verdict === 'policy-violation' ? 'a policy violation' : review.verdict}: ${n} finding(s), first: ${problems(review)[0]?.message ?? review.summary}`, {
+    details: { verdict: review.verdict },
+  });
+}
+
+export function registerAudit(program: Command, ctxFor: (json: boolean) => CliContext): void {
+  const audit = program.command('audit').description("review ceremony records: the auditor's checks and report");
+
+  audit
+    .command('verify')
+    .description('check a record: hash chain, sequence, seal, manifest and artifacts, policy; exit 0 only if intact and policy holds')
+    .argument('<record>', 'the record folder (holding log.jsonl)')
+    .option('--trusted-key <cert.asc>', 'pin the certificate whose key must have sealed the record (repeatable)', collect)
+    .action(async (record: string, opts: VerifyOpts, cmd: Command) => {
+      const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
+      const review = await reviewRecord(record, { trustedCertificates: trustedCertificates(opts.trustedKey) });
+      const ok = review.verdict === 'intact';
+      ctx.out.result({
+        ok,
+        verdict: review.verdict,
+        summary: review.summary,
+        ceremonyId: review.ceremonyId,
+        kind: review.kind,
+        outcome: review.outcome,
+        lastStep: review.lastStep,
+        lines: review.lineCount,
+        seal: review.seal,
+        policy: review.policy,
+        artifacts: review.artifacts.map((a) => ({ ...a.artifact, status: a.status, lookedAt: a.lookedAt })),
+        findings: review.findings,
+      });
+      ctx.out.line(`${review.verdict}: ${review.summary}`);
+      for (const c of review.policy) ctx.out.line(`  policy ${c.outcome.padEnd(14)} ${c.title}: ${c.detail}`);
+      for (const f of review.findings) ctx.out.line(`  ${f.class.padEnd(10)} ${f.code}${f.line ? ` (line ${f.line})` : ''}: ${f.message}`);
+      if (!ok) throw failure(review);
+    });
+
+  audit
+    .command('report')
+    .description('write a self-contained HTML report of a record (verdict, timeline, participants, keys, artifacts, policy, findings)')
+    .argument('<record>', 'the record folder (holding log.jsonl)')
+    .requiredOption('--out <file.html>', 'where to write the report')
+    .option('--trusted-key <cert.asc>', 'pin the certificate whose key must have sealed the record (repeatable)', collect)
+    .action(async (record: string, opts: ReportOpts, cmd: Command) => {
+      const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
+      const review = await reviewRecord(record, { trustedCertificates: trustedCertificates(opts.trustedKey) });
+      writeFileAtomic(opts.out, renderReport(review, ctx.now()));
+      ctx.out.result({ ok: true, out: opts.out, verdict: review.verdict, summary: review.summary, findings: review.findings.length });
+      ctx.out.line(`report written to ${opts.out} (${review.verdict}: ${review.summary})`);
+    });
+}
