@@ -5,12 +5,14 @@ import { registerHsm } from './hsm.js';
 import { registerKey } from './key.js';
 import { registerDemo } from './demo.js';
 import { registerAudit } from './audit.js';
+import { registerVerify } from './verify.js';
 import { registerPayload } from './payload.js';
 import { registerShares } from './shares.js';
 
 export function registerCommands(program: Command, ctxFor: (json: boolean) => CliContext): void {
   registerHsm(program, ctxFor);
   registerKey(program, ctxFor);
+  registerVerify(program, ctxFor);
   registerPayload(program, ctxFor);
   registerShares(program, ctxFor);
   registerAudit(program, ctxFor);

@@ -1,0 +1,137 @@
+/**
+ * `ceremony verify --trusted-key CERT.asc [--signature SIG] [--digests D] FILE...` (DESIGN §5, issue 3).
+ * Thin: the checks live in ceremony/release and ceremony/openpgp/verify. Each file gets a verdict; each rejected
+ * file one `error[CODE]: FILE: sentence` line on stderr. Exit 0 all verified, 1 any rejected, 2 when a rejection
+ * was for unreadable or malformed input (or a certificate could not be loaded at all).
+ */
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { ERROR_EXIT_CODES } from '../../errors.js';
+import { loadTrustedCertificates, type KeyDescription, type TrustedCertificate } from '../../openpgp/verify/certificate.js';
+import { CLOCK_TOLERANCE_MS } from '../../openpgp/verify/rules.js';
+import { verifyReleaseFiles, type FileVerification } from '../../release/verify-release.js';
+import type { CliContext } from '../context.js';
+
+/** Files smaller than this verify in well under a second: no progress bar. */
+const PROGRESS_MIN_BYTES = 64 * 1024 * 1024;
+
+/** Hex in groups of four, as people read fingerprints and digests aloud. */
+export function groupHex(hex: string): string {
+  return hex.replace(/(.{4})(?=.)/g, '$1 ');
+}
+
+function day(d: Date | null): string {
+  return d ? d.toISOString().slice(0, 10) : 'never';
+}
+
+function keyLine(k: KeyDescription): string {
+  const alg = `${k.algorithm.replace(/EncryptSign$/, '')}${k.bits ?? ''}`;
+  return `${groupHex(k.fingerprint)}  ${alg}  ${day(k.created)} → ${day(k.expires)}  [${k.capabilities.join(', ') || 'none'}]  ${k.state}`;
+}
+
+function printCertificates(ctx: CliContext, certs: readonly TrustedCertificate[]): void {
+  for (const c of certs) {
+    const d = c.description;
+    ctx.out.line(`pinned certificate ${groupHex(d.fingerprint)}  (${c.source})`);
+    for (const uid of d.userIDs) ctx.out.line(`  uid      ${uid}`);
+    ctx.out.line(`  primary  ${keyLine(d.primary)}`);
+    for (const s of d.subkeys) ctx.out.line(`  subkey   ${keyLine(s)}`);
+  }
+  ctx.out.line(`clock tolerance: a signature may be dated at most ${CLOCK_TOLERANCE_MS / 60000} minutes in the future`);
+  ctx.out.line();
+}
+
+function printResult(ctx: CliContext, r: FileVerification): void {
+  ctx.out.line(`${r.status}  ${r.file}`);
+  if (r.reason) ctx.out.line(`  reason   [${r.code}] ${r.reason}`);
+  if (r.size !== null) ctx.out.line(`  size     ${r.size} bytes`);
+  if (r.signature) {
+    const s = r.signature;
+    ctx.out.line(`  signer   primary ${groupHex(s.primaryFingerprint)}`);
+    ctx.out.line(`           key     ${groupHex(s.keyFingerprint)}${s.userIDs[0] ? `  ${s.userIDs[0]}` : ''}`);
+    ctx.out.line(`  signed   ${s.created.toISOString()}  ${s.hashAlgorithm}  ${s.source}`);
+  }
+  if (r.digestsCheck) {
+    const d = r.digestsCheck;
+    ctx.out.line(`  DIGESTS  ${d.checked.map((a) => a.toUpperCase()).join(', ')} match  ${d.source} (${d.form}, signed ${d.signer.created.toISOString()} by ${d.signer.keyFingerprint})`);
+  }
+  if (r.sha256) ctx.out.line(`  SHA-256  ${groupHex(r.sha256)}`);
+  if (r.sha512) ctx.out.line(`  SHA-512  ${groupHex(r.sha512)}`);
+}
+
+/** One bar per large file, on stderr, only when stderr is a terminal. */
+function progressFor(stderrIsTTY: boolean) {
+  if (!stderrIsTTY) return undefined;
+  let bar: cliProgress.SingleBar | null = null;
+  let current = '';
+  return {
+    onProgress(file: string, n: number, total: number) {
+      if (total < PROGRESS_MIN_BYTES) return;
+      if (file !== current) {
+        bar?.stop();
+        current = file;
+        bar = new cliProgress.SingleBar({ stream: process.stderr, format: `hashing ${file} [{bar}] {percentage}% {value}/{total} MiB`, hideCursor: true }, cliProgress.Presets.shades_classic);
+        bar.start(Math.ceil(total / 1048576), 0);
+      }
+      bar!.update(Math.floor(n / 1048576));
+      if (n >= total) {
+        bar!.stop();
+        bar = null;
+        current = '';
+      }
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+export function registerVerify(program: Command, ctxFor: (json: boolean) => CliContext): void {
+  program
+    .command('verify')
+    .description(
+      `verify release files against the pinned build-server certificate(s): each FILE's detached signature ` +
+        `(FILE.sig or FILE.asc, or --signature) and the signed DIGESTS that list it (FILE.DIGESTS.asc, FILE.DIGESTS + ` +
+        `.sig, or --digests). Accepted: binary-document signatures, SHA-256 or stronger, by a signing key or subkey ` +
+        `(with back-signature) that was not expired when it signed and is not revoked, dated at most ` +
+        `${CLOCK_TOLERANCE_MS / 60000} minutes in the future. Exit 0 all verified, 1 any rejected, 2 unreadable or malformed input.`,
+    )
+    .argument('<file...>', 'release files to verify')
+    .requiredOption('--trusted-key <cert>', 'a pinned OpenPGP certificate (repeatable); no keyring is consulted', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--signature <sig>', 'the detached signature of FILE (one FILE only)')
+    .option('--digests <file>', 'a DIGESTS file for every FILE: clearsigned, or with <file>.sig / <file>.asc beside it')
+    .action(async (files: string[], opts: { trustedKey: string[]; signature?: string; digests?: string }, cmd: Command) => {
+      const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
+      const now = ctx.now();
+      const trusted = await loadTrustedCertificates(opts.trustedKey, now);
+      printCertificates(ctx, trusted);
+      const progress = ctx.out.json ? undefined : progressFor(Boolean(process.stderr.isTTY));
+      let results: FileVerification[];
+      try {
+        results = await verifyReleaseFiles(files, { trusted, signature: opts.signature, digests: opts.digests, now, onProgress: progress?.onProgress });
+      } finally {
+        progress?.stop();
+      }
+      const warned = new Set<string>();
+      for (const r of results) {
+        printResult(ctx, r);
+        const d = r.digestsCheck;
+        if (d && d.ignoredLines > 0 && !warned.has(d.source)) {
+          warned.add(d.source);
+          ctx.out.warn(`${d.source}: ${d.ignoredLines} line(s) outside the clearsigned block were ignored; only signed text counts`);
+        }
+      }
+      const failed = results.filter((r) => r.status === 'REJECTED');
+      for (const r of failed) process.stderr.write(`error[${r.code}]: ${r.file}: ${r.reason!.replace(/\.?$/, '.')}\n`);
+      ctx.out.line();
+      ctx.out.line(failed.length === 0 ? `all ${results.length} file(s) VERIFIED` : `${failed.length} of ${results.length} file(s) REJECTED`);
+      ctx.out.result({
+        ok: failed.length === 0,
+        clockToleranceSeconds: CLOCK_TOLERANCE_MS / 1000,
+        certificates: trusted.map((c) => ({ source: c.source, ...c.description })),
+        files: results,
+      });
+      const exit = Math.max(0, ...failed.map((r) => ERROR_EXIT_CODES[r.code!]));
+      if (exit > 0) process.exitCode = exit;
+    });
+}
