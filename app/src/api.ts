@@ -1,0 +1,31 @@
+/**
+ * The renderer's only door to the main process: `window.ceremony`, exposed by the preload. Types come from
+ * the one IPC contract (type-only import: nothing of main/ is bundled into the renderer).
+ */
+import type { CeremonyApi, IpcError, IpcResult } from '../../main/ipc-contract.js';
+
+declare global {
+  interface Window {
+    ceremony: CeremonyApi;
+  }
+}
+
+export const api = (): CeremonyApi => window.ceremony;
+
+/** Unwrap an IPC result: the value, or a thrown IpcFailure carrying the error's code and sentence. */
+export class IpcFailure extends Error {
+  constructor(readonly error: IpcError) {
+    super(error.message);
+  }
+}
+
+export async function call<T>(p: Promise<IpcResult<T>>): Promise<T> {
+  const r = await p;
+  if (!r.ok) throw new IpcFailure(r.error);
+  return r.value;
+}
+
+export function errorOf(e: unknown): IpcError {
+  if (e instanceof IpcFailure) return e.error;
+  return { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
+}

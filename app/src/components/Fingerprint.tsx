@@ -1,0 +1,13 @@
+/** A fingerprint or hash in groups of four, large, for reading aloud; the whole value is kept for copying. */
+export function Fingerprint({ value, label }: { value: string; label?: string }) {
+  const groups = value.replace(/\s+/g, '').match(/.{1,4}/g) ?? [];
+  return (
+    <code className="fingerprint" aria-label={label ? `${label}: ${groups.join(' ')}` : groups.join(' ')} data-value={value}>
+      {groups.map((g, i) => (
+        <span key={i} className="group">
+          {g}
+        </span>
+      ))}
+    </code>
+  );
+}

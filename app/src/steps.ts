@@ -1,0 +1,47 @@
+/**
+ * The ceremony scripts of DESIGN §3 as the checklist each workspace shows at all times. Step ids are the
+ * audit log's step names (ceremony/audit/events.ts), so the list and the record speak the same words.
+ */
+import type { CeremonyStep } from '../../ceremony/audit/events.js';
+
+export interface StepDef {
+  id: CeremonyStep;
+  label: string;
+}
+
+export const SIGN_STEPS: readonly StepDef[] = [
+  { id: 'air-gap-check', label: 'Air-gap check' },
+  { id: 'load-config', label: 'Open the ceremony configuration' },
+  { id: 'verify-input', label: 'Verify every server signature and digest' },
+  { id: 'show-fingerprints', label: 'Read fingerprints and SHA-256 aloud' },
+  { id: 'hsm-login', label: 'HSM login (one PIN)' },
+  { id: 'sign', label: 'Sign on the HSM' },
+  { id: 'self-check', label: 'Verify every output independently' },
+  { id: 'write-output', label: 'Write outputs' },
+  { id: 'seal', label: 'Seal the record' },
+];
+
+export const RENEW_STEPS: readonly StepDef[] = [
+  { id: 'air-gap-check', label: 'Air-gap check' },
+  { id: 'load-config', label: 'Open the ceremony configuration' },
+  { id: 'quorum-session', label: 'Custodians confirm the session ID' },
+  { id: 'share-accepted', label: 'Custodians present their shares' },
+  { id: 'quorum-reached', label: 'Quorum reached' },
+  { id: 'root-login', label: 'Derive PINs and log into the root token' },
+  { id: 'generate-key', label: 'Generate the new signing subkey' },
+  { id: 'bind-subkey', label: 'Bind it to the root key' },
+  { id: 'sign-transition', label: 'Sign the key transition statement' },
+  { id: 'rotate-pins', label: 'Rotate root PINs and re-split' },
+  { id: 'hand-out-share', label: 'Hand out the new shares' },
+  { id: 'seal', label: 'Seal the record' },
+];
+
+export const AUDIT_STEPS: readonly StepDef[] = [
+  { id: 'load-config', label: 'Open a ceremony record' },
+  { id: 'verify-input', label: 'Hash chain, sequence, seal and artifacts' },
+  { id: 'confirm', label: 'Policy checks' },
+  { id: 'ceremony-end', label: 'Verdict and report' },
+];
+
+export type StepState = 'pending' | 'active' | 'done' | 'failed';
+export type StepStates = Partial<Record<CeremonyStep, StepState>>;

@@ -1,0 +1,247 @@
+import { useCallback, useRef, useState, type FormEvent } from 'react';
+import type { AuditView, HandedOutShare, IpcError, QuorumSessionView, RenewOutcome, ShareAccepted } from '../../../main/ipc-contract.js';
+import { api, call, errorOf } from '../api.js';
+import type { Shell } from '../App.js';
+import { ErrorLine } from '../components/ErrorLine.js';
+import { Fingerprint } from '../components/Fingerprint.js';
+import { JobProgress } from '../components/JobProgress.js';
+import { SecretDialog } from '../components/SecretDialog.js';
+import { StepList } from '../components/StepList.js';
+import { RENEW_STEPS, type StepStates } from '../steps.js';
+
+type Secret = { kind: 'pin' } | { kind: 'passphrase' } | null;
+
+/**
+ * Renew key (DESIGN §3): the session ID confirmed by every custodian, shares presented one by one (typed,
+ * pasted as words, from a file, or encrypted with the custodian's key and passphrase), each checked and named
+ * on arrival, then the renewal, then the new shares handed out one custodian at a time.
+ */
+export function RenewKey({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(view: AuditView): void }) {
+  const [session, setSession] = useState<QuorumSessionView | null>(null);
+  const [confirmed, setConfirmed] = useState(false);
+  const [accepted, setAccepted] = useState<ShareAccepted[]>([]);
+  const [outcome, setOutcome] = useState<RenewOutcome | null>(null);
+  const [handed, setHanded] = useState<HandedOutShare[]>([]);
+  const [error, setError] = useState<IpcError | null>(null);
+  const [running, setRunning] = useState(false);
+  const [secret, setSecret] = useState<Secret>(null);
+  const [steps, setSteps] = useState<StepStates>({});
+  const shareText = useRef<HTMLTextAreaElement>(null);
+  const sessionInput = useRef<HTMLInputElement>(null);
+
+  const airOk = shell.airGap ? shell.airGap.airGapped || shell.airGap.overridden : false;
+  const need = session?.threshold ?? shell.config?.threshold ?? 0;
+  const have = accepted.at(-1)?.have ?? 0;
+  const states: StepStates = {
+    'air-gap-check': shell.airGap ? (airOk ? 'done' : 'failed') : 'pending',
+    'load-config': shell.config ? 'done' : 'active',
+    ...steps,
+  };
+  const onStep = useCallback((step: string) => setSteps((s) => ({ ...s, [step]: 'active' })), []);
+
+  const guard = async (what: () => Promise<void>) => {
+    setError(null);
+    try {
+      await what();
+    } catch (e) {
+      setError(errorOf(e));
+    }
+  };
+
+  const open = () =>
+    guard(async () => {
+      setAccepted([]);
+      setConfirmed(false);
+      setOutcome(null);
+      setHanded([]);
+      setSession(await call(api().renewOpen()));
+      setSteps({ 'quorum-session': 'active' });
+    });
+
+  const confirm = (e: FormEvent) => {
+    e.preventDefault();
+    void guard(async () => {
+      await call(api().renewConfirmSession({ sessionId: sessionInput.current?.value ?? '' }));
+      setConfirmed(true);
+      setSteps((s) => ({ ...s, 'quorum-session': 'done', 'share-accepted': 'active' }));
+    });
+  };
+
+  const received = (r: ShareAccepted) => {
+    setAccepted((a) => [...a, r]);
+    if (r.have >= r.need) setSteps((s) => ({ ...s, 'share-accepted': 'done', 'quorum-reached': 'done' }));
+  };
+
+  const addTyped = (e: FormEvent) => {
+    e.preventDefault();
+    const el = shareText.current;
+    if (!el || el.value.trim() === '') return;
+    const text = el.value;
+    el.value = ''; // cleared before the answer: the share never waits in the renderer
+    void guard(async () => received(await call(api().renewAddShare({ source: 'text', text }))));
+  };
+  const addFile = () => guard(async () => received(await call(api().renewAddShare({ source: 'file' }))));
+  const addEncrypted = (passphrase: string) => {
+    setSecret(null);
+    void guard(async () => received(await call(api().renewAddShare({ source: 'encrypted', passphrase }))));
+  };
+
+  const renew = (signingPin: string) => {
+    setSecret(null);
+    setRunning(true);
+    setSteps((s) => ({ ...s, 'root-login': 'active' }));
+    void guard(async () => {
+      try {
+        const r = await call(api().renewRun({ signingPin }));
+        setOutcome(r);
+        setSteps((s) => ({
+          ...s,
+          'root-login': 'done',
+          'generate-key': 'done',
+          'bind-subkey': 'done',
+          'sign-transition': 'done',
+          'rotate-pins': 'done',
+          'hand-out-share': 'active',
+        }));
+      } catch (e) {
+        setSteps((s) => {
+          const active = Object.entries(s).find(([, v]) => v === 'active')?.[0] ?? 'root-login';
+          return { ...s, [active]: 'failed' };
+        });
+        setAccepted([]); // main wiped the shares: they must be presented again
+        throw e;
+      } finally {
+        setRunning(false);
+      }
+    });
+  };
+
+  const next = outcome?.newShares.find((s) => !handed.some((h) => h.custodian === s.custodian));
+  const handOut = (custodian: string) =>
+    guard(async () => {
+      const h = await call(api().renewHandOutShare({ custodian }));
+      if (!h) return;
+      const all = [...handed, h];
+      setHanded(all);
+      if (outcome && all.length === outcome.newShares.length) setSteps((s) => ({ ...s, 'hand-out-share': 'done', seal: 'done' }));
+    });
+
+  const openRecord = () =>
+    guard(async () => {
+      const v = await call(api().signOpenRecord());
+      if (v) onOpenRecord(v);
+    });
+
+  return (
+    <div className="ceremony">
+      <StepList title="Renew key" steps={RENEW_STEPS} states={states} />
+      <div className="work">
+        <h2>Renew key</h2>
+        <p>
+          <button type="button" className="primary" disabled={!shell.config || running} onClick={() => void open()}>
+            Open the renewal
+          </button>
+        </p>
+        <ErrorLine error={error} />
+        {session && (
+          <div className="readaloud">
+            <h3>Quorum session ID</h3>
+            <Fingerprint value={session.sessionId} label="quorum session ID" />
+            <p>
+              Current certificate <Fingerprint value={session.currentFingerprint} label="current certificate fingerprint" />
+            </p>
+            <p>
+              New validity {session.newValidity.from} to {session.newValidity.to}; new quorum {session.threshold} of {session.custodians.length}:{' '}
+              {session.custodians.join(', ')}.
+            </p>
+          </div>
+        )}
+        {session && !confirmed && (
+          <form onSubmit={confirm} className="confirm">
+            <label>
+              Every custodian reads the ID on their own device; type it here to confirm
+              <input ref={sessionInput} name="session-id" autoComplete="off" spellCheck={false} />
+            </label>
+            <button type="submit">Confirm session ID</button>
+          </form>
+        )}
+        {confirmed && !outcome && (
+          <>
+            <h3>
+              Shares <span data-testid="share-progress">{have}/{need}</span>
+            </h3>
+            <progress max={need} value={have} aria-label="shares present" />
+            <ul className="accepted" aria-label="Accepted shares">
+              {accepted.map((a) => (
+                <li key={a.index} data-custodian={a.custodian}>
+                  ✓ share {a.index} of {a.custodian}
+                </li>
+              ))}
+            </ul>
+            {have < need && (
+              <>
+                <form onSubmit={addTyped} className="share-entry">
+                  <label>
+                    Type or paste a share (text envelope or words)
+                    <textarea ref={shareText} name="share" rows={6} autoComplete="off" spellCheck={false} />
+                  </label>
+                  <button type="submit">Add share</button>
+                </form>
+                <p>
+                  <button type="button" onClick={() => void addFile()}>
+                    Add share from file…
+                  </button>{' '}
+                  <button type="button" onClick={() => setSecret({ kind: 'passphrase' })}>
+                    Add encrypted share…
+                  </button>
+                </p>
+              </>
+            )}
+            {have >= need && (
+              <p>
+                <button type="button" className="primary" disabled={running} onClick={() => setSecret({ kind: 'pin' })}>
+                  Renew the signing key…
+                </button>
+              </p>
+            )}
+          </>
+        )}
+        <JobProgress running={running} onStep={onStep} />
+        {outcome && (
+          <>
+            <h3>New signing subkey</h3>
+            <Fingerprint value={outcome.newSubkeyFingerprint} label="new subkey fingerprint" />
+            <h3>New shares</h3>
+            <ul aria-label="Handed out shares">
+              {handed.map((h) => (
+                <li key={h.custodian}>
+                  ✓ {h.custodian}: saved {h.encrypted ? '(encrypted) ' : ''}as <code>{h.savedAs}</code>
+                </li>
+              ))}
+            </ul>
+            {next ? (
+              <p>
+                Only <strong>{next.custodian}</strong> at the screen now.{' '}
+                <button type="button" className="primary" onClick={() => void handOut(next.custodian)}>
+                  Save the new share of {next.custodian}…
+                </button>
+              </p>
+            ) : (
+              <p>
+                Every new share is handed out. <button type="button" onClick={() => void openRecord()}>Open the record</button>
+              </p>
+            )}
+          </>
+        )}
+      </div>
+      <SecretDialog
+        open={secret !== null}
+        title={secret?.kind === 'pin' ? 'Signing token PIN' : "Custodian's key passphrase"}
+        label={secret?.kind === 'pin' ? 'PIN' : 'Passphrase'}
+        submit={secret?.kind === 'pin' ? 'Renew' : 'Decrypt share'}
+        onSubmit={(s) => (secret?.kind === 'pin' ? renew(s) : addEncrypted(s))}
+        onCancel={() => setSecret(null)}
+      />
+    </div>
+  );
+}

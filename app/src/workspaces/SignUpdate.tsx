@@ -1,0 +1,173 @@
+import { useCallback, useState } from 'react';
+import type { AuditView, InboxView, IpcError, SignOutcome } from '../../../main/ipc-contract.js';
+import { api, call, errorOf } from '../api.js';
+import type { Shell } from '../App.js';
+import { ErrorLine } from '../components/ErrorLine.js';
+import { Fingerprint } from '../components/Fingerprint.js';
+import { JobProgress } from '../components/JobProgress.js';
+import { SecretDialog } from '../components/SecretDialog.js';
+import { StepList } from '../components/StepList.js';
+import { SIGN_STEPS, type StepStates } from '../steps.js';
+
+/** Sign update (DESIGN §3): inbox → verification table → read aloud → one PIN → sign → self-check → record. */
+export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(view: AuditView): void }) {
+  const [inbox, setInbox] = useState<InboxView | null>(null);
+  const [outcome, setOutcome] = useState<SignOutcome | null>(null);
+  const [error, setError] = useState<IpcError | null>(null);
+  const [running, setRunning] = useState(false);
+  const [pinOpen, setPinOpen] = useState(false);
+  const [steps, setSteps] = useState<StepStates>({});
+
+  const airOk = shell.airGap ? shell.airGap.airGapped || shell.airGap.overridden : false;
+  const base: StepStates = { 'air-gap-check': shell.airGap ? (airOk ? 'done' : 'failed') : 'pending', 'load-config': shell.config ? 'done' : 'active' };
+  const states = { ...base, ...steps };
+  const toSign = inbox?.files.filter((f) => f.status !== 'REJECTED' && (f.kind === 'release' || f.kind === 'payload')) ?? [];
+  const rejected = inbox?.files.filter((f) => f.status === 'REJECTED') ?? [];
+  const onStep = useCallback((step: string) => setSteps((s) => ({ ...s, [step]: 'active' })), []);
+
+  const chooseInbox = async () => {
+    setError(null);
+    setOutcome(null);
+    setRunning(true);
+    setSteps({ 'verify-input': 'active' });
+    try {
+      const view = await call(api().signChooseInbox());
+      if (view) {
+        setInbox(view);
+        setSteps({ 'verify-input': view.files.some((f) => f.status === 'REJECTED') ? 'failed' : 'done', 'show-fingerprints': 'active' });
+      } else setSteps({});
+    } catch (e) {
+      setError(errorOf(e));
+      setSteps({ 'verify-input': 'failed' });
+    } finally {
+      setRunning(false);
+    }
+  };
+
+  const sign = async (pin: string) => {
+    setPinOpen(false);
+    setError(null);
+    setRunning(true);
+    setSteps((s) => ({ ...s, 'show-fingerprints': 'done', 'hsm-login': 'active' }));
+    try {
+      // The PIN is passed straight through and not kept: this closure is its only holder.
+      const result = await call(api().signRun({ pin, files: toSign.map((f) => f.name) }));
+      setOutcome(result);
+      setSteps((s) => ({ ...s, 'hsm-login': 'done', sign: 'done', 'self-check': result.outputs.every((o) => o.selfCheck === 'OK') ? 'done' : 'failed', 'write-output': 'done', seal: 'done' }));
+    } catch (e) {
+      const err = errorOf(e);
+      setError(err);
+      setSteps((s) => {
+        const active = Object.entries(s).find(([, v]) => v === 'active')?.[0] ?? 'hsm-login';
+        return { ...s, [active]: 'failed' };
+      });
+    } finally {
+      setRunning(false);
+    }
+  };
+
+  const openRecord = async () => {
+    try {
+      const view = await call(api().signOpenRecord());
+      if (view) onOpenRecord(view);
+    } catch (e) {
+      setError(errorOf(e));
+    }
+  };
+
+  return (
+    <div className="ceremony">
+      <StepList title="Sign update" steps={SIGN_STEPS} states={states} />
+      <div className="work">
+        <h2>Sign update</h2>
+        <p>
+          <button type="button" className="primary" disabled={!shell.config || running} onClick={() => void chooseInbox()}>
+            Choose inbox folder…
+          </button>
+        </p>
+        <JobProgress running={running} onStep={onStep} />
+        <ErrorLine error={error} />
+        {inbox && (
+          <>
+            <h3>Inbox {inbox.folder}</h3>
+            <table className="inbox" aria-label="Inbox files">
+              <thead>
+                <tr>
+                  <th scope="col">File</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Reason</th>
+                  <th scope="col">Signed by</th>
+                  <th scope="col">SHA-256</th>
+                </tr>
+              </thead>
+              <tbody>
+                {inbox.files.map((f) => (
+                  <tr key={f.name} data-file={f.name} data-status={f.status} className={`status-${f.status.replace(' ', '-').toLowerCase()}`}>
+                    <th scope="row">{f.name}</th>
+                    <td>
+                      <strong>{f.status}</strong>
+                    </td>
+                    <td>{f.reason ? `error[${f.reason.code}] ${f.reason.message}` : ''}</td>
+                    <td>{f.signerFingerprint ? <Fingerprint value={f.signerFingerprint} label="signer" /> : ''}</td>
+                    <td>
+                      <Fingerprint value={f.sha256} label={`SHA-256 of ${f.name}`} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <div className="readaloud">
+              <h3>Signing key</h3>
+              <p>{inbox.signingKey.uri}</p>
+              <Fingerprint value={inbox.signingKey.fingerprint} label="signing key fingerprint" />
+            </div>
+            {rejected.length > 0 && (
+              <p className="warning" data-testid="rejected-note">
+                {rejected.length} file{rejected.length > 1 ? 's were' : ' was'} rejected and will not be signed: {rejected.map((f) => f.name).join(', ')}.
+              </p>
+            )}
+            <p>
+              <button type="button" className="primary" disabled={running || toSign.length === 0 || !!outcome} onClick={() => setPinOpen(true)}>
+                Sign {toSign.length} file{toSign.length === 1 ? '' : 's'}…
+              </button>
+            </p>
+          </>
+        )}
+        {outcome && (
+          <>
+            <h3>Outputs</h3>
+            <table className="outputs" aria-label="Outputs">
+              <thead>
+                <tr>
+                  <th scope="col">Output</th>
+                  <th scope="col">Self-check</th>
+                  <th scope="col">SHA-256</th>
+                </tr>
+              </thead>
+              <tbody>
+                {outcome.outputs.map((o) => (
+                  <tr key={o.path} data-output={o.name}>
+                    <th scope="row">{o.name}</th>
+                    <td>
+                      <strong>{o.selfCheck}</strong>
+                    </td>
+                    <td>
+                      <Fingerprint value={o.sha256} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <p>
+              Record: <code>{outcome.record.folder}</code>{' '}
+              <button type="button" onClick={() => void openRecord()}>
+                Open the record
+              </button>
+            </p>
+          </>
+        )}
+      </div>
+      <SecretDialog open={pinOpen} title="Signing token PIN" label="PIN" submit="Sign" onSubmit={(pin) => void sign(pin)} onCancel={() => setPinOpen(false)} />
+    </div>
+  );
+}
