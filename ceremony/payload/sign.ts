@@ -4,7 +4,7 @@
  * Every signature is checked with the signer's public key before the output is moved into place, so a
  * faulty token can never produce a payload that update_engine would refuse.
  */
-import { CeremonyError } from '../errors.js';
+import { CeremonyError, isCeremonyError } from '../errors.js';
 import type { DigestSigner } from '../signer.js';
 import { preparePayload, type Progress } from './draft.js';
 import { signatureMatchesDigest } from './rsa.js';
@@ -51,7 +51,13 @@ export async function signPayload(opts: SignPayloadOptions): Promise<SignPayload
   try {
     const signatures: Buffer[] = [];
     for (const signer of opts.signers) {
-      const sig = await signer.signDigest('sha256', draft.hash);
+      let sig: Buffer;
+      try {
+        sig = await signer.signDigest('sha256', draft.hash);
+      } catch (e) {
+        if (isCeremonyError(e)) throw e;
+        throw new CeremonyError('HSM_FAILURE', `signing with ${signer.description} failed; nothing was written`, { cause: e });
+      }
       if (!signatureMatchesDigest(signer.publicKey, sig, draft.hash)) {
         throw new CeremonyError('SELF_CHECK_FAILED', `the signature made by ${signer.description} does not verify with its public key; nothing was written`);
       }
