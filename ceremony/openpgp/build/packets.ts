@@ -84,12 +84,21 @@ export function keyIdBytes(p: KeyPacket): Buffer {
   return Buffer.from(p.getKeyID().toHex(), 'hex');
 }
 
+/** Whether a key packet carries this RSA public key (modulus and exponent, leading zeros ignored). */
+export function keyPacketHolds(p: KeyPacket, publicKey: KeyObject): boolean {
+  const mine = rsaParams(publicKey);
+  const theirs = (p as unknown as KeyPacketInternals).publicParams;
+  const strip = (b: Uint8Array) => {
+    const buf = Buffer.from(b);
+    const i = buf.findIndex((x) => x !== 0);
+    return i < 0 ? Buffer.alloc(0) : buf.subarray(i);
+  };
+  return strip(mine.n).equals(strip(theirs.n)) && strip(mine.e).equals(strip(theirs.e));
+}
+
 /** Refuse to sign for a key packet with a different key: the signature would never verify. */
 export function assertSignerMatches(signer: DigestSigner, p: KeyPacket): void {
-  const mine = rsaParams(signer.publicKey);
-  const theirs = (p as unknown as KeyPacketInternals).publicParams;
-  const strip = (b: Uint8Array) => Buffer.from(b).subarray(Buffer.from(b).findIndex((x) => x !== 0));
-  if (!strip(mine.n).equals(strip(theirs.n)) || !strip(mine.e).equals(strip(theirs.e))) {
+  if (!keyPacketHolds(p, signer.publicKey)) {
     throw new CeremonyError('KEY_UNSUITABLE', `the HSM key ${signer.description} is not OpenPGP key ${keyIdHex(p)}`);
   }
 }
