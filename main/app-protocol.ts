@@ -13,13 +13,13 @@ export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_ENTRY = `${APP_ORIGIN}/index.html`;
 
 /**
- * Privileges for protocol.registerSchemesAsPrivileged: standard (so relative URLs and an origin work) and
- * secure (a secure context); no fetch API, no CORS, no service workers, no streaming — the renderer needs
- * none of them.
+ * Privileges for protocol.registerSchemesAsPrivileged: standard (so relative URLs and an origin work),
+ * secure (a secure context), fetch support (Chromium loads module scripts through it; the CSP still forbids
+ * fetch() from scripts with connect-src 'none'); no CORS, no service workers, no streaming.
  */
 export const APP_SCHEME_PRIVILEGES = {
   scheme: APP_SCHEME,
-  privileges: { standard: true, secure: true, supportFetchAPI: false, corsEnabled: false, allowServiceWorkers: false, stream: false, bypassCSP: false },
+  privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: false, allowServiceWorkers: false, stream: false, bypassCSP: false },
 } as const;
 
 const MIME: Record<string, string> = {

@@ -4,10 +4,11 @@
  *
  * Wired to the core: readFile → ceremony/files readInputFile; writeFileAtomic → ceremony/files
  * writeFileAtomic; decryptShare → ceremony/quorum decryptShare; openQuorumSession → worker job
- * 'renew.open'. Not yet: loadConfig (waits for ceremony/config.ts).
+ * 'renew.open'; loadConfig → ceremony/config loadConfig.
  */
-import { CeremonyError } from '../ceremony/errors.js';
+import { loadConfig } from '../ceremony/config.js';
 import { readInputFile, writeFileAtomic } from '../ceremony/files.js';
+import { formatPkcs11Uri } from '../ceremony/hsm/uri.js';
 import { decryptShare } from '../ceremony/quorum/index.js';
 import type { DeskCore } from './desk.js';
 import type { CeremonyWorker } from './worker/host.js';
@@ -16,8 +17,18 @@ const KEY_FILE_LIMIT = 1024 * 1024;
 
 export function createDeskCore(worker: Pick<CeremonyWorker, 'run'>, printToPdf: (html: string) => Promise<Uint8Array>): DeskCore {
   return {
-    loadConfig: async () => {
-      throw new CeremonyError('INTERNAL', 'reading the ceremony configuration (ceremony/config.ts) is not wired into the app yet');
+    loadConfig: async (file) => {
+      const c = loadConfig(file);
+      return {
+        file: c.path,
+        identity: `${c.identity.name} <${c.identity.email}>`,
+        ...(c.hsm.module !== undefined ? { module: c.hsm.module } : {}),
+        // The token, not one key: the sign ceremony selects the valid signing key on it (DESIGN §3).
+        signingKeyUri: formatPkcs11Uri({ token: c.hsm.signingToken }),
+        threshold: c.quorum.threshold,
+        custodians: c.quorum.custodians.map((cu) => cu.name),
+        trustedKeys: c.trustedBuildKeys,
+      };
     },
     openQuorumSession: async (config) => worker.run('renew.open', { configFile: config.file }).result,
     decryptShare: async (encrypted, keyFile, passphrase) => {

@@ -105,9 +105,12 @@ export interface InboxFile {
 }
 export interface InboxView {
   folder: string;
+  /** The files to verify and sign, each with its verdict. */
   files: InboxFile[];
-  /** The key the ceremony will sign with and its fingerprint, for reading aloud before the PIN. */
-  signingKey: { uri: string; fingerprint: string };
+  /** Signatures and DIGESTS found beside them (used by the verification, not signed). */
+  supporting: string[];
+  /** The token the ceremony will sign with and, when known before login, its key's fingerprint. */
+  signingKey: { uri: string; fingerprint?: string };
 }
 
 export interface OutputView {
@@ -150,13 +153,17 @@ export interface HandedOutShare {
   encrypted: boolean;
 }
 
-export type Verdict = 'INTACT' | 'FAILED';
+/** The reviewer's verdict (ceremony/audit/review.ts). */
+export type Verdict = 'intact' | 'incomplete' | 'tampered' | 'policy-violation';
 export interface AuditView {
   folder: string;
+  /** e.g. `sign 3f9a… (completed)` */
   ceremony: string;
   verdict: Verdict;
-  timeline: { seq: number; time: string; step: string; actor: string; result: string }[];
-  findings: { severity: 'error' | 'warning' | 'info'; code: string; message: string }[];
+  summary: string;
+  timeline: { seq: number; time: string; step: string; actor: string; result: string; detail: string }[];
+  policy: { title: string; outcome: string; detail: string }[];
+  findings: { severity: 'error' | 'info'; code: string; message: string; line?: number }[];
 }
 export interface ExportedReport {
   savedAs: string;

@@ -6,11 +6,15 @@
  * Where a core ceremony has not landed yet, its job fails with a plain sentence naming the missing piece
  * (`notWired`) instead of pretending: the UI shows that error like any other.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { hashFile } from '../../ceremony/crypto.js';
+import { readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { renderReport } from '../../ceremony/audit/report.js';
+import { reviewRecord, type Review } from '../../ceremony/audit/review.js';
 import { CeremonyError } from '../../ceremony/errors.js';
-import type { InboxFile } from '../ipc-contract.js';
+import { readInputFile } from '../../ceremony/files.js';
+import { loadTrustedCertificates } from '../../ceremony/openpgp/verify/certificate.js';
+import { verifyReleaseFiles, type FileVerification } from '../../ceremony/release/verify-release.js';
+import type { AuditView, InboxFile } from '../ipc-contract.js';
 import type { JobName, JobSpecs } from './protocol.js';
 
 export interface JobContext {
@@ -39,8 +43,13 @@ function throwIfCancelled(signal: AbortSignal): void {
   if (signal.aborted) throw new CeremonyError('CANCELLED', 'the work was cancelled; nothing was written');
 }
 
-/** Every regular file of the inbox with its size and SHA-256 (one streaming pass per file). */
-export async function hashInbox(folder: string, ctx: JobContext): Promise<{ name: string; size: number; sha256: string }[]> {
+/** Signatures and DIGESTS are read by the verification of the file they belong to, not verified alone. */
+export function isSupportingFile(name: string): boolean {
+  return /\.(sig|asc)$/.test(name) || /\.DIGESTS$/.test(name);
+}
+
+/** List the inbox: the files to verify and the supporting files beside them. */
+export async function listInbox(folder: string): Promise<{ main: string[]; supporting: string[] }> {
   let names: string[];
   try {
     names = (await readdir(folder, { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name).sort();
@@ -50,27 +59,78 @@ export async function hashInbox(folder: string, ctx: JobContext): Promise<{ name
   if (names.length > INBOX_LIMITS.maxFiles) {
     throw new CeremonyError('INPUT_MALFORMED', `the inbox holds ${names.length} files; at most ${INBOX_LIMITS.maxFiles} are accepted`);
   }
-  const out: { name: string; size: number; sha256: string }[] = [];
-  for (const [i, name] of names.entries()) {
-    throwIfCancelled(ctx.signal);
-    ctx.progress('verify-input', `hashing ${name}`, i, names.length);
-    const path = join(folder, name);
-    const { size } = await stat(path);
-    const { sha256 } = await hashFile(path, ['sha256'] as const);
-    out.push({ name, size, sha256: sha256.toString('hex') });
-  }
-  ctx.progress('verify-input', 'hashed every file', names.length, names.length);
-  return out;
+  return { main: names.filter((n) => !isSupportingFile(n)), supporting: names.filter(isSupportingFile) };
+}
+
+function toInboxFile(v: FileVerification, name: string): InboxFile {
+  return {
+    name,
+    size: v.size ?? 0,
+    kind: classify(name),
+    status: v.status,
+    ...(v.code ? { reason: { code: v.code, message: v.reason ?? '' } } : {}),
+    ...(v.signature ? { signerFingerprint: v.signature.keyFingerprint } : {}),
+    sha256: v.sha256 ?? '',
+  };
+}
+
+function toAuditView(r: Review): AuditView {
+  return {
+    folder: r.dir,
+    ceremony: `${r.kind ?? 'unknown'} ${r.ceremonyId ?? ''} (${r.outcome})`.replace(/\s+/g, ' '),
+    verdict: r.verdict,
+    summary: r.summary,
+    timeline: r.events.map(({ event: e }) => ({
+      seq: e.seq,
+      time: e.time,
+      step: e.step,
+      actor: e.actor.name ? `${e.actor.role} ${e.actor.name}` : e.actor.role,
+      result: e.result,
+      detail: e.detail,
+    })),
+    policy: r.policy.map((c) => ({ title: c.title, outcome: c.outcome, detail: c.detail })),
+    findings: r.findings.map((f) => ({ severity: f.class === 'note' ? 'info' : 'error', code: f.code, message: f.message, ...(f.line ? { line: f.line } : {}) })),
+  };
+}
+
+async function review(folder: string, trustedKeys: string[]): Promise<Review> {
+  const trustedCertificates = trustedKeys.map((p) => readInputFile(p, 'trusted certificate', 1024 * 1024).toString('utf8'));
+  return reviewRecord(folder, trustedCertificates.length ? { trustedCertificates } : {});
 }
 
 export const JOBS: JobTable = {
+  // ceremony/release verifyReleaseFiles: each file against its .sig/.asc and its signed DIGESTS, one read.
   'inbox.scan': async (params, ctx) => {
-    await hashInbox(params.folder, ctx);
-    return notWired('verifying the inbox (ceremony/release)');
+    const { main, supporting } = await listInbox(params.folder);
+    if (main.length === 0) throw new CeremonyError('USAGE', `the inbox folder ${params.folder} holds no file to sign`);
+    const now = new Date();
+    const trusted = await loadTrustedCertificates(params.trustedKeys, now);
+    const paths = main.map((n) => join(params.folder, n));
+    let done = 0;
+    const results = await verifyReleaseFiles(paths, {
+      trusted,
+      now,
+      onProgress: (file, read, total) => {
+        throwIfCancelled(ctx.signal);
+        ctx.progress('verify-input', `verifying ${basename(file)}`, done + (total ? read / total : 1), main.length);
+        if (read === total) done++;
+      },
+    });
+    ctx.progress('verify-input', 'verified every file', main.length, main.length);
+    return {
+      folder: params.folder,
+      files: results.map((v, i) => toInboxFile(v, main[i]!)),
+      supporting,
+      signingKey: { uri: params.signingKeyUri },
+    };
   },
   'sign.run': async () => notWired('the sign-update ceremony (ceremony/release)'),
   'renew.open': async () => notWired('opening a renewal (the renew ceremony: root token descriptor, new validity window)'),
   'renew.run': async () => notWired('the renewal ceremony (ceremony/quorum)'),
-  'audit.review': async () => notWired('the record review (ceremony/audit review)'),
-  'audit.report': async () => notWired('the audit report (ceremony/audit report)'),
+  // ceremony/audit reviewRecord / renderReport: the auditor's checks and the self-contained HTML report.
+  'audit.review': async (params, ctx) => {
+    ctx.progress('verify-input', 'checking the record', 0, 1);
+    return toAuditView(await review(params.folder, params.trustedKeys));
+  },
+  'audit.report': async (params) => ({ html: renderReport(await review(params.folder, params.trustedKeys), new Date()) }),
 };

@@ -10,7 +10,7 @@ export function Audit({ view, onView }: { view: AuditView | null; onView(v: Audi
   const [error, setError] = useState<IpcError | null>(null);
   const [exported, setExported] = useState<ExportedReport[]>([]);
   const states: StepStates = view
-    ? { 'load-config': 'done', 'verify-input': 'done', confirm: 'done', 'ceremony-end': view.verdict === 'INTACT' ? 'done' : 'failed' }
+    ? { 'load-config': 'done', 'verify-input': 'done', confirm: 'done', 'ceremony-end': view.verdict === 'intact' ? 'done' : 'failed' }
     : { 'load-config': 'active' };
 
   const open = async () => {
@@ -48,12 +48,21 @@ export function Audit({ view, onView }: { view: AuditView | null; onView(v: Audi
         <ErrorLine error={error} />
         {view && (
           <>
-            <p className={`verdict verdict-${view.verdict.toLowerCase()}`} data-testid="verdict">
-              {view.verdict}
+            <p className={`verdict verdict-${view.verdict === 'intact' ? 'intact' : 'failed'}`} data-testid="verdict" data-verdict={view.verdict}>
+              {view.verdict.toUpperCase()}
             </p>
+            <p data-testid="summary">{view.summary}</p>
             <p>
               {view.ceremony} — <code>{view.folder}</code>
             </p>
+            <h3>Policy</h3>
+            <ul className="policy" aria-label="Policy checks">
+              {view.policy.map((c) => (
+                <li key={c.title} className={`policy-${c.outcome}`}>
+                  <strong>{c.outcome}</strong> {c.title}: {c.detail}
+                </li>
+              ))}
+            </ul>
             <h3>Findings</h3>
             {view.findings.length === 0 ? (
               <p>No findings.</p>
@@ -65,6 +74,7 @@ export function Audit({ view, onView }: { view: AuditView | null; onView(v: Audi
                       {f.severity} [{f.code}]
                     </strong>{' '}
                     {f.message}
+                    {f.line ? ` (line ${f.line})` : ''}
                   </li>
                 ))}
               </ul>
@@ -78,6 +88,7 @@ export function Audit({ view, onView }: { view: AuditView | null; onView(v: Audi
                   <th scope="col">Step</th>
                   <th scope="col">Actor</th>
                   <th scope="col">Result</th>
+                  <th scope="col">Detail</th>
                 </tr>
               </thead>
               <tbody>
@@ -88,6 +99,7 @@ export function Audit({ view, onView }: { view: AuditView | null; onView(v: Audi
                     <td>{t.step}</td>
                     <td>{t.actor}</td>
                     <td>{t.result}</td>
+                    <td>{t.detail}</td>
                   </tr>
                 ))}
               </tbody>

@@ -116,10 +116,11 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
                 ))}
               </tbody>
             </table>
+            {inbox.supporting.length > 0 && <p className="supporting">Signatures and DIGESTS used: {inbox.supporting.join(', ')}</p>}
             <div className="readaloud">
               <h3>Signing key</h3>
               <p>{inbox.signingKey.uri}</p>
-              <Fingerprint value={inbox.signingKey.fingerprint} label="signing key fingerprint" />
+              {inbox.signingKey.fingerprint && <Fingerprint value={inbox.signingKey.fingerprint} label="signing key fingerprint" />}
             </div>
             {rejected.length > 0 && (
               <p className="warning" data-testid="rejected-note">
