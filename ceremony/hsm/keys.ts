@@ -325,3 +325,16 @@ export function listDataObjects(ts: TokenSession, application: string): { label:
     return { label: a.get(pkcs11.CKA_LABEL)?.toString('utf8') ?? '', value: a.get(pkcs11.CKA_VALUE) ?? Buffer.alloc(0) };
   });
 }
+
+/** Destroy every object labelled `label` (both key halves and data objects): rolling back a failed ceremony. */
+export function destroyObjectsLabelled(ts: TokenSession, label: string): number {
+  const handles = findHandles(ts, [{ type: pkcs11.CKA_LABEL, value: label }]);
+  for (const h of handles) {
+    try {
+      ts.lib.C_DestroyObject(ts.handle, h);
+    } catch (e) {
+      throw pkcs11Failure(e, `removing '${label}' from token '${ts.info.label}'`);
+    }
+  }
+  return handles.length;
+}

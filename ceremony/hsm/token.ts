@@ -256,3 +256,20 @@ export function initializeToken(mod: Pkcs11Module, slot: G.Slot, label: string, 
     if (session) mod.lib.C_CloseSession(session);
   }
 }
+
+/**
+ * C_SetPIN (PKCS#11 v2.40 §5.6): change the PIN of the user logged in on this session. The strings
+ * pkcs11js needs exist only for the call; the Buffers are the caller's to wipe.
+ */
+export function changePin(ts: TokenSession, oldPin: Buffer, newPin: Buffer, who: 'user' | 'so'): void {
+  try {
+    ts.lib.C_SetPIN(ts.handle, oldPin.toString('utf8'), newPin.toString('utf8'));
+  } catch (e) {
+    throw pkcs11Failure(e, `changing the ${who === 'so' ? 'SO ' : ''}PIN of token '${ts.info.label}'`);
+  }
+}
+
+/** A PIN source for a PIN nobody types: derived from the quorum secret, used once, never stored. */
+export function derivedPinSource(pin: Buffer): PinSource {
+  return { kind: 'derived', interactive: false, read: async () => Buffer.from(pin) };
+}

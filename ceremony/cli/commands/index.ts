@@ -8,12 +8,14 @@ import { registerAudit } from './audit.js';
 import { registerVerify } from './verify.js';
 import { registerPayload } from './payload.js';
 import { registerShares } from './shares.js';
+import { registerQuorumCeremonies } from './quorum-ceremonies.js';
 
 export function registerCommands(program: Command, ctxFor: (json: boolean) => CliContext): void {
   registerHsm(program, ctxFor);
   registerKey(program, ctxFor);
   registerVerify(program, ctxFor);
   registerPayload(program, ctxFor);
+  registerQuorumCeremonies(program, ctxFor);
   registerShares(program, ctxFor);
   registerAudit(program, ctxFor);
   registerDemo(program, ctxFor);

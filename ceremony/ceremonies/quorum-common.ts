@@ -1,0 +1,187 @@
+/**
+ * Pieces the two custodian ceremonies (init, renew) share: the options they take, the new signing
+ * subkey, the k-of-n split with its recombination check, and staged outputs.
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CeremonyError } from '../errors.js';
+import type { CeremonyConfig } from '../config.js';
+import { writeFileAtomic, fsyncDir } from '../files.js';
+import { generateRsaKeyPair, findPrivateKey, type KeyInfo } from '../hsm/keys.js';
+import type { TokenSession } from '../hsm/token.js';
+import { TokenKeySigner } from '../hsm/token-signer.js';
+import { QuorumSession, splitQuorumSecret, formatShare, formatShareWords, encryptShareForCustodian, wipeShares, type QuorumSplit } from '../quorum/index.js';
+import type { CeremonyReporter } from './runner.js';
+
+const DAY_MS = 86_400_000;
+
+export interface QuorumCeremonyOptions {
+  config: CeremonyConfig;
+  outDir: string;
+  recordDir: string;
+  allowNetwork: boolean;
+  /** A person is at a terminal (prompts possible); else the run is unattended. */
+  attended: boolean;
+  /** `--module`; the config's hsm.module wins when set. */
+  module?: string;
+  /** The maintainers' PIN for the signing token. */
+  pinFile?: string;
+  env: NodeJS.ProcessEnv;
+  stdin?: NodeJS.ReadStream;
+  reporter: CeremonyReporter;
+  now: () => Date;
+  /** Options as typed, for the record's first line (no secrets: names only). */
+  recordedOptions: { name: string; value: string | number | boolean | string[] }[];
+}
+
+export function utcDay(d: Date): Date {
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+}
+
+/** The validity of a new yearly subkey: from today for validity + overlap days (token dates and OpenPGP expiry agree). */
+export function subkeyWindow(config: CeremonyConfig, now: Date): { validFrom: Date; validUntil: Date; tokenDays: number } {
+  const validFrom = utcDay(now);
+  const tokenDays = config.keys.subkeyValidityDays + config.keys.overlapDays;
+  // CKA_END_DATE is the last valid day; the OpenPGP expiry is the end of that day.
+  const validUntil = new Date(validFrom.getTime() + (tokenDays + 1) * DAY_MS);
+  return { validFrom, validUntil, tokenDays };
+}
+
+export function subkeyLabel(now: Date): string {
+  return `signing-${now.toISOString().slice(0, 10)}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Generate the yearly signing subkey on the signing token (RSA-4096, non-extractable, dated). */
+export function generateSigningSubkey(signing: TokenSession, config: CeremonyConfig, now: Date): { key: KeyInfo; signer: TokenKeySigner } {
+  const { tokenDays } = subkeyWindow(config, now);
+  const made = generateRsaKeyPair(signing, { label: subkeyLabel(now), bits: 4096, validDays: tokenDays, now });
+  const key = findPrivateKey(signing, { object: made.label, id: made.id, extraPath: [], extraQuery: [] });
+  return { key, signer: new TokenKeySigner(signing, key, () => now) };
+}
+
+/**
+ * Check every new share before anyone leaves the room: windows of k consecutive shares (cyclically)
+ * each recombine to the committed secret, so every share takes part in at least one successful k-subset.
+ */
+export async function recombineEveryShare(split: QuorumSplit): Promise<number> {
+  const { shares, descriptor } = split;
+  const n = shares.length;
+  const k = descriptor.threshold;
+  let checks = 0;
+  for (let start = 0; start < n; start += k) {
+    const session = new QuorumSession(descriptor);
+    for (let j = 0; j < k; j++) {
+      const s = shares[(start + j) % n]!;
+      session.add({ ...s, data: Buffer.from(s.data) }, `new share of ${s.custodian}`);
+    }
+    try {
+      await session.recover();
+      checks++;
+    } finally {
+      session.wipe();
+    }
+  }
+  return checks;
+}
+
+/** Where outputs wait until the ceremony commits: a hidden folder inside the out dir. */
+export class StagedOutputs {
+  readonly dir: string;
+  private readonly files: string[] = [];
+
+  constructor(readonly outDir: string) {
+    mkdirSync(outDir, { recursive: true });
+    this.dir = join(outDir, `.staging-${randomBytes(6).toString('hex')}`);
+    mkdirSync(this.dir, { mode: 0o700 });
+  }
+
+  /** Refuse to start if the out dir already holds outputs of a ceremony (never overwrite shares). */
+  static assertFree(outDir: string, names: string[]): void {
+    for (const n of names) {
+      if (existsSync(join(outDir, n))) {
+        throw new CeremonyError('OUTPUT_EXISTS', `${join(outDir, n)} already exists; choose an empty --out folder (a ceremony never overwrites shares or certificates)`);
+      }
+    }
+  }
+
+  write(relPath: string, data: string | Uint8Array, mode = 0o644): void {
+    const target = join(this.dir, relPath);
+    mkdirSync(join(target, '..'), { recursive: true, mode: 0o700 });
+    writeFileAtomic(target, data, mode);
+    this.files.push(relPath);
+  }
+
+  read(relPath: string): Buffer {
+    return readFileSync(join(this.dir, relPath));
+  }
+
+  /** Move every staged file into the out dir (renames on one filesystem: each is atomic). */
+  commit(): string[] {
+    const done: string[] = [];
+    for (const rel of this.files) {
+      const to = join(this.outDir, rel);
+      mkdirSync(join(to, '..'), { recursive: true });
+      renameSync(join(this.dir, rel), to);
+      done.push(to);
+    }
+    fsyncDir(this.outDir);
+    if (existsSync(join(this.outDir, 'shares'))) fsyncDir(join(this.outDir, 'shares'));
+    this.discard();
+    return done;
+  }
+
+  /** Remove everything staged (shares included): a failed ceremony hands nothing out. */
+  discard(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  get staged(): string[] {
+    return [...this.files];
+  }
+}
+
+export interface HandedOutShare {
+  custodian: string;
+  index: number;
+  file: string;
+  encrypted: boolean;
+}
+
+/**
+ * Stage one share file per custodian: plain text envelope plus the same share as words, or an OpenPGP
+ * message encrypted to the custodian's configured key. Share bytes are wiped afterwards.
+ */
+export async function stageShares(staged: StagedOutputs, split: QuorumSplit, config: CeremonyConfig): Promise<HandedOutShare[]> {
+  const out: HandedOutShare[] = [];
+  try {
+    for (const share of split.shares) {
+      const custodian = config.quorum.custodians.find((c) => c.name === share.custodian);
+      const text = formatShare(share);
+      if (custodian?.publicKey) {
+        const armoredKey = readFileSync(custodian.publicKey, 'utf8');
+        const message = await encryptShareForCustodian(text, armoredKey, share.custodian);
+        const file = `shares/${share.custodian}.share.asc`;
+        staged.write(file, message, 0o600);
+        out.push({ custodian: share.custodian, index: share.index, file, encrypted: true });
+      } else {
+        // The envelope, and the same share as words for a custodian who copies it by hand onto paper.
+        const file = `shares/${share.custodian}.share`;
+        staged.write(file, text, 0o600);
+        staged.write(`shares/${share.custodian}.share.words`, formatShareWords(share), 0o600);
+        out.push({ custodian: share.custodian, index: share.index, file, encrypted: false });
+      }
+    }
+  } finally {
+    wipeShares(split.shares);
+  }
+  return out;
+}
+
+export async function splitForConfig(secret: Buffer, config: CeremonyConfig, setId: string): Promise<QuorumSplit> {
+  return splitQuorumSecret(secret, { threshold: config.quorum.threshold, custodians: config.quorum.custodians.map((c) => c.name), setId });
+}
+
+export function listStaged(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
