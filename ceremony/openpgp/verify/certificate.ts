@@ -55,11 +55,16 @@ function expiryOf(created: Date, keyExpirationTime: number | null | undefined): 
   return keyExpirationTime ? new Date(created.getTime() + keyExpirationTime * 1000) : null;
 }
 
-/** The newest subkey binding signature (RFC 4880 §5.2.1, 0x18) that verifies cryptographically, whatever its date. */
-export async function latestBindingSignature(subkey: openpgp.Subkey): Promise<openpgp.SignaturePacket | null> {
+/**
+ * The newest subkey binding signature (RFC 4880 §5.2.1, 0x18) that verifies cryptographically and is not dated
+ * after `notAfter`. GnuPG replaces a subkey's binding when its expiry is changed, so the binding in force may be
+ * younger than signatures the subkey made: like GnuPG, validity is judged by the newest binding.
+ */
+export async function latestBindingSignature(subkey: openpgp.Subkey, notAfter?: Date): Promise<openpgp.SignaturePacket | null> {
   const primary = subkey.mainKey.keyPacket;
   let latest: openpgp.SignaturePacket | null = null;
   for (const sig of subkey.bindingSignatures) {
+    if (notAfter && sig.created && sig.created > notAfter) continue;
     try {
       await sig.verify(primary, openpgp.enums.signature.subkeyBinding, { key: primary, bind: subkey.keyPacket }, null as unknown as Date);
       if (!latest || (sig.created ?? 0) >= (latest.created ?? 0)) latest = sig;

@@ -1,0 +1,110 @@
+/**
+ * The signature rules of issue 3 against a real GnuPG corpus, through the library API the ceremonies call.
+ * Each refusal test is named after the attack (or accident) it stops and asserts the code.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeGpgCorpus, type GpgCorpus } from '../../helpers/gpg-corpus.js';
+import { loadTrustedCertificates, type TrustedCertificate } from '../../../ceremony/openpgp/verify/certificate.js';
+import { verifyReleaseFiles } from '../../../ceremony/release/verify-release.js';
+import { CLOCK_TOLERANCE_MS } from '../../../ceremony/openpgp/verify/rules.js';
+
+let c: GpgCorpus;
+let trusted: TrustedCertificate[];
+let n = 0;
+
+/** A release file in its own folder, with its .sig by `key` and a clearsigned Flatcar DIGESTS. */
+function release(content: Buffer | string, key = c.build.current): string {
+  const dir = join(c.dir, `case-${++n}`);
+  mkdirSync(dir);
+  const file = join(dir, 'flatcar_production_image.bin');
+  writeFileSync(file, content);
+  c.sign(file, key);
+  c.clearsign(c.flatcarDigests(`${file}.DIGESTS`, [file]), key);
+  return file;
+}
+
+beforeAll(async () => {
+  c = makeGpgCorpus();
+  trusted = await loadTrustedCertificates([c.build.cert]);
+});
+afterAll(() => c?.cleanup());
+
+const verify1 = async (file: string, opts: { signature?: string; digests?: string; now?: Date; requireDigests?: boolean } = {}) =>
+  (await verifyReleaseFiles([file], { trusted, now: new Date(), ...opts }))[0]!;
+
+describe('build-server signatures (GnuPG corpus)', () => {
+  it('accepts a good binary signature and names the signer primary and subkey', async () => {
+    const file = release('release contents\n');
+    const r = await verify1(file);
+    expect(r).toMatchObject({ status: 'VERIFIED', code: null, size: 17 });
+    expect(r.signature).toMatchObject({ primaryFingerprint: c.build.primary, keyFingerprint: c.build.current, source: `${file}.sig` });
+    expect(r.digestsCheck).toMatchObject({ form: 'clearsigned', checked: ['md5', 'sha1', 'sha512'] });
+  });
+
+  it('accepts a signature made while its subkey was valid, though the subkey has expired since', async () => {
+    const r = await verify1(c.sample, { signature: c.signatures.byExpiringWhileValid, requireDigests: false });
+    expect(r).toMatchObject({ status: 'VERIFIED' });
+    expect(r.signature!.keyFingerprint).toBe(c.build.expiring);
+    expect(r.signature!.created.getTime()).toBe((c.t0 + 3600) * 1000);
+  });
+
+  it('stops a signature by a subkey revoked as compromised', async () => {
+    const r = await verify1(c.sample, { signature: c.signatures.byRevoked, requireDigests: false });
+    expect(r).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_KEY_REVOKED' });
+  });
+
+  it('stops a signature made after its subkey had expired', async () => {
+    const r = await verify1(c.sample, { signature: c.signatures.byExpiredKey, requireDigests: false });
+    expect(r).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_KEY_EXPIRED' });
+  });
+
+  it('stops a signature dated beyond the clock tolerance, accepts one within it', async () => {
+    const file = release('future\n');
+    const soon = Date.now() / 1000 + CLOCK_TOLERANCE_MS / 1000 / 2;
+    c.sign(file, c.build.current, { time: soon, out: `${file}.soon.sig` });
+    expect(await verify1(file, { signature: `${file}.soon.sig` })).toMatchObject({ status: 'VERIFIED' });
+    c.sign(file, c.build.current, { time: Date.now() / 1000 + 86_400, out: `${file}.tomorrow.sig` });
+    expect(await verify1(file, { signature: `${file}.tomorrow.sig` })).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_FUTURE' });
+  });
+
+  it('stops a text-mode signature offered for a binary release file', async () => {
+    const file = release('text mode\n');
+    c.sign(file, c.build.current, { textmode: true, out: `${file}.text.sig` });
+    expect(await verify1(file, { signature: `${file}.text.sig` })).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_INVALID' });
+  });
+
+  it('stops a SHA-1 signature before reading the file', async () => {
+    const file = release('sha1\n');
+    c.sign(file, c.build.current, { digestAlgo: 'SHA1', out: `${file}.sha1.sig` });
+    const r = await verify1(file, { signature: `${file}.sha1.sig` });
+    expect(r).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_WEAK_HASH', size: null });
+  });
+
+  it('verifies several files against one clearsigned DIGESTS listing them all', async () => {
+    const dir = join(c.dir, 'multi');
+    mkdirSync(dir);
+    const files = ['a.bin', 'b.bin', 'c.bin'].map((f, i) => {
+      const p = join(dir, f);
+      writeFileSync(p, Buffer.alloc(1000 + i, i + 1));
+      c.sign(p, c.build.current);
+      return p;
+    });
+    const digests = c.clearsign(c.flatcarDigests(join(dir, 'release.DIGESTS'), files, ['md5', 'sha1', 'sha256', 'sha512']), c.build.current);
+    const rs = await verifyReleaseFiles(files, { trusted, now: new Date(), digests });
+    expect(rs.map((r) => r.status)).toEqual(['VERIFIED', 'VERIFIED', 'VERIFIED']);
+    expect(rs[2]!.digestsCheck!.checked).toEqual(['md5', 'sha1', 'sha256', 'sha512']);
+  });
+
+  it('reads a large file once through the worker lanes with the same verdict and digests as the serial pass', async () => {
+    const file = release(Buffer.alloc(9 * 1024 * 1024 + 7, 0xa5));
+    const serial = (await verifyReleaseFiles([file], { trusted, now: new Date(), parallel: false }))[0]!;
+    const lanes = (await verifyReleaseFiles([file], { trusted, now: new Date(), parallel: true }))[0]!;
+    expect(serial.status).toBe('VERIFIED');
+    expect(lanes).toEqual(serial);
+    copyFileSync(file, `${file}.copy`);
+    writeFileSync(file, Buffer.concat([readFileSync(`${file}.copy`), Buffer.from('x')]));
+    expect((await verifyReleaseFiles([file], { trusted, now: new Date(), parallel: true }))[0]).toMatchObject({ code: 'SIGNATURE_INVALID' });
+  });
+});
