@@ -256,10 +256,8 @@ function parseWordsBody(lines: string[], source: string, malformed: Malformed): 
     b.fill(0);
     throw invalid(`has ${words.length} words instead of ${expected}: words were dropped or added`);
   }
-  if (b[0] !== SHARE_FORMAT_VERSION) {
-    b.fill(0);
-    throw malformed(`it is in share format version ${b[0]}, and this application reads version ${SHARE_FORMAT_VERSION}`);
-  }
+  // The version byte is checked after the checksum (in finish): a misread first word is a typo, not a new format.
+  const version = b[0] as 1;
   let o = 1;
   const setId = b.subarray(o, (o += SET_ID_LENGTH)).toString('hex');
   const [index, threshold, total] = [b[o++]!, b[o++]!, b[o++]!];
@@ -267,7 +265,7 @@ function parseWordsBody(lines: string[], source: string, malformed: Malformed): 
   const commitment = b.subarray(o, (o += COMMITMENT_LENGTH)).toString('hex');
   const checksum = Buffer.from(b.subarray(o, o + CHECKSUM_LENGTH));
   b.fill(0);
-  return finish({ version: 1, setId, index, threshold, total, custodian, commitment, data }, checksum, invalid, malformed);
+  return finish({ version, setId, index, threshold, total, custodian, commitment, data }, checksum, invalid, malformed);
 }
 
 function finish(share: Share, checksum: Buffer, invalid: (why: string) => CeremonyError, malformed: Malformed): Share {
@@ -275,6 +273,10 @@ function finish(share: Share, checksum: Buffer, invalid: (why: string) => Ceremo
   if (!constantTimeEqual(shareChecksum(share), checksum)) {
     share.data.fill(0);
     throw invalid('does not match its checksum: a character was mistyped or changed; compare it with the original');
+  }
+  if (share.version !== SHARE_FORMAT_VERSION) {
+    share.data.fill(0);
+    throw malformed(`it is in share format version ${share.version}, and this application reads version ${SHARE_FORMAT_VERSION}`);
   }
   const { index, threshold, total } = share;
   if (total < 1 || total > MAX_CUSTODIANS || threshold < 1 || threshold > total || index < 1 || index > total) {

@@ -1,0 +1,62 @@
+import { describe, expect, test } from 'vitest';
+import { createHash, hkdfSync } from 'node:crypto';
+import { deriveRootPins, newQuorumSecret, newSetId, quorumCommitment, formatSetId, wipeRootPins } from '../../../ceremony/quorum/secret.js';
+
+describe('quorum secret and root PINs', () => {
+  test('a new secret is 32 bytes and two secrets differ', () => {
+    const a = newQuorumSecret();
+    const b = newQuorumSecret();
+    expect(a).toHaveLength(32);
+    expect(a.equals(b)).toBe(false);
+  });
+
+  test('PINs are 32 printable base64url characters, inside the 4..255 PIN length of SoftHSM', () => {
+    const pins = deriveRootPins(newQuorumSecret(), newSetId());
+    for (const pin of [pins.userPin, pins.soPin]) {
+      expect(Buffer.isBuffer(pin)).toBe(true);
+      expect(pin).toHaveLength(32);
+      expect(pin.toString('ascii')).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    }
+  });
+
+  test('PINs are HKDF-SHA-256 of the secret with the documented salt and labels', () => {
+    const secret = Buffer.alloc(32, 7);
+    const setId = '0011223344556677';
+    const salt = Buffer.concat([Buffer.from('ceremony quorum set v1\0'), Buffer.from(setId, 'hex')]);
+    const expected = (info: string) => Buffer.from(hkdfSync('sha256', secret, salt, info, 24)).toString('base64url');
+    const pins = deriveRootPins(secret, setId);
+    expect(pins.userPin.toString()).toBe(expected('ceremony root-token user PIN v1'));
+    expect(pins.soPin.toString()).toBe(expected('ceremony root-token SO PIN v1'));
+  });
+
+  test('the user and SO PINs differ, and both change with the secret and with the set', () => {
+    const secret = newQuorumSecret();
+    const setId = newSetId();
+    const a = deriveRootPins(secret, setId);
+    expect(a.userPin.equals(a.soPin)).toBe(false);
+    const b = deriveRootPins(secret, newSetId());
+    const c = deriveRootPins(newQuorumSecret(), setId);
+    expect(a.userPin.equals(b.userPin) || a.userPin.equals(c.userPin)).toBe(false);
+    expect(deriveRootPins(secret, setId).userPin.equals(a.userPin)).toBe(true);
+  });
+
+  test('wipeRootPins zeroes both PIN buffers', () => {
+    const pins = deriveRootPins(newQuorumSecret(), newSetId());
+    wipeRootPins(pins);
+    expect(pins.userPin.every((b) => b === 0) && pins.soPin.every((b) => b === 0)).toBe(true);
+  });
+
+  test('the commitment is SHA-256 over the label, the set ID and the secret, and binds the set', () => {
+    const secret = Buffer.alloc(32, 1);
+    const setId = 'a1b2c3d4e5f60718';
+    const expected = createHash('sha256').update('ceremony quorum commitment v1\0').update(Buffer.from(setId, 'hex')).update(secret).digest('hex');
+    expect(quorumCommitment(setId, secret)).toBe(expected);
+    expect(quorumCommitment('a1b2c3d4e5f60719', secret)).not.toBe(expected);
+  });
+
+  test('set IDs are 16 hex characters, shown in groups of four', () => {
+    const id = newSetId();
+    expect(id).toMatch(/^[0-9a-f]{16}$/);
+    expect(formatSetId('0f3a9b2c77d1e4a0')).toBe('0f3a-9b2c-77d1-e4a0');
+  });
+});
