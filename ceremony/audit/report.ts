@@ -34,7 +34,7 @@ th{background:#f6f8fa}code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",mon
 .r-ok,.o-pass,.s-match{color:#1a7f37}.r-failed,.o-fail,.c-tampered,.s-mismatch{color:#cf222e;font-weight:600}
 .r-refused,.r-warning,.r-override,.o-warning,.c-policy{color:#bc4c00;font-weight:600}.c-incomplete{color:#9a6700;font-weight:600}
 .muted,.o-not-applicable,.c-note,.s-absent{color:#57606a}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0}
-@media print{body{margin:0}}
+td.t{white-space:nowrap}@media print{body{margin:0}}
 `;
 
 function fileList(files: FileRef[] | undefined): string {
@@ -153,7 +153,7 @@ export function renderReport(review: Review, generatedAt: Date = new Date()): st
     const io = [event.inputs?.length ? `<div class="muted">in:</div>${fileList(event.inputs)}` : '', event.outputs?.length ? `<div class="muted">out:</div>${fileList(event.outputs)}` : ''].join('');
     const extra = [event.code ? `<div><code>${e(event.code)}</code></div>` : '', event.share ? `<div class="muted">share ${e(event.share.index)} of set ${e(event.share.setId)}</div>` : '', event.quorum ? `<div class="muted">quorum ${e(event.quorum.threshold)}${event.quorum.total ? ` of ${e(event.quorum.total)}` : ''}${event.quorum.sessionId ? `, session ${e(event.quorum.sessionId)}` : ''}</div>` : ''].join('');
     rows.push(
-      `<tr><td>${e(line)}</td><td>${e(event.seq)}</td><td class="mono">${e(event.time)}</td><td>${e(event.step)}</td><td>${e(actorText(event.actor))}</td><td class="r-${e(event.result)}">${e(event.result)}</td><td>${e(event.detail)}${extra}</td><td>${keyCell(event)}</td><td>${io}</td></tr>`,
+      `<tr><td>${e(line)}</td><td>${e(event.seq)}</td><td class="mono t">${e(event.time)}</td><td>${e(event.step)}</td><td>${e(actorText(event.actor))}</td><td class="r-${e(event.result)}">${e(event.result)}</td><td>${e(event.detail)}${extra}</td><td>${keyCell(event)}</td><td>${io}</td></tr>`,
     );
   }
   rows.push(`</table>`);
