@@ -42,6 +42,9 @@ const tokenLabel = z
   .min(1, 'must be a token label')
   .refine((s) => Buffer.byteLength(s, 'utf8') <= 32, 'must be at most 32 bytes (PKCS#11 CK_TOKEN_INFO.label)');
 
+const days = (min: number, max: number) =>
+  z.int({ error: (i) => (i.code === 'too_small' || i.code === 'too_big' ? `must be between ${min} and ${max} days` : 'must be a whole number of days') }).min(min).max(max);
+
 const Schema = z.strictObject({
   hsm: z.strictObject({
     module: path.optional(),
@@ -57,7 +60,7 @@ const Schema = z.strictObject({
     email: z.string().max(254).regex(/^[^\s<>@]+@[^\s<>@]+$/, 'must be an e-mail address like security@example.org'),
   }),
   quorum: z.strictObject({
-    threshold: z.int('must be a whole number').min(1, 'must be at least 1'),
+    threshold: z.int({ error: (i) => (i.code === 'too_small' ? 'must be at least 1' : 'must be a whole number') }).min(1),
     custodians: z
       .array(
         z.strictObject({
@@ -70,9 +73,9 @@ const Schema = z.strictObject({
   }),
   keys: z
     .strictObject({
-      subkeyValidityDays: z.int('must be a whole number').min(1).max(3660).default(365),
-      overlapDays: z.int('must be a whole number').min(0).max(365).default(30),
-      renewWindowDays: z.int('must be a whole number').min(0).max(3660).default(60),
+      subkeyValidityDays: days(1, 3660).default(365),
+      overlapDays: days(0, 365).default(30),
+      renewWindowDays: days(0, 3660).default(60),
     })
     .default({ subkeyValidityDays: 365, overlapDays: 30, renewWindowDays: 60 }),
   trustedBuildKeys: z.array(path).max(64).default([]),
