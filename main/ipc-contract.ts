@@ -129,9 +129,15 @@ export interface SignOutcome {
 }
 
 export interface QuorumSessionView {
+  /** The session ID to read aloud (groups of hex) and the same as PGP words. */
   sessionId: string;
+  sessionWords: string;
+  /** The set in force: whose shares unlock the root token. */
   threshold: number;
   custodians: string[];
+  /** The new set the renewal will split to. */
+  newThreshold: number;
+  newCustodians: string[];
   currentFingerprint: string;
   newValidity: { from: string; to: string };
 }

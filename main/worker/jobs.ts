@@ -14,6 +14,13 @@ import { CeremonyError } from '../../ceremony/errors.js';
 import { readInputFile } from '../../ceremony/files.js';
 import { loadTrustedCertificates } from '../../ceremony/openpgp/verify/certificate.js';
 import { verifyReleaseFiles, type FileVerification } from '../../ceremony/release/verify-release.js';
+import { readQuorumSet, readRootCertificate } from '../../ceremony/ceremonies/quorum-state.js';
+import { subkeyWindow } from '../../ceremony/ceremonies/quorum-common.js';
+import { loadConfig } from '../../ceremony/config.js';
+import { openModule, resolveModulePath } from '../../ceremony/hsm/module.js';
+import { TokenSession } from '../../ceremony/hsm/token.js';
+import { verifyCertificate } from '../../ceremony/openpgp/build/self-check.js';
+import { quorumSessionId, type QuorumSetDescriptor } from '../../ceremony/quorum/index.js';
 import type { AuditView, InboxFile } from '../ipc-contract.js';
 import type { JobName, JobSpecs } from './protocol.js';
 
@@ -125,7 +132,42 @@ export const JOBS: JobTable = {
     };
   },
   'sign.run': async () => notWired('the sign-update ceremony (ceremony/release)'),
-  'renew.open': async () => notWired('opening a renewal (the renew ceremony: root token descriptor, new validity window)'),
+  // What is in force, from the root token's public objects (no login), and the session ID over the
+  // renewal's parameters — computed as ceremony/ceremonies/renew.ts does; the renewal itself re-checks the
+  // ID the custodians confirmed (expectSessionId), so a mismatch here could never go unnoticed.
+  'renew.open': async (params, ctx) => {
+    ctx.progress('quorum-session', 'reading the quorum set and certificate in force', 0, 1);
+    const config = loadConfig(params.configFile);
+    const mod = openModule(resolveModulePath({ flag: config.hsm.module, env: process.env }));
+    const root = TokenSession.open(mod, { token: config.hsm.rootToken, extraPath: [], extraQuery: [] }, false);
+    let inForce: QuorumSetDescriptor;
+    let certificate: Uint8Array;
+    try {
+      inForce = readQuorumSet(root);
+      certificate = readRootCertificate(root);
+    } finally {
+      root.close();
+    }
+    const now = new Date();
+    const status = await verifyCertificate(certificate, now);
+    const window = subkeyWindow(config, now);
+    const custodians = config.quorum.custodians.map((c) => c.name);
+    const id = quorumSessionId({ currentFingerprint: status.primary.fingerprint, validFrom: window.validFrom, validUntil: window.validUntil, custodians, threshold: config.quorum.threshold });
+    ctx.progress('quorum-session', 'session ID computed', 1, 1);
+    return {
+      view: {
+        sessionId: id.display,
+        sessionWords: id.words,
+        threshold: inForce.threshold,
+        custodians: inForce.custodians,
+        newThreshold: config.quorum.threshold,
+        newCustodians: custodians,
+        currentFingerprint: status.primary.fingerprint,
+        newValidity: { from: window.validFrom.toISOString().slice(0, 10), to: window.validUntil.toISOString().slice(0, 10) },
+      },
+      expected: inForce,
+    };
+  },
   'renew.run': async () => notWired('the renewal ceremony (ceremony/quorum)'),
   // ceremony/audit reviewRecord / renderReport: the auditor's checks and the self-contained HTML report.
   'audit.review': async (params, ctx) => {

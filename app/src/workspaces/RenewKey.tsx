@@ -146,13 +146,17 @@ export function RenewKey({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(v
         {session && (
           <div className="readaloud">
             <h3>Quorum session ID</h3>
-            <Fingerprint value={session.sessionId} label="quorum session ID" />
+            <Fingerprint value={session.sessionId.replace(/-/g, '')} label="quorum session ID" />
+            <p className="words">{session.sessionWords}</p>
             <p>
               Current certificate <Fingerprint value={session.currentFingerprint} label="current certificate fingerprint" />
             </p>
             <p>
-              New validity {session.newValidity.from} to {session.newValidity.to}; new quorum {session.threshold} of {session.custodians.length}:{' '}
-              {session.custodians.join(', ')}.
+              Shares needed now: {session.threshold} of {session.custodians.length} ({session.custodians.join(', ')}).
+            </p>
+            <p>
+              New subkey valid {session.newValidity.from} to {session.newValidity.to}; new quorum {session.newThreshold} of {session.newCustodians.length}:{' '}
+              {session.newCustodians.join(', ')}.
             </p>
           </div>
         )}
