@@ -93,10 +93,16 @@ export interface PrimaryCertificateOptions {
   hash?: OpenpgpHash;
 }
 
+/** A user ID we accept (RFC 4880 §5.11: UTF-8 text; by convention "Name <email>"): one line, 1–1024 characters. */
+export function checkUserId(userId: string): string {
+  const uid = userId.trim();
+  if (!uid || uid.length > 1024 || /[\r\n\0]/.test(uid)) throw new CeremonyError('USAGE', 'the OpenPGP user ID must be one line of 1 to 1024 characters, e.g. "Name <email>"');
+  return uid;
+}
+
 /** Primary key packet + user ID + positive self-certification (0x13), signed on the HSM. */
 export async function buildPrimaryCertificate(o: PrimaryCertificateOptions): Promise<BuiltCertificate> {
-  const uid = o.userId.trim();
-  if (!uid || uid.length > 1024 || /[\r\n\0]/.test(uid)) throw new CeremonyError('USAGE', 'the OpenPGP user ID must be one line of 1 to 1024 characters, e.g. "Name <email>"');
+  const uid = checkUserId(o.userId);
   const key = await primaryKeyPacket(o.primary.publicKey, o.created);
   const userId = new UserIDPacket();
   userId.read(Buffer.from(uid, 'utf8')); // keeps the text exactly as given (RFC 4880 §5.11: any UTF-8)
@@ -144,6 +150,7 @@ export async function addSigningSubkey(certificate: Uint8Array, o: SigningSubkey
   if (packets.some((p) => (p instanceof PublicKeyPacket || p instanceof PublicSubkeyPacket) && p.getFingerprint() === sub.getFingerprint())) {
     throw new CeremonyError('USAGE', `the certificate already holds key ${keyIdHex(sub)}`);
   }
+  if (toOpenpgpTime(o.now) < sub.getCreationTime()) throw new CeremonyError('USAGE', 'a subkey cannot be bound before its creation time');
   const bound = Buffer.concat([keyFraming(primary), keyFraming(sub)]);
   // The subkey states that it belongs to this primary (RFC 4880 §5.2.1 0x19): without it anyone could
   // bind someone else's signing key to their certificate. GnuPG refuses signing subkeys that lack it.

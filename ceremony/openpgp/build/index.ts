@@ -1,6 +1,7 @@
 /** OpenPGP v4 certificates and signatures made on the HSM: the entry points other parts call. */
 export {
   buildPrimaryCertificate,
+  checkUserId,
   addSigningSubkey,
   exportCertificate,
   certificateKeys,

@@ -143,6 +143,10 @@ export interface SignOptions {
  */
 export async function makeSignature(prefix: SignedPrefix, o: SignOptions): Promise<SignaturePacket> {
   assertSignerMatches(o.signer, o.issuer);
+  if (toOpenpgpTime(o.created) < o.issuer.getCreationTime()) {
+    // GnuPG rejects a signature older than its key ("key created N seconds in the future").
+    throw new CeremonyError('USAGE', `a signature cannot be dated before its key ${keyIdHex(o.issuer)} was created (${o.issuer.getCreationTime().toISOString()})`);
+  }
   const sig = internals(new SignaturePacket());
   sig.version = 4;
   sig.signatureType = o.type;

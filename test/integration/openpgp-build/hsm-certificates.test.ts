@@ -76,7 +76,7 @@ async function makeRoot(keyFlags: PrimaryKeyFlags): Promise<Hierarchy> {
   const signing = await session('signing');
   const rootKey = generateRsaKeyPair(root, { label: 'root-key', bits: 2048 });
   const rootSigner = new TokenKeySigner(root, rootKey);
-  const built = await buildPrimaryCertificate({ primary: rootSigner, created: now(), userId: 'Example Image Signing Key <security@example.org>', keyFlags });
+  const built = await buildPrimaryCertificate({ primary: rootSigner, created: new Date(Date.now() - DAY), userId: 'Example Image Signing Key <security@example.org>', keyFlags });
   storeCertificate(root, rootKey, built.certificate, built.key);
   return { root, signing, rootKey, rootSigner, certificate: built.certificate, primaryFingerprint: built.key.fingerprint, primaryRef: built.key };
 }
@@ -90,7 +90,7 @@ async function renew(h: Hierarchy, label: string, created: Date) {
     subkey: subSigner,
     subkeyCreated: created,
     expires: new Date(created.getTime() + 395 * DAY),
-    now: now(),
+    now: new Date(),
   });
   h.certificate = added.certificate;
   storeCertificate(h.root, h.rootKey, added.certificate, h.primaryRef);
@@ -118,7 +118,7 @@ describe('OpenPGP on SoftHSM, checked by GnuPG 2.2', () => {
     expect(byType(gpg.colons(), 'uid')[0]![9]).toBe('Example Image Signing Key <security@example.org>');
 
     const first = await renew(h, 'signing-2026', now());
-    const second = await renew(h, 'signing-2027', new Date(Date.now() + 1000));
+    const second = await renew(h, 'signing-2027', new Date(Date.now() - 30_000));
     gpg.importKey(writeCert(h));
     const records = gpg.colons();
     pub = byType(records, 'pub')[0]!;
@@ -215,7 +215,7 @@ describe('OpenPGP on SoftHSM, checked by GnuPG 2.2', () => {
 
   it('stores the certificate on each token and finds the newest valid signing key there, from the token alone', async () => {
     const h = await makeRoot('certify');
-    const first = await renew(h, 'signing-2026', new Date(Date.now() - 10 * DAY));
+    const first = await renew(h, 'signing-2026', new Date(Date.now() - 120_000));
     const second = await renew(h, 'signing-2027', now());
     const found = await findOpenpgpKeys(h.signing);
     expect(found.map((f) => f.openpgp.keyId)).toEqual([second.ref.keyId, first.ref.keyId]);

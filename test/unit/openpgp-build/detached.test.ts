@@ -106,3 +106,18 @@ describe('detached signatures', async () => {
     expect(isCeremonyError(err, 'INPUT_UNREADABLE')).toBe(true);
   });
 });
+
+describe('signature dates', async () => {
+  const key = rsa();
+  const built = await buildPrimaryCertificate({ primary: key, created: T0, userId: 'K <k@example.org>', keyFlags: 'certify+sign' });
+
+  it('refuses to date a signature before its key was created (GnuPG would reject it as made by a key from the future)', async () => {
+    const err = await createDetachedSignature({ signer: key, key: built.key, input: Buffer.from('x'), created: new Date(T0.getTime() - 1000) }).catch((e: unknown) => e);
+    expect(isCeremonyError(err, 'USAGE')).toBe(true);
+  });
+
+  it('refuses to bind a subkey before its creation time', async () => {
+    const err = await addSigningSubkey(built.certificate, { primary: key, subkey: rsa(), subkeyCreated: LATER, expires: new Date(LATER.getTime() + 1e9), now: T0 }).catch((e: unknown) => e);
+    expect(isCeremonyError(err, 'USAGE')).toBe(true);
+  });
+});
