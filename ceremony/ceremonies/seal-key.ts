@@ -8,6 +8,7 @@ import type { RecordSealer } from '../audit/seal.js';
 import type { TokenSession } from '../hsm/token.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
+import { findPrivateKey } from '../hsm/keys.js';
 import { findOpenpgpKeys, type OpenpgpTokenKey } from '../openpgp/hsm-store.js';
 import { certificateKeys, exportCertificate } from '../openpgp/build/certificate.js';
 import { createDetachedSignature } from '../openpgp/build/detached.js';
@@ -48,7 +49,10 @@ export async function hsmSealer(ts: TokenSession, key: OpenpgpTokenKey, now: () 
     fingerprint: primary.fingerprint,
     description: `${key.openpgp.role === 'subkey' ? 'signing subkey' : 'key'} ${key.openpgp.fingerprint} ('${key.key.label}' on token '${ts.info.label}')`,
     async sign(data: Buffer): Promise<string> {
-      const signer = new TokenKeySigner(ts, key.key, now);
+      // Look the private key up at sealing time: handles of private objects do not survive a logout,
+      // and a quorum ceremony logs out and in again while it rotates PINs.
+      const current = findPrivateKey(ts, { object: key.key.label, id: key.key.id.length ? key.key.id : undefined, extraPath: [], extraQuery: [] });
+      const signer = new TokenKeySigner(ts, current, now);
       const sig = await createDetachedSignature({ signer, key: key.openpgp, input: data, created: now(), armor: true });
       return sig.output as string;
     },

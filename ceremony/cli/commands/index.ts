@@ -8,7 +8,7 @@ import { registerAudit } from './audit.js';
 import { registerVerify } from './verify.js';
 import { registerPayload } from './payload.js';
 import { registerShares } from './shares.js';
-import { registerQuorumCeremonies } from './quorum-ceremonies.js';
+import { registerQuorumCeremonies, registerRenew } from './quorum-ceremonies.js';
 
 export function registerCommands(program: Command, ctxFor: (json: boolean) => CliContext): void {
   registerHsm(program, ctxFor);
@@ -16,6 +16,7 @@ export function registerCommands(program: Command, ctxFor: (json: boolean) => Cl
   registerVerify(program, ctxFor);
   registerPayload(program, ctxFor);
   registerQuorumCeremonies(program, ctxFor);
+  registerRenew(program, ctxFor);
   registerShares(program, ctxFor);
   registerAudit(program, ctxFor);
   registerDemo(program, ctxFor);

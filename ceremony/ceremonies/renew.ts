@@ -1,0 +1,383 @@
+/**
+ * The renewal ceremony (DESIGN §3 Renew, issue 5): custodians and a maintainer make next year's signing
+ * subkey. The quorum session is bound to its parameters (session ID); k shares of the set in force, read
+ * from the root token, unlock the root key; the new subkey is bound, a transition statement is signed by
+ * the root key, and both root PINs are rotated and re-split to the config's custodians and threshold, so
+ * every earlier share is worthless.
+ *
+ * Atomicity: everything is prepared first (new subkey, binding, statement, new shares staged on disk);
+ * only then are the PINs rotated and the new quorum set and certificate written to the tokens. A failure
+ * before that point removes the new subkey and leaves tokens and shares in force as they were; a failure
+ * while committing puts the old PINs back.
+ */
+import { join } from 'node:path';
+import { CeremonyError, asCeremonyError } from '../errors.js';
+import { wipe } from '../crypto.js';
+import { openModule, resolveModulePath, type Pkcs11Module } from '../hsm/module.js';
+import { changePin, derivedPinSource, PinAttempts, TokenSession } from '../hsm/token.js';
+import { choosePinSource } from '../hsm/pin.js';
+import { destroyObjectsLabelled, findPrivateKey, generateRsaKeyPair, publicKeyOf, publicKeyPem, type KeyInfo } from '../hsm/keys.js';
+import { TokenKeySigner } from '../hsm/token-signer.js';
+import { readInputFile } from '../files.js';
+import { hashBytes } from '../crypto.js';
+import {
+  QuorumSession,
+  deriveRootPins,
+  isEncryptedShare,
+  newQuorumSecret,
+  newSetId,
+  quorumSessionId,
+  wipeRootPins,
+  type QuorumSetDescriptor,
+  type RootPins,
+} from '../quorum/index.js';
+import { addSigningSubkey, certificateKeys, exportCertificate } from '../openpgp/build/certificate.js';
+import { createDetachedSignature } from '../openpgp/build/detached.js';
+import { toOpenpgpTime } from '../openpgp/build/packets.js';
+import { verifyCertificate, verifyDetachedSignature } from '../openpgp/build/self-check.js';
+import { findOpenpgpKeys, storeCertificate } from '../openpgp/hsm-store.js';
+import type { SealedRecord } from '../audit/record.js';
+import { CeremonyRun, withCeremony, type RunnableStep } from './runner.js';
+import { hsmSealer } from './seal-key.js';
+import { ROOT_KEY_LABEL, readQuorumSet, readRootCertificate, writeQuorumSet } from './quorum-state.js';
+import {
+  generateSigningSubkey,
+  recombineEveryShare,
+  splitForConfig,
+  stageShares,
+  StagedOutputs,
+  subkeyWindow,
+  type HandedOutShare,
+  type QuorumCeremonyOptions,
+} from './quorum-common.js';
+
+const DAY_MS = 86_400_000;
+
+export interface ShareSource {
+  /** How the share is named in messages and the record: a file name or "prompt 2". */
+  source: string;
+  text: Buffer;
+}
+
+export interface RenewOptions extends QuorumCeremonyOptions {
+  /** Shares given as files (`--share`). */
+  shares: ShareSource[];
+  /** On a terminal: ask for more shares until k are accepted. */
+  promptShare?: (have: number, need: number) => Promise<ShareSource | undefined>;
+  /** On a terminal: the custodians confirm the quorum session ID (false = refused). */
+  confirmSession?: (id: { display: string; words: string }) => Promise<boolean>;
+  /** Unattended runs may pin the session ID they expect (`--session-id`). */
+  expectSessionId?: string;
+  /** Also generate a new RSA-2048 payload key with this label, announced in transition.json. */
+  newPayloadKey?: string;
+  /** Test seam: throw after this step is recorded, to prove a failure anywhere leaves the state in force. */
+  failAfter?: RunnableStep;
+}
+
+export interface RenewResult {
+  record: SealedRecord;
+  sessionId: string;
+  rootFingerprint: string;
+  subkeyFingerprint: string;
+  previousSubkeys: string[];
+  certificatePath: string;
+  transitionPath: string;
+  shares: HandedOutShare[];
+  setId: string;
+}
+
+export async function runRenew(o: RenewOptions): Promise<RenewResult> {
+  const { config } = o;
+  StagedOutputs.assertFree(o.outDir, ['certificate.asc', 'shares', 'transition.json', 'transition.json.asc']);
+  const mod = openModule(resolveModulePath({ flag: config.hsm.module ?? o.module, env: o.env }));
+  const now = o.now();
+
+  // What is in force, from the tokens alone (no login needed: public objects).
+  const root = TokenSession.open(mod, { token: config.hsm.rootToken, extraPath: [], extraQuery: [] });
+  let inForce: QuorumSetDescriptor;
+  let currentCert: Uint8Array;
+  try {
+    inForce = readQuorumSet(root);
+    currentCert = readRootCertificate(root);
+  } catch (e) {
+    root.close();
+    throw e;
+  }
+  const status = await verifyCertificate(currentCert, now);
+  const rootFingerprint = status.primary.fingerprint;
+  const previousSubkeys = status.subkeys.map((s) => s.fingerprint);
+  const window = subkeyWindow(config, now);
+  const newCustodians = config.quorum.custodians.map((c) => c.name);
+  const sessionId = quorumSessionId({ currentFingerprint: rootFingerprint, validFrom: window.validFrom, validUntil: window.validUntil, custodians: newCustodians, threshold: config.quorum.threshold });
+  const signingPin = choosePinSource({ pinFile: o.pinFile, env: o.env, stdin: o.stdin });
+
+  const run = CeremonyRun.start({
+    kind: 'renew',
+    command: 'ceremony renew',
+    options: o.recordedOptions as never,
+    recordDir: o.recordDir,
+    allowNetwork: o.allowNetwork,
+    attended: o.attended,
+    reporter: o.reporter,
+    now: o.now,
+    quorum: { threshold: inForce.threshold, total: inForce.custodians.length, custodians: inForce.custodians },
+  });
+  const inject = (step: RunnableStep) => {
+    if (o.failAfter === step) throw new CeremonyError('INTERNAL', `fault injected after step ${step}`);
+  };
+  const attempts = new PinAttempts();
+  const session = new QuorumSession(inForce);
+  const staged = new StagedOutputs(o.outDir);
+  let oldSecret: Buffer | undefined;
+  let oldPins: RootPins | undefined;
+  let newSecret: Buffer | undefined;
+  let newPins: RootPins | undefined;
+  let signing: TokenSession | undefined;
+  const created: { label: string }[] = [];
+  let pinsRotated: 'none' | 'user' | 'both' = 'none';
+  let committed = false;
+  let sealer: Awaited<ReturnType<typeof hsmSealer>> | undefined;
+
+  try {
+    const { value, sealed } = await withCeremony(
+      run,
+      async () => {
+        run.note('load-config', `config ${config.path}: new quorum ${config.quorum.threshold}-of-${newCustodians.length} (${newCustodians.join(', ')}); set in force ${inForce.threshold}-of-${inForce.custodians.length}`);
+        renewalWindowNote(run, status.subkeys, config.keys.renewWindowDays, now);
+
+        await run.step('quorum-session', 'binding the quorum session to its parameters', async () => {
+          o.reporter.step('quorum-session', 'running', `quorum session ID ${sessionId.display}  (${sessionId.words})`);
+          if (o.expectSessionId !== undefined && !sessionIdMatches(o.expectSessionId, sessionId.hex)) {
+            throw new CeremonyError('REJECTED', `the quorum session ID is ${sessionId.display}, not the one the custodians expected: the renewal parameters differ`);
+          }
+          if (o.confirmSession && !(await o.confirmSession(sessionId))) {
+            throw new CeremonyError('REJECTED', 'the custodians did not confirm the quorum session ID');
+          }
+        }, () => ({
+          detail: `session ${sessionId.display} for root ${rootFingerprint}, new subkey valid ${day(window.validFrom)} to ${day(window.validUntil)}, new quorum ${config.quorum.threshold}-of-${newCustodians.length}${o.confirmSession ? ', confirmed by the custodians' : o.expectSessionId ? ', matching the expected ID' : ', unattended'}`,
+          quorum: { sessionId: sessionId.hex, threshold: config.quorum.threshold, total: newCustodians.length, custodians: newCustodians },
+        }));
+
+        // Shares one by one: each checked and named on arrival; a refused share changes nothing.
+        const offer = (s: ShareSource) => {
+          if (isEncryptedShare(s.text)) {
+            run.note('share-refused', { result: 'refused', detail: `${s.source} is an encrypted share: its custodian decrypts it first (gpg -d)`, code: 'SHARE_MALFORMED' });
+            return;
+          }
+          try {
+            const receipt = session.add(s.text, s.source);
+            run.note('share-accepted', {
+              detail: `share ${receipt.index} of ${receipt.custodian} accepted (${receipt.have}/${receipt.need})`,
+              actor: { role: 'custodian', name: receipt.custodian },
+              share: { index: receipt.index, setId: inForce.setId },
+            });
+            o.reporter.progress?.('shares', receipt.have, receipt.need);
+          } catch (e) {
+            const err = asCeremonyError(e);
+            if (err.exitCode === 3 || err.code === 'INTERNAL') throw err;
+            run.note('share-refused', { result: 'refused', detail: err.message.slice(0, 500), code: err.code });
+          } finally {
+            wipe(s.text);
+          }
+        };
+        for (const s of o.shares) offer(s);
+        while (!session.complete && o.promptShare) {
+          const next = await o.promptShare(session.have, session.threshold);
+          if (!next) break;
+          offer(next);
+        }
+
+        const recovered = await run.step('quorum-reached', `combining ${session.threshold} shares and checking them against the set in force`, () => session.recover(), (r) => ({
+          detail: `the shares of ${r.used.map((u) => u.custodian).join(', ')} recover the secret committed for set ${inForce.setId}${r.misfits.length ? `; shares that do not fit: ${r.misfits.map((m) => m.custodian).join(', ')}` : ''}`,
+          quorum: { sessionId: sessionId.hex, threshold: inForce.threshold, custodians: r.used.map((u) => u.custodian) },
+        }));
+        oldSecret = recovered.secret;
+        for (const m of recovered.misfits) o.reporter.warn(`the share of ${m.custodian} (${m.source}) does not fit the set: it is forged or altered`);
+
+        await run.step('derive-pins', 'deriving the root token PINs from the recovered secret', () => {
+          oldPins = deriveRootPins(oldSecret!, inForce.setId);
+        }, () => 'derived the root user and SO PINs (HKDF-SHA-256); no person knows either');
+        inject('derive-pins');
+
+        await run.step('root-login', `logging in to '${config.hsm.rootToken}' with the derived PIN`, () => root.login(derivedPinSource(oldPins!.userPin), attempts), () => `logged in to '${config.hsm.rootToken}'`);
+        inject('root-login');
+        const rootKey = findPrivateKey(root, { object: ROOT_KEY_LABEL, extraPath: [], extraQuery: [] });
+        const rootSigner = new TokenKeySigner(root, rootKey, o.now);
+        const rootEntry = (await findOpenpgpKeys(root, now)).find((k) => k.key.label === ROOT_KEY_LABEL);
+        if (rootEntry) sealer = await hsmSealer(root, rootEntry, o.now);
+
+        signing = await run.step('hsm-login', `logging in to the signing token '${config.hsm.signingToken}'`, async () => {
+          const ts = TokenSession.open(mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] });
+          await ts.login(signingPin, attempts, { warn: (m) => o.reporter.warn(m) });
+          return ts;
+        }, () => ({ detail: `logged in to '${config.hsm.signingToken}' (${signingPin.kind} PIN)`, actor: { role: 'maintainer' } }));
+
+        const sub = await run.step('generate-key', 'generating the new signing subkey (RSA-4096) on the signing token', () => {
+          const made = generateSigningSubkey(signing!, config, now);
+          created.push({ label: made.key.label });
+          return made;
+        }, (s) => ({ detail: `signing subkey '${s.key.label}' generated, valid ${day(window.validFrom)} to ${day(window.validUntil)}`, key: { uri: s.key.uri, label: s.key.label, validFrom: window.validFrom.toISOString(), validUntil: window.validUntil.toISOString() } }));
+        let payloadKey: { key: KeyInfo; pem: string } | undefined;
+        if (o.newPayloadKey) {
+          payloadKey = await run.step('generate-key', `generating the new payload key '${o.newPayloadKey}' (RSA-2048)`, () => {
+            const made = generateRsaKeyPair(signing!, { label: o.newPayloadKey!, bits: 2048, validDays: window.tokenDays, now });
+            created.push({ label: made.label });
+            return { key: made, pem: publicKeyPem(publicKeyOf(signing!, made.handle)) };
+          }, (p) => ({ detail: `payload key '${p.key.label}' generated`, key: { uri: p.key.uri, label: p.key.label, validFrom: window.validFrom.toISOString(), validUntil: window.validUntil.toISOString() } }));
+        }
+        inject('generate-key');
+
+        const subCreated = toOpenpgpTime(now);
+        const bound = await run.step('bind-subkey', 'binding the new subkey to the root key, keeping the earlier subkeys', async () => {
+          const built = await addSigningSubkey(currentCert, { primary: rootSigner, subkey: sub.signer, subkeyCreated: subCreated, expires: window.validUntil, now: subCreated });
+          const check = await verifyCertificate(built.certificate, subCreated);
+          if (!check.subkeys.some((s) => s.fingerprint === built.key.fingerprint && s.canSign)) throw new CeremonyError('SELF_CHECK_FAILED', 'the renewed certificate does not verify with its new subkey binding');
+          return built;
+        }, (b) => ({ detail: `subkey ${b.key.fingerprint} bound to root ${rootFingerprint}; ${previousSubkeys.length} earlier subkey(s) kept`, key: { fingerprint: b.key.fingerprint, validFrom: window.validFrom.toISOString(), validUntil: window.validUntil.toISOString() } }));
+        inject('bind-subkey');
+
+        // New quorum secret and set: made now, committed only after everything else is ready.
+        const newSetIdValue = newSetId();
+        newSecret = newQuorumSecret();
+        newPins = deriveRootPins(newSecret, newSetIdValue);
+
+        const transition = {
+          format: 'ceremony-key-transition/1',
+          ceremony: run.record.id,
+          time: now.toISOString(),
+          root: rootFingerprint,
+          previousSubkeys: status.subkeys.map((s) => ({ fingerprint: s.fingerprint, expires: s.expires?.toISOString() ?? null })),
+          newSubkey: { fingerprint: bound.key.fingerprint, validFrom: window.validFrom.toISOString(), validUntil: window.validUntil.toISOString() },
+          ...(payloadKey ? { newPayloadKey: { label: payloadKey.key.label, spkiSha256: hashBytes('sha256', publicKeyOf(signing!, payloadKey.key.handle).export({ type: 'spki', format: 'der' })).toString('hex'), publicKeyPem: payloadKey.pem } } : {}),
+          quorum: { previousSet: inForce.setId, newSet: newSetIdValue, threshold: config.quorum.threshold, custodians: newCustodians, sessionId: sessionId.hex },
+        };
+        const transitionText = JSON.stringify(transition, null, 2) + '\n';
+        await run.step('sign-transition', 'signing the key transition statement with the root key', async () => {
+          const sig = await createDetachedSignature({ signer: rootSigner, key: (await certificateKeys(bound.certificate)).find((k) => k.role === 'primary')!, input: Buffer.from(transitionText), created: o.now(), armor: true });
+          const check = await verifyDetachedSignature({ certificate: bound.certificate, signature: sig.output, content: Buffer.from(transitionText) });
+          if (check.role !== 'primary') throw new CeremonyError('SELF_CHECK_FAILED', 'the transition statement is not signed by the root key');
+          staged.write('transition.json', transitionText);
+          staged.write('transition.json.asc', sig.output);
+        }, () => ({ detail: 'transition.json signed by the root key and checked', outputs: [{ name: 'transition.json', sha256: hashBytes('sha256', Buffer.from(transitionText)).toString('hex'), size: Buffer.byteLength(transitionText) }] }));
+        inject('sign-transition');
+
+        const split = await run.step('split', `splitting the new secret ${config.quorum.threshold}-of-${newCustodians.length}`, () => splitForConfig(newSecret!, config, newSetIdValue),
+          (s) => ({ detail: `new set ${s.descriptor.setId}: ${s.shares.length} shares, any ${s.descriptor.threshold} recover it`, quorum: { threshold: s.descriptor.threshold, total: s.shares.length, custodians: s.descriptor.custodians } }));
+        inject('split');
+        await run.step('recombine-check', 'recombining every new share', () => recombineEveryShare(split), (c) => `every new share took part in a successful recombination (${c} k-subsets)`);
+        inject('recombine-check');
+        const descriptor = split.descriptor;
+        const handed = await stageShares(staged, split, config);
+        const armored = exportCertificate(bound.certificate, 'armored');
+        staged.write('certificate.asc', armored);
+
+        // Commit: rotate both PINs, then write what is in force. From here a failure restores the old PINs.
+        await run.step('rotate-pins', 'rotating both root token PINs to the new set', async () => {
+          changePin(root, oldPins!.userPin, newPins!.userPin, 'user');
+          pinsRotated = 'user';
+          root.session.logout();
+          await root.login(derivedPinSource(oldPins!.soPin), attempts, {}, 'so');
+          changePin(root, oldPins!.soPin, newPins!.soPin, 'so');
+          pinsRotated = 'both';
+          root.session.logout();
+          await root.login(derivedPinSource(newPins!.userPin), attempts);
+          inject('rotate-pins');
+          writeQuorumSet(root, descriptor);
+          // Handles of private objects do not survive a logout (PKCS#11 v2.40 §5.6): look the key up again.
+          const rootKeyAgain = findPrivateKey(root, { object: ROOT_KEY_LABEL, extraPath: [], extraQuery: [] });
+          storeCertificate(root, rootKeyAgain, bound.certificate, (await certificateKeys(bound.certificate)).find((k) => k.role === 'primary')!);
+          storeCertificate(signing!, sub.key, bound.certificate, bound.key);
+        }, () => ({ detail: `user and SO PINs rotated; quorum set ${descriptor.setId} and the renewed certificate are in force; shares of set ${inForce.setId} are now worthless`, quorum: { threshold: descriptor.threshold, total: descriptor.custodians.length, custodians: descriptor.custodians } }));
+        committed = true;
+        for (const h of handed) run.note('hand-out-share', { detail: `new share ${h.index} for ${h.custodian}${h.encrypted ? ', encrypted to the custodian\'s OpenPGP key' : ''}`, actor: { role: 'custodian', name: h.custodian } });
+        run.note('export-certificate', { detail: `renewed certificate with ${previousSubkeys.length + 1} subkeys`, key: { fingerprint: rootFingerprint } });
+
+        const written = await run.step('write-output', `writing the outputs to ${o.outDir}`, () => staged.commit(), (files) => `${files.length} files written`);
+        for (const f of written) if (!f.includes('/shares/')) await run.record.addArtifact(f, 'output');
+        run.record.addKey('root-certificate', armored);
+        return { sessionId: sessionId.hex, rootFingerprint, subkeyFingerprint: bound.key.fingerprint, previousSubkeys, certificatePath: join(o.outDir, 'certificate.asc'), transitionPath: join(o.outDir, 'transition.json'), shares: handed, setId: descriptor.setId };
+      },
+      () => sealer,
+    );
+    return { ...value, record: sealed };
+  } catch (e) {
+    if (!committed) {
+      staged.discard();
+      await rollbackRenew(mod, root, oldPins, newPins, pinsRotated, signing, created, { descriptor: inForce, certificate: currentCert });
+    }
+    throw e;
+  } finally {
+    session.wipe();
+    wipe(oldSecret, newSecret);
+    wipeRootPins(oldPins);
+    wipeRootPins(newPins);
+    root.close();
+    signing?.close();
+  }
+}
+
+/** Put the old PINs back (if they were changed) and remove the keys this ceremony made. */
+async function rollbackRenew(
+  _mod: Pkcs11Module,
+  root: TokenSession,
+  oldPins: RootPins | undefined,
+  newPins: RootPins | undefined,
+  rotated: 'none' | 'user' | 'both',
+  signing: TokenSession | undefined,
+  created: { label: string }[],
+  inForce: { descriptor: QuorumSetDescriptor; certificate: Uint8Array },
+): Promise<void> {
+  const attempts = new PinAttempts();
+  try {
+    if (rotated !== 'none' && oldPins && newPins) {
+      try {
+        root.session.logout();
+      } catch {
+        // not logged in
+      }
+      if (rotated === 'both') {
+        await root.login(derivedPinSource(newPins.soPin), attempts, {}, 'so');
+        changePin(root, newPins.soPin, oldPins.soPin, 'so');
+        root.session.logout();
+      }
+      await root.login(derivedPinSource(newPins.userPin), attempts);
+      changePin(root, newPins.userPin, oldPins.userPin, 'user');
+      // The commit may have got as far as writing the new set and certificate: put the old ones back.
+      writeQuorumSet(root, inForce.descriptor);
+      const rootKey = findPrivateKey(root, { object: ROOT_KEY_LABEL, extraPath: [], extraQuery: [] });
+      const primary = (await certificateKeys(inForce.certificate)).find((k) => k.role === 'primary')!;
+      storeCertificate(root, rootKey, inForce.certificate, primary);
+    }
+  } catch {
+    // best effort; the error that stopped the ceremony is reported
+  }
+  for (const c of created) {
+    try {
+      if (signing) destroyObjectsLabelled(signing, c.label);
+    } catch {
+      // best effort
+    }
+  }
+}
+
+function day(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+/** DESIGN §3: renewal opens renewWindowDays before the newest subkey expires; earlier is recorded as a warning. */
+function renewalWindowNote(run: CeremonyRun, subkeys: { fingerprint: string; expires: Date | undefined }[], windowDays: number, now: Date): void {
+  const newest = subkeys.map((s) => s.expires?.getTime() ?? Infinity).reduce((a, b) => Math.max(a, b), 0);
+  if (subkeys.length === 0 || newest === Infinity) return;
+  const opens = newest - windowDays * DAY_MS;
+  if (now.getTime() < opens) {
+    run.note('load-config', { result: 'warning', detail: `renewing early: the current subkey expires ${day(new Date(newest))}; the renewal window opens ${day(new Date(opens))}` });
+  } else if (now.getTime() > newest) {
+    run.note('load-config', { result: 'warning', detail: `the current subkey expired on ${day(new Date(newest))}: releases could not be signed until now` });
+  }
+}
+
+/** The expected ID may be given as displayed (groups with dashes) or whole; at least 64 bits must match. */
+export function sessionIdMatches(expected: string, actualHex: string): boolean {
+  const e = expected.replace(/[\s-]/g, '').toLowerCase();
+  return /^[0-9a-f]{16,64}$/.test(e) && actualHex.startsWith(e);
+}
