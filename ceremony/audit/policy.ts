@@ -62,11 +62,13 @@ function quorumBeforeRootLogin(events: NumberedEvent[], kind: CeremonyKind | und
   if (kind !== 'renew') return { name, title, outcome: 'not-applicable', detail: 'not a renewal' };
   const login = events.find((e) => e.event.step === 'root-login' && e.event.result === 'ok');
   if (!login) return { name, title, outcome: 'not-applicable', detail: 'the root token was not logged into' };
-  let threshold = parameters?.quorum?.threshold;
-  for (const { line, event } of events) {
-    if (line > login.line) break;
-    if (event.step === 'quorum-session' && event.quorum) threshold = event.quorum.threshold;
-  }
+  // The k that unlocks the root token is the quorum IN FORCE (line 1's parameters.quorum); a
+  // 'quorum-session' event states the NEW quorum being set up, so it is only a last resort.
+  const before = events.filter((e) => e.line < login.line);
+  const threshold =
+    parameters?.quorum?.threshold ??
+    before.find((e) => e.event.step === 'quorum-reached' && e.event.quorum)?.event.quorum?.threshold ??
+    before.find((e) => e.event.step === 'quorum-session' && e.event.quorum)?.event.quorum?.threshold;
   const names = new Set<string>();
   const indices = new Set<number>();
   for (const { line, event } of events) {
@@ -104,8 +106,11 @@ function keysValidWhenUsed(events: NumberedEvent[], findings: Finding[]): Policy
     uses++;
     const k = event.key;
     if (!k || (!k.fingerprint && !k.uri)) {
-      bad++;
-      findings.push(finding('policy-key-unnamed', `line ${line}: step ${event.step} does not name the key it used`, line));
+      // A 'sign' step must say which key signed; the root key's steps may leave it to the certificate.
+      if (event.step === 'sign') {
+        bad++;
+        findings.push(finding('policy-key-unnamed', `line ${line}: step ${event.step} does not name the key it used`, line));
+      }
       continue;
     }
     const t = Date.parse(event.time);

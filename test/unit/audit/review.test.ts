@@ -181,6 +181,16 @@ describe('reviewRecord: policy', () => {
     expect(codes(r)).toContain('policy-quorum-not-met');
   });
 
+  it('a renewal whose new quorum is smaller cannot lower the k needed to unlock the root key (k comes from the set in force)', async () => {
+    const r = await withEvents('renew', (evs) =>
+      evs
+        .filter((e) => !(e.step === 'share-accepted' && e.actor?.name === 'carol'))
+        .map((e) => (e.step === 'quorum-session' ? { ...e, quorum: { ...e.quorum!, threshold: 2 } } : e)),
+    )();
+    expect(r.verdict).toBe('policy-violation');
+    expect(r.findings.find((f) => f.code === 'policy-quorum-not-met')?.message).toMatch(/fewer than the threshold 3/);
+  });
+
   it('signing with an expired key is a policy violation naming the key and the time', async () => {
     const r = await withEvents('payload-sign', (evs) =>
       evs.map((e) => (e.step === 'sign' ? { ...e, key: { ...e.key, validUntil: '2026-06-30T00:00:00.000Z' } } : e)),
