@@ -55,6 +55,8 @@ export interface FileVerification {
   digests: Record<string, string>;
   signature: (SignerIdentity & { source: string }) | null;
   digestsCheck: DigestsVerification | null;
+  /** Things the person should know whatever the verdict (e.g. unsigned text ignored around a DIGESTS). */
+  notices: string[];
 }
 
 /** `FILE.sig` (binary) first, then `FILE.asc` (armored), as Flatcar publishes both. */
@@ -97,6 +99,7 @@ function rejected(file: string, e: unknown, partial: Partial<FileVerification> =
     digests: {},
     signature: null,
     digestsCheck: null,
+    notices: [],
     ...partial,
   };
 }
@@ -114,6 +117,7 @@ export async function verifyReleaseFiles(files: readonly string[], options: Rele
 }
 
 async function verifyOne(file: string, options: ReleaseVerifyOptions, rules: SignatureRules, cache: Map<string, Promise<SignedDigests>>): Promise<FileVerification> {
+  const notices: string[] = [];
   try {
     readableFile(file);
     // 1. The signature, parsed and pre-checked (type, hash strength, pinned issuer) before the file is read.
@@ -132,6 +136,9 @@ async function verifyOne(file: string, options: ReleaseVerifyOptions, rules: Sig
         cache.set(digestsPath, pending);
       }
       const signed = await pending;
+      if (signed.ignoredLines > 0) {
+        notices.push(`${digestsPath}: ${signed.ignoredLines} line(s) outside the clearsigned block were ignored; only signed text counts`);
+      }
       listed = { signed, entries: digestsForFile(signed.entries, basename(file), digestsPath) };
     } else if (options.requireDigests ?? true) {
       throw new CeremonyError('DIGEST_MISSING', `${file} has no DIGESTS (looked for ${file}.DIGESTS.asc and ${file}.DIGESTS); give one with --digests`);
@@ -147,7 +154,7 @@ async function verifyOne(file: string, options: ReleaseVerifyOptions, rules: Sig
     });
     const hex: Record<string, string> = {};
     for (const [a, d] of Object.entries(pass.digests)) hex[a] = d.toString('hex');
-    const facts: Partial<FileVerification> = { size: pass.size, sha256: hex.sha256 ?? null, sha512: hex.sha512 ?? null, digests: hex };
+    const facts: Partial<FileVerification> = { notices, size: pass.size, sha256: hex.sha256 ?? null, sha512: hex.sha512 ?? null, digests: hex };
 
     // 4. The signature's remaining rules, then every listed digest.
     let signer: SignerIdentity;
@@ -179,9 +186,9 @@ async function verifyOne(file: string, options: ReleaseVerifyOptions, rules: Sig
         ignoredLines: s.ignoredLines,
       };
     }
-    return { file, status: 'VERIFIED', code: null, reason: null, size: pass.size, sha256: hex.sha256!, sha512: hex.sha512!, digests: hex, signature: signatureFacts, digestsCheck };
+    return { file, status: 'VERIFIED', code: null, reason: null, size: pass.size, sha256: hex.sha256!, sha512: hex.sha512!, digests: hex, signature: signatureFacts, digestsCheck, notices };
   } catch (e) {
-    return rejected(file, e);
+    return rejected(file, e, { notices });
   }
 }
 

@@ -115,10 +115,9 @@ export function registerVerify(program: Command, ctxFor: (json: boolean) => CliC
       const warned = new Set<string>();
       for (const r of results) {
         printResult(ctx, r);
-        const d = r.digestsCheck;
-        if (d && d.ignoredLines > 0 && !warned.has(d.source)) {
-          warned.add(d.source);
-          ctx.out.warn(`${d.source}: ${d.ignoredLines} line(s) outside the clearsigned block were ignored; only signed text counts`);
+        for (const notice of r.notices) {
+          if (!warned.has(notice)) ctx.out.warn(notice);
+          warned.add(notice);
         }
       }
       const failed = results.filter((r) => r.status === 'REJECTED');
