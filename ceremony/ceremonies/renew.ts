@@ -18,7 +18,6 @@ import { changePin, derivedPinSource, PinAttempts, TokenSession } from '../hsm/t
 import { choosePinSource } from '../hsm/pin.js';
 import { destroyObjectsLabelled, findPrivateKey, generateRsaKeyPair, publicKeyOf, publicKeyPem, type KeyInfo } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
-import { readInputFile } from '../files.js';
 import { hashBytes } from '../crypto.js';
 import {
   QuorumSession,
