@@ -90,9 +90,9 @@ export function createDesk(deps: DeskDeps): Handlers {
   const relay = (ctx: Parameters<Handlers['signRun']>[1], jobId: () => string) => (p: JobProgress) => ctx.progress({ jobId: jobId(), ...p });
 
   async function review(folder: string): Promise<AuditView> {
-    // An auditor may review on another machine, without the ceremony's config: then only the keys in
-    // the record itself are used, and the review says so.
-    return worker.run('audit.review', { folder, trustedKeys: config?.trustedKeys ?? [] }).result;
+    // The seal is checked against the keys the record carries (keys/). The config's trusted build-server
+    // keys are for inputs, never for seals; pinning the root certificate is the CLI's --trusted-key.
+    return worker.run('audit.review', { folder, trustedKeys: [] }).result;
   }
 
   return {
@@ -255,7 +255,7 @@ export function createDesk(deps: DeskDeps): Handlers {
     },
     auditExport: async (req) => {
       if (!audited) throw new CeremonyError('USAGE', 'open a record first');
-      const { html } = await worker.run('audit.report', { folder: audited, trustedKeys: config?.trustedKeys ?? [] }).result;
+      const { html } = await worker.run('audit.report', { folder: audited, trustedKeys: [] }).result;
       const path = await dialogs.saveFile('save-report', `Save the report as ${req.format.toUpperCase()}`, `report.${req.format}`);
       if (!path) return null;
       await core.writeFileAtomic(path, req.format === 'html' ? html : await core.printToPdf(html));
