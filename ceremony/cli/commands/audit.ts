@@ -60,7 +60,7 @@ export function registerAudit(program: Command, ctxFor: (json: boolean) => CliCo
         artifacts: review.artifacts.map((a) => ({ ...a.artifact, status: a.status, lookedAt: a.lookedAt })),
         findings: review.findings,
       });
-      ctx.out.line(`${review.verdict}: ${review.summary}`);
+      ctx.out.line(review.summary);
       for (const c of review.policy) ctx.out.line(`  policy ${c.outcome.padEnd(14)} ${c.title}: ${c.detail}`);
       for (const f of review.findings) ctx.out.line(`  ${f.class.padEnd(10)} ${f.code}${f.line ? ` (line ${f.line})` : ''}: ${f.message}`);
       if (!ok) throw failure(review);
