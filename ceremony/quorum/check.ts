@@ -72,6 +72,8 @@ export async function checkShares(inputs: readonly ShareInput[], options: CheckO
     entry.status = STATUS_OF[err.code] ?? 'invalid';
     entry.code = err.code;
     entry.message = err.message;
+    const named = err.details?.custodian;
+    if (entry.custodian === undefined && typeof named === 'string') entry.custodian = named;
     errors.push(err);
   };
   try {

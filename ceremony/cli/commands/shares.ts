@@ -69,9 +69,10 @@ export function registerShares(program: Command, ctxFor: (json: boolean) => CliC
         shares: report.entries,
         notes,
       };
+      const width = Math.max(1, ...report.entries.map((e) => e.custodian?.length ?? 0));
       for (const e of report.entries) {
-        const who = e.custodian ? `${e.custodian}  share ${e.index} of ${e.total}  set ${e.setId}` : '-';
-        ctx.out.line(`${STATUS_WORD[e.status].padEnd(10)} ${who}  ${e.source}`);
+        const where = e.index !== undefined ? `  share ${e.index} of ${e.total}  set ${e.setId}` : '';
+        ctx.out.line(`${STATUS_WORD[e.status].padEnd(10)} ${(e.custodian ?? '-').padEnd(width)}${where}  ${e.source}`);
         if (e.message && e.status !== 'ok') ctx.out.line(`           ${e.message}`);
       }
       if (report.setId) {
