@@ -10,6 +10,7 @@ import {
   verifyCertificate,
 } from '../../../ceremony/openpgp/build/index.js';
 import { isCeremonyError } from '../../../ceremony/errors.js';
+import { keyFraming, makeSignature, subkeyPacket } from '../../../ceremony/openpgp/build/packets.js';
 import { nodeSigner } from '../../helpers/node-signer.js';
 import type { DigestSigner } from '../../../ceremony/signer.js';
 
@@ -123,7 +124,7 @@ describe('addSigningSubkey', () => {
     expect((await findCertificateKey(two.certificate, two.key.keyId.toLowerCase())).fingerprint).toBe(two.key.fingerprint);
   });
 
-  it('refuses a certificate whose back-signature was made by another key (binding a stranger\'s subkey)', async () => {
+  it('refuses a certificate whose subkey packet was swapped under an existing binding', async () => {
     const primary = await buildPrimaryCertificate({ primary: root, created: CREATED, userId: 'Root <root@example.org>', keyFlags: 'certify' });
     const one = await addSigningSubkey(primary.certificate, { primary: root, subkey: sub1, subkeyCreated: CREATED, expires: new Date(CREATED.getTime() + 30 * DAY), now: CREATED });
     // Rebuild with the stranger's subkey packet but keep sub1's (valid-for-sub1) binding: the binding hash no longer matches.
@@ -135,6 +136,33 @@ describe('addSigningSubkey', () => {
     const err = await verifyCertificate(forged.write(), new Date(CREATED.getTime() + DAY)).catch((e: unknown) => e);
     expect(isCeremonyError(err, 'SELF_CHECK_FAILED')).toBe(true);
   });
+
+  for (const variant of ['a back-signature made by another subkey', 'no back-signature'] as const) {
+    it(`refuses binding a stranger's signing key with ${variant} (RFC 4880 §11.1 cross-certification)`, async () => {
+      const primary = await buildPrimaryCertificate({ primary: root, created: CREATED, userId: 'Root <root@example.org>', keyFlags: 'certify' });
+      const mine = await addSigningSubkey(primary.certificate, { primary: root, subkey: sub1, subkeyCreated: CREATED, expires: new Date(CREATED.getTime() + 30 * DAY), now: CREATED });
+      const myBackSig = ((await packetsOf(mine.certificate))[4] as SignaturePacket).embeddedSignature!;
+      // The root key holder binds sub2, which never signed anything: the stolen-identity attack.
+      const strangerKey = await subkeyPacket(sub2.publicKey, CREATED);
+      const rootPacket = (await packetsOf(primary.certificate))[0] as PublicKeyPacket;
+      const binding = await makeSignature(Buffer.concat([keyFraming(rootPacket), keyFraming(strangerKey)]), {
+        type: enums.signature.subkeyBinding,
+        hash: 'sha512',
+        created: CREATED,
+        issuer: rootPacket,
+        signer: root,
+        subpackets: (sig) => {
+          sig.keyFlags = Uint8Array.from([enums.keyFlags.signData]);
+          if (variant === 'a back-signature made by another subkey') sig.embeddedSignature = myBackSig;
+        },
+      });
+      const forged = await packetsOf(primary.certificate);
+      forged.push(strangerKey, binding);
+      const err = await verifyCertificate(forged.write(), new Date(CREATED.getTime() + DAY)).catch((e: unknown) => e);
+      expect(isCeremonyError(err, 'SELF_CHECK_FAILED')).toBe(true);
+      expect((err as Error).message).toMatch(/back-signature/);
+    });
+  }
 
   it('refuses to add the same subkey twice', async () => {
     const primary = await buildPrimaryCertificate({ primary: root, created: CREATED, userId: 'Root <root@example.org>', keyFlags: 'certify' });
