@@ -21,6 +21,7 @@ import { fsyncDir, tempPathFor } from '../files.js';
 import { HEADER_SIZE, openPayload, readMetadata, type PayloadMetadata } from './format.js';
 import { ManifestType, OP_REPLACE, SPARSE_HOLE, uint64, type DeltaArchiveManifest } from './schema.js';
 import { encodeSignatures, signaturesBlobSize, signatureVersions } from './signatures.js';
+import { sha256OfOpenFile, type ParallelHash } from './parallel-hash.js';
 
 /** delta_diff_generator.cc kBlockSize: the no-op's extent is counted in 4096-byte blocks, whatever block_size says. */
 const NOOP_BLOCK_SIZE = 4096;
@@ -183,6 +184,7 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
   const { fh: src, size } = await openPayload(input, what);
   const tmp = tempPathFor(output);
   let dst: FileHandle | undefined;
+  let inputHasher: ParallelHash | undefined;
   let state: 'open' | 'committed' | 'discarded' = 'open';
   const removeTemp = async () => {
     await dst?.close().catch(() => {});
@@ -201,24 +203,23 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
     const manifest = addSignaturePlaceholder(meta, blobSize);
     const head = Buffer.concat([headerFor(manifest.length), manifest]);
 
-    const inputHash = createHash('sha256');
     const signedHash = createHash('sha256');
     try {
       dst = await open(tmp, 'wx', 0o644);
     } catch (e) {
       throw new CeremonyError('OUTPUT_FAILED', `cannot create a temporary file beside ${output}`, { cause: e });
     }
-    // The input's header is exactly this (magic and version were checked), so no need to keep it.
-    inputHash.update(headerFor(meta.manifestBytes.length));
-    inputHash.update(meta.manifestBytes);
+    // The input's SHA-256 (for the ceremony record) runs on another thread over the same descriptor.
+    inputHasher = sha256OfOpenFile(src.fd, size, what);
     signedHash.update(head);
     await writeAll(dst, head, 0);
     let done = meta.metadataSize;
     opts.onProgress?.({ bytes: done, total: size });
-    await copyHashing(src, meta.metadataSize, dst, head.length, meta.dataSize, [inputHash, signedHash], (n) => {
+    await copyHashing(src, meta.metadataSize, dst, head.length, meta.dataSize, [signedHash], (n) => {
       done += n;
       opts.onProgress?.({ bytes: done, total: size });
     }, opts.signal, what);
+    const inputSha256 = await inputHasher.result;
 
     // The output hash continues over the Signatures message; the signed hash stops before it.
     const hash = signedHash.copy().digest();
@@ -230,7 +231,7 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
     const draft: PayloadDraft = {
       input,
       output,
-      inputSha256: inputHash.digest(),
+      inputSha256,
       hash,
       signatureSizes: [...signatureSizes],
       versions,
@@ -271,6 +272,7 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
     };
     return draft;
   } catch (e) {
+    await inputHasher?.cancel();
     await removeTemp();
     if (isCeremonyError(e)) throw e;
     throw new CeremonyError('OUTPUT_FAILED', `could not write the signed payload ${output}`, { cause: e });
