@@ -27,10 +27,26 @@ function problems(review: Review) {
   return review.findings.filter((f) => f.class !== 'note');
 }
 
+function reviewJson(review: Review): Record<string, unknown> {
+  return {
+    verdict: review.verdict,
+    summary: review.summary,
+    ceremonyId: review.ceremonyId,
+    kind: review.kind,
+    outcome: review.outcome,
+    lastStep: review.lastStep,
+    lines: review.lineCount,
+    seal: review.seal,
+    policy: review.policy,
+    artifacts: review.artifacts.map((a) => ({ ...a.artifact, status: a.status, lookedAt: a.lookedAt })),
+    findings: review.findings,
+  };
+}
+
 function failure(review: Review): CeremonyError {
   const n = problems(review).length;
   return new CeremonyError('AUDIT_FAILED', `the record is ${review.verdict === 'policy-violation' ? 'a policy violation' : review.verdict}: ${n} finding(s), first: ${problems(review)[0]?.message ?? review.summary}`, {
-    details: { verdict: review.verdict },
+    details: reviewJson(review),
   });
 }
 
@@ -46,24 +62,12 @@ export function registerAudit(program: Command, ctxFor: (json: boolean) => CliCo
       const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
       const review = await reviewRecord(record, { trustedCertificates: trustedCertificates(opts.trustedKey) });
       const ok = review.verdict === 'intact';
-      ctx.out.result({
-        ok,
-        verdict: review.verdict,
-        summary: review.summary,
-        ceremonyId: review.ceremonyId,
-        kind: review.kind,
-        outcome: review.outcome,
-        lastStep: review.lastStep,
-        lines: review.lineCount,
-        seal: review.seal,
-        policy: review.policy,
-        artifacts: review.artifacts.map((a) => ({ ...a.artifact, status: a.status, lookedAt: a.lookedAt })),
-        findings: review.findings,
-      });
       ctx.out.line(review.summary);
       for (const c of review.policy) ctx.out.line(`  policy ${c.outcome.padEnd(14)} ${c.title}: ${c.detail}`);
       for (const f of review.findings) ctx.out.line(`  ${f.class.padEnd(10)} ${f.code}${f.line ? ` (line ${f.line})` : ''}: ${f.message}`);
+      // --json: one document on stdout either way; a failed review travels in the error's details.
       if (!ok) throw failure(review);
+      ctx.out.result({ ok: true, ...reviewJson(review) });
     });
 
   audit

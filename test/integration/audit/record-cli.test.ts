@@ -129,9 +129,11 @@ describe('ceremony audit verify (the real binary)', () => {
     expect(run.stdout).toContain('seal-invalid');
     const json = runCeremony(['audit', 'verify', dir, '--json']);
     expect(json.code).toBe(1);
-    const parsed = JSON.parse(json.stdout.slice(0, json.stdout.indexOf('\n}\n') + 2)) as { verdict: string; findings: { code: string }[] };
-    expect(parsed.verdict).toBe('tampered');
-    expect(parsed.findings.map((f) => f.code)).toEqual(expect.arrayContaining(['chain-break', 'seal-invalid']));
+    const parsed = json.json<{ ok: boolean; error: { code: string; verdict: string; findings: { code: string; line?: number }[] } }>();
+    expect(parsed.ok).toBe(false);
+    expect(parsed.error.code).toBe('AUDIT_FAILED');
+    expect(parsed.error.verdict).toBe('tampered');
+    expect(parsed.error.findings).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'chain-break', line: 4 }), expect.objectContaining({ code: 'seal-invalid' })]));
   });
 
   it('a folder that is not a record exits 2 (RECORD_MALFORMED); a --trusted-key that is not a certificate exits 2', async () => {
