@@ -73,7 +73,7 @@ function progressFor(stderrIsTTY: boolean) {
         bar = new cliProgress.SingleBar({ stream: process.stderr, format: `hashing ${file} [{bar}] {percentage}% {value}/{total} MiB`, hideCursor: true }, cliProgress.Presets.shades_classic);
         bar.start(Math.ceil(total / 1048576), 0);
       }
-      bar!.update(Math.floor(n / 1048576));
+      bar!.update(n >= total ? Math.ceil(total / 1048576) : Math.floor(n / 1048576));
       if (n >= total) {
         bar!.stop();
         bar = null;

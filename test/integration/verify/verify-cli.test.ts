@@ -95,6 +95,14 @@ describe('ceremony verify: accepted', () => {
     expect(b.code, b.stderr).toBe(0);
     expect(b.stdout).toContain('(detached');
   });
+
+  it('draws no progress bar for a large file when stderr is not a terminal', () => {
+    const file = release(Buffer.alloc(65 * 1024 * 1024, 0x5a));
+    const run = verify(file);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('size     68157440 bytes');
+  });
 });
 
 describe('ceremony verify: refused', () => {

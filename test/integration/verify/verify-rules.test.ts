@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { makeGpgCorpus, type GpgCorpus } from '../../helpers/gpg-corpus.js';
 import { loadTrustedCertificates, type TrustedCertificate } from '../../../ceremony/openpgp/verify/certificate.js';
 import { verifyReleaseFiles } from '../../../ceremony/release/verify-release.js';
-import { CLOCK_TOLERANCE_MS } from '../../../ceremony/openpgp/verify/rules.js';
+import { CLOCK_TOLERANCE_MS, completeSignature, prepareSignature } from '../../../ceremony/openpgp/verify/rules.js';
+import { parseDetachedSignature } from '../../../ceremony/openpgp/verify/signature.js';
+import { createHash } from 'node:crypto';
+import { isCeremonyError } from '../../../ceremony/errors.js';
 
 let c: GpgCorpus;
 let trusted: TrustedCertificate[];
@@ -106,5 +109,35 @@ describe('build-server signatures (GnuPG corpus)', () => {
     copyFileSync(file, `${file}.copy`);
     writeFileSync(file, Buffer.concat([readFileSync(`${file}.copy`), Buffer.from('x')]));
     expect((await verifyReleaseFiles([file], { trusted, now: new Date(), parallel: true }))[0]).toMatchObject({ code: 'SIGNATURE_INVALID' });
+  });
+
+  it('stops a forgery whose quick-check bytes match: the RSA check itself runs on our precomputed digest', async () => {
+    // The two "left 16 bits" of the digest sit in the unhashed part of the packet (RFC 4880 §5.2.3): anyone can set
+    // them. A signature over A, relabelled so they match B, must still fail on B.
+    const a = release('file A\n');
+    const b = release('file B\n');
+    const sig = await parseDetachedSignature(readFileSync(`${a}.sig`), `${a}.sig`);
+    const rules = { trusted, now: new Date(), kinds: ['binary' as const] };
+    const prepared = prepareSignature(sig, rules);
+    const digestOfB = createHash(prepared.hash).update(readFileSync(b)).update(prepared.trailer).digest();
+    sig.packet.signedHashValue = digestOfB.subarray(0, 2);
+    await expect(completeSignature(prepared, digestOfB, rules)).rejects.toSatisfy((e: unknown) => isCeremonyError(e, 'SIGNATURE_INVALID'));
+    const digestOfA = createHash(prepared.hash).update(readFileSync(a)).update(prepared.trailer).digest();
+    sig.packet.signedHashValue = digestOfA.subarray(0, 2);
+    await expect(completeSignature(prepared, digestOfA, rules)).resolves.toMatchObject({ keyFingerprint: c.build.current });
+  });
+
+  it('stops a signing subkey whose binding has no valid back-signature (a subkey claimed without its consent)', async () => {
+    const file = release('back-signature\n');
+    const [cert] = await loadTrustedCertificates([c.build.cert]);
+    const sub = cert!.key.subkeys.find((s) => s.getFingerprint().toUpperCase() === c.build.current)!;
+    const other = cert!.key.subkeys.find((s) => s.getFingerprint().toUpperCase() === c.build.revoked)!;
+    // the back-signature of another subkey does not vouch for this one
+    for (const b of sub.bindingSignatures) b.embeddedSignature = other.bindingSignatures[0]!.embeddedSignature;
+    const swapped = (await verifyReleaseFiles([file], { trusted: [cert!], now: new Date() }))[0]!;
+    expect(swapped).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_NOT_SIGNING_KEY' });
+    for (const b of sub.bindingSignatures) b.embeddedSignature = null;
+    const missing = (await verifyReleaseFiles([file], { trusted: [cert!], now: new Date() }))[0]!;
+    expect(missing).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_NOT_SIGNING_KEY' });
   });
 });
