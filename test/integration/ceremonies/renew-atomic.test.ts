@@ -1,0 +1,108 @@
+/**
+ * A renewal that fails at any step leaves the tokens and the shares in force exactly as they were
+ * (issue 5): the same old shares renew afterwards, the quorum set and certificate on the root token
+ * are unchanged, the signing token holds no new key, and no output or staged file is left behind.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../../helpers/softhsm.js';
+import { closeModule, openModule } from '../../../ceremony/hsm/module.js';
+import { TokenSession } from '../../../ceremony/hsm/token.js';
+import { findKeys } from '../../../ceremony/hsm/keys.js';
+import { loadConfig } from '../../../ceremony/config.js';
+import { runInit } from '../../../ceremony/ceremonies/init.js';
+import { runRenew } from '../../../ceremony/ceremonies/renew.js';
+import { readQuorumSet, readRootCertificate } from '../../../ceremony/ceremonies/quorum-state.js';
+import type { CeremonyReporter, RunnableStep } from '../../../ceremony/ceremonies/runner.js';
+import { isCeremonyError } from '../../../ceremony/errors.js';
+
+const PIN = 'maintainer-pin-2';
+let hsm: SoftHsm;
+let work: string;
+let restore: () => void;
+const quiet: CeremonyReporter = { step() {}, warn() {} };
+
+function common(out: string) {
+  return {
+    config: loadConfig(join(work, 'config.json')),
+    outDir: join(work, out),
+    recordDir: join(work, 'records'),
+    allowNetwork: true,
+    attended: false,
+    env: { CEREMONY_PIN: PIN },
+    reporter: quiet,
+    now: () => new Date(),
+    recordedOptions: [],
+  };
+}
+
+function shares() {
+  return ['alice', 'carol', 'erin'].map((n) => ({ source: `${n}.share`, text: readFileSync(join(work, 'init/shares', `${n}.share`)) }));
+}
+
+function state() {
+  const mod = openModule(SOFTHSM_MODULE);
+  const root = TokenSession.open(mod, { token: 'root', extraPath: [], extraQuery: [] }, false);
+  const signing = TokenSession.open(mod, { token: 'signing', extraPath: [], extraQuery: [] }, false);
+  try {
+    return {
+      set: readQuorumSet(root),
+      certificate: Buffer.from(readRootCertificate(root)).toString('base64'),
+      signingKeys: findKeys(signing, { extraPath: [], extraQuery: [] }).map((k) => `${k.type}:${k.label}`).sort(),
+    };
+  } finally {
+    root.close();
+    signing.close();
+  }
+}
+
+beforeAll(async () => {
+  hsm = makeSoftHsm('ceremony-atomic-');
+  hsm.initToken('signing', PIN);
+  restore = hsm.activate();
+  work = join(hsm.dir, 'work');
+  mkdirSync(work);
+  writeFileSync(
+    join(work, 'config.json'),
+    JSON.stringify({
+      hsm: { rootToken: 'root', signingToken: 'signing' },
+      identity: { name: 'Atomic Test Key', email: 'atomic@example.org' },
+      quorum: { threshold: 3, custodians: ['alice', 'bob', 'carol', 'dave', 'erin'].map((name) => ({ name })) },
+      keys: { subkeyValidityDays: 365, overlapDays: 30, renewWindowDays: 60 },
+      trustedBuildKeys: [],
+    }),
+  );
+  await runInit(common('init'));
+}, 120_000);
+
+afterAll(() => {
+  closeModule();
+  restore?.();
+  hsm?.cleanup();
+});
+
+const STEPS: RunnableStep[] = ['derive-pins', 'root-login', 'generate-key', 'bind-subkey', 'sign-transition', 'split', 'recombine-check', 'rotate-pins'];
+
+describe('a renewal that fails leaves everything in force as it was', () => {
+  it.each(STEPS)('failing after %s', async (step) => {
+    const before = state();
+    const out = `fail-${step}`;
+    const err = await runRenew({ ...common(out), shares: shares(), failAfter: step }).catch((e: unknown) => e);
+    expect(isCeremonyError(err)).toBe(true);
+    expect((err as Error).message).toContain(`after step ${step}`);
+    expect(state()).toEqual(before);
+    // nothing handed out, nothing staged left behind
+    expect(existsSync(join(work, out)) ? readdirSync(join(work, out)) : []).toEqual([]);
+  }, 120_000);
+
+  it('and the same old shares still renew afterwards', async () => {
+    const before = state();
+    const result = await runRenew({ ...common('renewed'), shares: shares() });
+    const after = state();
+    expect(after.set.setId).toBe(result.setId);
+    expect(after.set.setId).not.toBe(before.set.setId);
+    // one new subkey (its public half: the listing runs without a PIN)
+    expect(after.signingKeys.length).toBe(before.signingKeys.length + 1);
+  }, 120_000);
+});
