@@ -71,9 +71,9 @@ export function createDesk(deps: DeskDeps): Handlers {
   let lastRecord: string | undefined;
   let audited: string | undefined;
   // The shares stay in main (checked by the core's QuorumSession as they arrive) until the worker needs them.
-  let session: { view: QuorumSessionView; quorum: QuorumSession; confirmed: boolean; shares: Uint8Array[] } | undefined;
+  let session: { view: QuorumSessionView; quorum: QuorumSession; confirmed: boolean; shares: { source: string; text: Uint8Array }[] } | undefined;
   const endSession = () => {
-    for (const s of session?.shares ?? []) wipe(s);
+    for (const s of session?.shares ?? []) wipe(s.text);
     session?.quorum.wipe();
     session = undefined;
   };
@@ -204,7 +204,7 @@ export function createDesk(deps: DeskDeps): Handlers {
       try {
         // The session parses its own copy (and wipes it on refusal); ours goes to the worker later.
         const receipt = session.quorum.add(Buffer.from(share), source);
-        session.shares.push(share);
+        session.shares.push({ source: `${source}, share of ${receipt.custodian}`, text: share });
         return { custodian: receipt.custodian, index: receipt.index, have: receipt.have, need: receipt.need };
       } catch (e) {
         wipe(share);
@@ -225,7 +225,7 @@ export function createDesk(deps: DeskDeps): Handlers {
         let id = '';
         const job = worker.run(
           'renew.run',
-          { configFile: c.file, shares: session.shares, signingPin, outDir, recordDir: recordDir(c), allowNetwork: overridden },
+          { configFile: c.file, sessionId: session.view.sessionId, shares: session.shares, signingPin, outDir, recordDir: recordDir(c), allowNetwork: overridden },
           relay(ctx, () => id),
         );
         id = job.id;
@@ -241,9 +241,14 @@ export function createDesk(deps: DeskDeps): Handlers {
     renewHandOutShare: async (req) => {
       const share = handOut?.get(req.custodian);
       if (!share) throw new CeremonyError('USAGE', `there is no new share waiting for ${req.custodian}`);
-      const path = await dialogs.saveFile('save-share', `Save ${req.custodian}'s new share`, share.fileName);
+      const path = await dialogs.saveFile('save-share', `Save ${req.custodian}'s new share`, basename(share.file));
       if (!path) return null;
-      await core.writeFileAtomic(path, share.content);
+      const content = await core.readFile(share.file, SHARE_FILE_LIMIT);
+      try {
+        await core.writeFileAtomic(path, content);
+      } finally {
+        wipe(content);
+      }
       handOut!.delete(req.custodian);
       return { custodian: req.custodian, savedAs: path, encrypted: share.encrypted };
     },

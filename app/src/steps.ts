@@ -45,3 +45,12 @@ export const AUDIT_STEPS: readonly StepDef[] = [
 
 export type StepState = 'pending' | 'active' | 'done' | 'failed';
 export type StepStates = Partial<Record<CeremonyStep, StepState>>;
+
+/** A progress event names the step the core is in: it becomes active, and the step before it is done. */
+export function advance(states: StepStates, step: string, steps: readonly StepDef[]): StepStates {
+  if (!steps.some((s) => s.id === step)) return states;
+  const next: StepStates = { ...states };
+  for (const [id, state] of Object.entries(next)) if (state === 'active' && id !== step) next[id as CeremonyStep] = 'done';
+  next[step as CeremonyStep] = 'active';
+  return next;
+}

@@ -7,7 +7,7 @@
  * (`notWired`) instead of pretending: the UI shows that error like any other.
  */
 import { readdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { renderReport } from '../../ceremony/audit/report.js';
 import { reviewRecord, type Review } from '../../ceremony/audit/review.js';
 import { CeremonyError } from '../../ceremony/errors.js';
@@ -16,6 +16,8 @@ import { loadTrustedCertificates } from '../../ceremony/openpgp/verify/certifica
 import { verifyReleaseFiles, type FileVerification } from '../../ceremony/release/verify-release.js';
 import { readQuorumSet, readRootCertificate } from '../../ceremony/ceremonies/quorum-state.js';
 import { subkeyWindow } from '../../ceremony/ceremonies/quorum-common.js';
+import { runRenew } from '../../ceremony/ceremonies/renew.js';
+import type { CeremonyReporter } from '../../ceremony/ceremonies/runner.js';
 import { loadConfig } from '../../ceremony/config.js';
 import { openModule, resolveModulePath } from '../../ceremony/hsm/module.js';
 import { TokenSession } from '../../ceremony/hsm/token.js';
@@ -44,6 +46,24 @@ export function classify(name: string): InboxFile['kind'] {
   if (/\.DIGESTS$/.test(name)) return 'digests';
   if (/(^|[._-])payload|\.gz$|\.bin$/.test(name)) return 'payload';
   return 'release';
+}
+
+/** The core's step reports, relayed as progress so the app's checklist ticks as the ceremony goes. */
+function reporterFor(ctx: JobContext): CeremonyReporter {
+  const order: string[] = [];
+  return {
+    step(step, state, detail) {
+      if (!order.includes(step)) order.push(step);
+      throwIfCancelled(ctx.signal);
+      ctx.progress(step, `${step}: ${state}${detail ? ` — ${detail}` : ''}`, order.length - (state === 'running' ? 1 : 0), order.length);
+    },
+    warn(message) {
+      ctx.progress('warning', message, 0, 0);
+    },
+    progress(label, done, total) {
+      ctx.progress(order.at(-1) ?? 'work', label, done, total);
+    },
+  };
 }
 
 function throwIfCancelled(signal: AbortSignal): void {
@@ -168,7 +188,44 @@ export const JOBS: JobTable = {
       expected: inForce,
     };
   },
-  'renew.run': async () => notWired('the renewal ceremony (ceremony/quorum)'),
+  // ceremony/ceremonies/renew.ts runRenew: the whole renewal, re-checking the session ID the custodians
+  // confirmed in the app (expectSessionId) and every share against the set on the root token.
+  'renew.run': async (params, ctx) => {
+    const config = loadConfig(params.configFile);
+    // The signing-token PIN reaches the core through the env object of THIS call (an in-memory object,
+    // never process.env nor a child's environment): the only PIN source RenewOptions offers besides
+    // a file or a terminal.
+    const env: NodeJS.ProcessEnv = { ...process.env, CEREMONY_PIN: Buffer.from(params.signingPin).toString('utf8') };
+    try {
+      const r = await runRenew({
+        config,
+        outDir: params.outDir,
+        recordDir: params.recordDir,
+        allowNetwork: params.allowNetwork,
+        attended: true,
+        env,
+        reporter: reporterFor(ctx),
+        now: () => new Date(),
+        recordedOptions: [
+          { name: 'config', value: params.configFile },
+          { name: 'out', value: params.outDir },
+          { name: 'record-dir', value: params.recordDir },
+          ...(params.allowNetwork ? [{ name: 'allow-network', value: true }] : []),
+        ],
+        shares: params.shares.map((s) => ({ source: s.source, text: Buffer.from(s.text) })),
+        expectSessionId: params.sessionId,
+      });
+      return {
+        newSubkeyFingerprint: r.subkeyFingerprint,
+        certificateFingerprint: r.rootFingerprint,
+        newShares: r.shares.map((s) => ({ custodian: s.custodian })),
+        shareFiles: r.shares.map((s) => ({ custodian: s.custodian, file: resolve(params.outDir, s.file), encrypted: s.encrypted })),
+        record: { id: r.record.ceremonyId, folder: r.record.dir },
+      };
+    } finally {
+      delete env.CEREMONY_PIN;
+    }
+  },
   // ceremony/audit reviewRecord / renderReport: the auditor's checks and the self-contained HTML report.
   'audit.review': async (params, ctx) => {
     ctx.progress('verify-input', 'checking the record', 0, 1);

@@ -11,7 +11,8 @@ import type { AuditView, InboxView, QuorumSessionView, RenewOutcome, SignOutcome
  * custodian (a file the custodian saves), then forgets it.
  */
 export interface RenewJobResult extends RenewOutcome {
-  shareFiles: { custodian: string; fileName: string; content: string; encrypted: boolean }[];
+  /** The share files the renewal wrote under its out dir, one per custodian of the new set. */
+  shareFiles: { custodian: string; file: string; encrypted: boolean }[];
 }
 
 export interface JobSpecs {
@@ -42,7 +43,7 @@ export interface JobSpecs {
   'renew.open': { params: { configFile: string }; result: { view: QuorumSessionView; expected: ExpectedSet } };
   /** The renewal ceremony once k shares are in (shares and PIN travel as bytes, wiped after use). */
   'renew.run': {
-    params: { configFile: string; shares: Uint8Array[]; signingPin: Uint8Array; outDir: string; recordDir: string; allowNetwork: boolean };
+    params: { configFile: string; sessionId: string; shares: { source: string; text: Uint8Array }[]; signingPin: Uint8Array; outDir: string; recordDir: string; allowNetwork: boolean };
     result: RenewJobResult;
   };
   /** The auditor's review of a record folder. */

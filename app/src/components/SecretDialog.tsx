@@ -1,4 +1,4 @@
-import { useEffect, useRef, type FormEvent } from 'react';
+import { useEffect, useId, useRef, type FormEvent } from 'react';
 
 /**
  * A modal asking for one secret (a PIN, a passphrase). The value lives only in the input element, never
@@ -7,6 +7,7 @@ import { useEffect, useRef, type FormEvent } from 'react';
 export function SecretDialog(props: { open: boolean; title: string; label: string; submit: string; onSubmit(secret: string): void; onCancel(): void }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const input = useRef<HTMLInputElement>(null);
+  const titleId = useId();
   useEffect(() => {
     const d = dialog.current;
     if (!d) return;
@@ -24,9 +25,9 @@ export function SecretDialog(props: { open: boolean; title: string; label: strin
     props.onSubmit(secret);
   };
   return (
-    <dialog ref={dialog} aria-labelledby="secret-title" onCancel={() => props.onCancel()} className="secret-dialog">
+    <dialog ref={dialog} aria-labelledby={titleId} onCancel={() => props.onCancel()} className="secret-dialog">
       <form onSubmit={submit}>
-        <h2 id="secret-title">{props.title}</h2>
+        <h2 id={titleId}>{props.title}</h2>
         <label>
           {props.label}
           <input ref={input} type="password" autoComplete="off" spellCheck={false} name="secret" />

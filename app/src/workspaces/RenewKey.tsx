@@ -7,7 +7,7 @@ import { Fingerprint } from '../components/Fingerprint.js';
 import { JobProgress } from '../components/JobProgress.js';
 import { SecretDialog } from '../components/SecretDialog.js';
 import { StepList } from '../components/StepList.js';
-import { RENEW_STEPS, type StepStates } from '../steps.js';
+import { advance, RENEW_STEPS, type StepStates } from '../steps.js';
 
 type Secret = { kind: 'pin' } | { kind: 'passphrase' } | null;
 
@@ -37,7 +37,7 @@ export function RenewKey({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(v
     'load-config': shell.config ? 'done' : 'active',
     ...steps,
   };
-  const onStep = useCallback((step: string) => setSteps((s) => ({ ...s, [step]: 'active' })), []);
+  const onStep = useCallback((step: string) => setSteps((s) => advance(s, step, RENEW_STEPS)), []);
 
   const guard = async (what: () => Promise<void>) => {
     setError(null);

@@ -7,7 +7,7 @@ import { Fingerprint } from '../components/Fingerprint.js';
 import { JobProgress } from '../components/JobProgress.js';
 import { SecretDialog } from '../components/SecretDialog.js';
 import { StepList } from '../components/StepList.js';
-import { SIGN_STEPS, type StepStates } from '../steps.js';
+import { advance, SIGN_STEPS, type StepStates } from '../steps.js';
 
 /** Sign update (DESIGN §3): inbox → verification table → read aloud → one PIN → sign → self-check → record. */
 export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(view: AuditView): void }) {
@@ -23,7 +23,7 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
   const states = { ...base, ...steps };
   const toSign = inbox?.files.filter((f) => f.status !== 'REJECTED' && (f.kind === 'release' || f.kind === 'payload')) ?? [];
   const rejected = inbox?.files.filter((f) => f.status === 'REJECTED') ?? [];
-  const onStep = useCallback((step: string) => setSteps((s) => ({ ...s, [step]: 'active' })), []);
+  const onStep = useCallback((step: string) => setSteps((s) => advance(s, step, SIGN_STEPS)), []);
 
   const chooseInbox = async () => {
     setError(null);

@@ -1,0 +1,100 @@
+/**
+ * Renew key on real SoftHSM tokens: the root of trust made by the real `ceremony init`, then in the app the
+ * quorum session ID confirmed, shares presented one by one (pasted text, a file, typed words) with a
+ * mistyped share refused and named, 3 of 5 reached, the renewal run by the core in the worker, the new
+ * shares handed out one custodian at a time, and the renewal's record opened in Audit.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { openApp } from './bridge.js';
+import { CUSTODIANS, makeFixture, runInit, SIGNING_PIN, type CeremonyFixture } from './fixtures.js';
+
+let f: CeremonyFixture;
+test.beforeAll(() => {
+  f = makeFixture();
+});
+test.afterAll(() => f.cleanup());
+
+/** One hex digit of the share's data changed, as a custodian copying it by hand might. */
+function mistype(share: string): string {
+  return share.replace(/^(Data: )([0-9a-f])/m, (_m, p: string, d: string) => p + (d === '0' ? '1' : '0'));
+}
+
+test('custodians renew the signing key with 3 of 5 shares; a mistyped share is refused and named', async ({ page }) => {
+  const { shares } = runInit(f);
+  const handOut = CUSTODIANS.map((c) => join(f.dir, `handed-${c}.share`));
+  const app = await openApp(page, {
+    env: f.env,
+    // The test machine is networked: the ceremony is refused until the operator overrides (recorded).
+    airGap: { airGapped: false, interfacesUp: ['eth0'] },
+    answers: { config: f.config, 'share-file': join(shares, 'bob.share'), 'out-dir': join(f.dir, 'renew'), 'save-share': [...handOut] },
+  });
+  try {
+    await page.getByRole('button', { name: 'Open configuration…' }).click();
+    await expect(page.getByTestId('config-loaded')).toContainText('quorum 3 of 5');
+    await page.getByRole('tab', { name: 'Renew key' }).click();
+    const panel = page.getByRole('tabpanel', { name: 'Renew key' });
+
+    await panel.getByRole('button', { name: 'Open the renewal' }).click();
+    await expect(panel.getByRole('alert')).toContainText('error[NETWORK_UP]');
+    await page.getByRole('button', { name: 'Go on with the network up (recorded)' }).click();
+    await expect(page.getByTestId('airgap-banner')).toContainText('You chose to go on anyway');
+
+    await panel.getByRole('button', { name: 'Open the renewal' }).click();
+    const id = await panel.getByLabel('quorum session ID').getAttribute('data-value');
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    await panel.getByLabel(/type it here to confirm/).fill('0000-0000-0000-0000-0000-0000-0000-0000');
+    await panel.getByRole('button', { name: 'Confirm session ID' }).click();
+    await expect(panel.getByRole('alert')).toContainText('error[QUORUM_MISMATCH]');
+    await panel.getByLabel(/type it here to confirm/).fill(id!.match(/.{4}/g)!.join('-'));
+    await panel.getByRole('button', { name: 'Confirm session ID' }).click();
+    await expect(panel.getByTestId('share-progress')).toHaveText('0/3');
+
+    const shareBox = panel.getByLabel(/Type or paste a share/);
+    await shareBox.fill(readFileSync(join(shares, 'alice.share'), 'utf8'));
+    await panel.getByRole('button', { name: 'Add share', exact: true }).click();
+    await expect(panel.getByTestId('share-progress')).toHaveText('1/3');
+    await expect(shareBox).toHaveValue('');
+
+    await shareBox.fill(mistype(readFileSync(join(shares, 'bob.share'), 'utf8')));
+    await panel.getByRole('button', { name: 'Add share', exact: true }).click();
+    const refusal = panel.getByRole('alert');
+    await expect(refusal).toContainText(/error\[SHARE_(INVALID|MALFORMED)\]/);
+    await expect(refusal).toContainText('bob');
+    await expect(panel.getByTestId('share-progress')).toHaveText('1/3');
+    await expect(shareBox).toHaveValue('');
+    await page.screenshot({ path: 'test-results/screenshots/renew-shares.png', fullPage: true });
+
+    await panel.getByRole('button', { name: 'Add share from file…' }).click();
+    await expect(panel.getByTestId('share-progress')).toHaveText('2/3');
+    await shareBox.fill(readFileSync(join(shares, 'carol.share.words'), 'utf8'));
+    await panel.getByRole('button', { name: 'Add share', exact: true }).click();
+    await expect(panel.getByTestId('share-progress')).toHaveText('3/3');
+    await expect(panel.getByRole('list', { name: 'Accepted shares' })).toContainText('share 3 of carol');
+
+    await panel.getByRole('button', { name: 'Renew the signing key…' }).click();
+    const pinDialog = page.getByRole('dialog', { name: 'Signing token PIN' });
+    await pinDialog.getByLabel('PIN').fill(SIGNING_PIN);
+    await pinDialog.getByRole('button', { name: 'Renew', exact: true }).click();
+    await expect(pinDialog).toBeHidden();
+    await expect(panel.getByLabel('new subkey fingerprint')).toBeVisible({ timeout: 150_000 });
+    await expect(page.getByRole('navigation', { name: 'Renew key steps' }).locator('[data-step="rotate-pins"]')).toHaveAttribute('data-state', 'done');
+
+    for (const [i, c] of CUSTODIANS.entries()) {
+      await panel.getByRole('button', { name: `Save the new share of ${c}…` }).click();
+      await expect(panel.getByRole('list', { name: 'Handed out shares' })).toContainText(`${c}: saved`);
+      expect(readFileSync(handOut[i]!, 'utf8')).toContain(`Custodian: ${c}`);
+    }
+    await expect(page.getByRole('navigation', { name: 'Renew key steps' }).locator('[data-step="hand-out-share"]')).toHaveAttribute('data-state', 'done');
+    await page.screenshot({ path: 'test-results/screenshots/renew-done.png', fullPage: true });
+    expect(existsSync(join(f.dir, 'renew', 'transition.json.asc'))).toBe(true);
+
+    await panel.getByRole('button', { name: 'Open the record' }).click();
+    await expect(page.getByTestId('verdict')).toHaveText('INTACT');
+    await expect(page.getByRole('table', { name: 'Timeline' })).toContainText('share-accepted');
+    expect(app.blocked).toEqual([]);
+  } finally {
+    await app.close();
+  }
+});
