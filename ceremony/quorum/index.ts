@@ -7,3 +7,5 @@ export { QuorumSession, type ExpectedSet, type ShareReceipt, type PresentedShare
 export { quorumSessionId, type QuorumSessionParameters, type QuorumSessionId } from './session-id.js';
 export { encryptShareForCustodian, decryptShare, isEncryptedShare } from './encrypt.js';
 export { bytesToWords, wordsToBytes } from './word-encoding.js';
+export { recombineEveryShare, type WrittenShare } from './self-check.js';
+export { checkShares, type ShareCheckReport, type ShareCheckEntry, type ShareInput, type CheckOptions } from './check.js';
