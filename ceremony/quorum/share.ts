@@ -36,6 +36,12 @@ export const CUSTODIAN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const MAX_SHARE_TEXT_BYTES = 8 * 1024;
 export const MAX_SHARE_LINES = 64;
 
+/** DESIGN §5: `shares/<custodian>.share`, or `.share.asc` when encrypted to the custodian's key. */
+export function shareFileName(custodian: string, encrypted: boolean): string {
+  if (!CUSTODIAN_NAME.test(custodian)) throw new RangeError('not a valid custodian name');
+  return `${custodian}.share${encrypted ? '.asc' : ''}`;
+}
+
 export interface Share {
   version: 1;
   /** 16 lower-case hex characters; names one split. */
