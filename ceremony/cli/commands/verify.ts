@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { ERROR_EXIT_CODES } from '../../errors.js';
+import { CeremonyError, ERROR_EXIT_CODES } from '../../errors.js';
 import { loadTrustedCertificates, type KeyDescription, type TrustedCertificate } from '../../openpgp/verify/certificate.js';
 import { CLOCK_TOLERANCE_MS } from '../../openpgp/verify/rules.js';
 import { verifyReleaseFiles, type FileVerification } from '../../release/verify-release.js';
@@ -102,6 +102,9 @@ export function registerVerify(program: Command, ctxFor: (json: boolean) => CliC
     .option('--digests <file>', 'a DIGESTS file for every FILE: clearsigned, or with <file>.sig / <file>.asc beside it')
     .action(async (files: string[], opts: { trustedKey: string[]; signature?: string; digests?: string }, cmd: Command) => {
       const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
+      if (opts.signature && files.length > 1) {
+        throw new CeremonyError('USAGE', '--signature names the signature of one file; give exactly one FILE with it');
+      }
       const now = ctx.now();
       const trusted = await loadTrustedCertificates(opts.trustedKey, now);
       printCertificates(ctx, trusted);
