@@ -8,7 +8,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { armor, enums, PacketList, type AnyPacket } from 'openpgp';
 import { CeremonyError } from '../../errors.js';
 import type { DigestSigner } from '../../signer.js';
-import { DEFAULT_OPENPGP_HASH, makeSignature, type KeyPacket, type OpenpgpHash } from './packets.js';
+import { DEFAULT_OPENPGP_HASH, makeSignature, prepareSignaturePacket, type KeyPacket, type OpenpgpHash } from './packets.js';
 import type { OpenpgpKeyRef } from './certificate.js';
 
 export interface DetachedSignature {
@@ -64,6 +64,34 @@ export async function createDetachedSignatureFromHash(o: DetachedFromHashOptions
   const list = new PacketList<AnyPacket>();
   list.push(sig);
   return finish(list.write(), o.armor ?? false, o.hash, sig.created!, key);
+}
+
+export interface PreparedDetachedSignature {
+  hash: OpenpgpHash;
+  /** Bytes to hash after the document (hashed fields and trailer, RFC 4880 §5.2.4). */
+  suffix: Buffer;
+  /** Sign digest(document ‖ suffix) on the HSM and assemble the detached signature. */
+  finish(digest: Buffer): Promise<DetachedSignature>;
+}
+
+/**
+ * A detached signature whose document hash the caller computes in a pass of its own (one read of a
+ * large file serves verification and signing). Same packet as createDetachedSignatureFromHash.
+ */
+export function prepareDetachedSignature(o: { signer: DigestSigner; key: OpenpgpKeyRef | KeyPacket; hash?: OpenpgpHash; created: Date; armor?: boolean }): PreparedDetachedSignature {
+  const key = keyPacketOf(o.key);
+  const hash = o.hash ?? DEFAULT_OPENPGP_HASH;
+  const prepared = prepareSignaturePacket({ type: enums.signature.binary, hash, created: o.created, issuer: key, signer: o.signer });
+  return {
+    hash,
+    suffix: prepared.suffix,
+    async finish(digest: Buffer) {
+      const sig = await prepared.finish(digest);
+      const list = new PacketList<AnyPacket>();
+      list.push(sig);
+      return finish(list.write(), o.armor ?? false, hash, sig.created!, key);
+    },
+  };
 }
 
 export interface DetachedOptions {

@@ -142,6 +142,26 @@ export interface SignOptions {
  * and check the result against the issuer's public key before anyone sees it.
  */
 export async function makeSignature(prefix: SignedPrefix, o: SignOptions): Promise<SignaturePacket> {
+  const prepared = prepareSignaturePacket(o);
+  const h = 'hashed' in prefix ? prefix.hashed : createHash(o.hash).update(prefix);
+  return prepared.finish(h.update(prepared.suffix).digest());
+}
+
+/** A signature whose fields are fixed and whose digest is still to be computed by the caller. */
+export interface PreparedSignaturePacket {
+  /** What follows the signed data in the hash (RFC 4880 §5.2.4): hashed fields ‖ 0x04 0xFF ‖ length. */
+  suffix: Buffer;
+  hash: OpenpgpHash;
+  /** Sign the digest of data ‖ suffix on the HSM, check it, and return the packet. */
+  finish(digest: Buffer): Promise<SignaturePacket>;
+}
+
+/**
+ * The first half of makeSignature: fix every hashed field so the caller can hash the data ‖ suffix in
+ * a pass it runs anyway (the sign-update ceremony hashes each release file once for verification and
+ * for its own signature). Fields as in makeSignature.
+ */
+export function prepareSignaturePacket(o: SignOptions): PreparedSignaturePacket {
   assertSignerMatches(o.signer, o.issuer);
   if (toOpenpgpTime(o.created) < o.issuer.getCreationTime()) {
     // GnuPG rejects a signature older than its key ("key created N seconds in the future").
@@ -162,14 +182,18 @@ export async function makeSignature(prefix: SignedPrefix, o: SignOptions): Promi
   trailer[0] = 4;
   trailer[1] = 0xff;
   trailer.writeUInt32BE(sig.signatureData.length, 2);
-  const h = 'hashed' in prefix ? prefix.hashed : createHash(o.hash).update(prefix);
-  const digest = h.update(sig.signatureData).update(trailer).digest();
-  const s = await o.signer.signDigest(o.hash, digest);
-  assertRsaSignature(o.signer.publicKey, o.hash, digest, s, o.signer.description);
-  sig.signedHashValue = digest.subarray(0, 2);
-  sig.params = { s };
-  sig.unhashedSubpackets = [];
-  return sig;
+  return {
+    suffix: Buffer.concat([sig.signatureData, trailer]),
+    hash: o.hash,
+    async finish(digest: Buffer) {
+      const s = await o.signer.signDigest(o.hash, digest);
+      assertRsaSignature(o.signer.publicKey, o.hash, digest, s, o.signer.description);
+      sig.signedHashValue = digest.subarray(0, 2);
+      sig.params = { s };
+      sig.unhashedSubpackets = [];
+      return sig;
+    },
+  };
 }
 
 /**

@@ -120,7 +120,7 @@ export interface DetachedCheckOptions {
   /** Binary or armored detached signature. */
   signature: Uint8Array | string;
   /** The document: a path (streamed), its bytes, or a running hash of it with its algorithm (copied, not finished). */
-  content: string | Uint8Array | { hash: Hash; algorithm: OpenpgpHash };
+  content: string | Uint8Array | { hash: Hash; algorithm: OpenpgpHash } | { signedDigest: Buffer; algorithm: OpenpgpHash };
   date?: Date;
 }
 
@@ -156,20 +156,27 @@ export async function verifyDetachedSignature(o: DetachedCheckOptions): Promise<
   if (sig.issuerFingerprint && Buffer.compare(Buffer.from(sig.issuerFingerprint), Buffer.from(keyPacket.getFingerprintBytes()!)) !== 0) {
     throw fail('its issuer fingerprint is not the key that matches its key ID');
   }
-  let h: Hash;
-  if (typeof o.content === 'object' && 'hash' in o.content) {
-    if (o.content.algorithm !== algorithm) throw fail(`it uses ${algorithm} but the content was hashed with ${o.content.algorithm}`);
-    h = o.content.hash.copy();
-  } else {
-    h = await hashInput(o.content as string | Uint8Array, algorithm);
-  }
   // RFC 4880 §5.2.4: document ‖ hashed signature fields ‖ 0x04 0xFF ‖ four-octet length of those fields.
   const signatureData = (sig as unknown as { signatureData: Uint8Array }).signatureData;
   const trailer = Buffer.alloc(6);
   trailer[0] = 4;
   trailer[1] = 0xff;
   trailer.writeUInt32BE(signatureData.length, 2);
-  const digest = h.update(signatureData).update(trailer).digest();
+  let digest: Buffer;
+  if (typeof o.content === 'object' && 'signedDigest' in o.content) {
+    // The caller hashed document ‖ these very fields in its own pass (prepareDetachedSignature).
+    if (o.content.algorithm !== algorithm) throw fail(`it uses ${algorithm} but the content was hashed with ${o.content.algorithm}`);
+    digest = o.content.signedDigest;
+  } else {
+    let h: Hash;
+    if (typeof o.content === 'object' && 'hash' in o.content) {
+      if (o.content.algorithm !== algorithm) throw fail(`it uses ${algorithm} but the content was hashed with ${o.content.algorithm}`);
+      h = o.content.hash.copy();
+    } else {
+      h = await hashInput(o.content as string | Uint8Array, algorithm);
+    }
+    digest = h.update(signatureData).update(trailer).digest();
+  }
   // openpgp.js verifies a precomputed digest when `hashed` is set (src/packet/signature.js verify()).
   (sig as unknown as { hashed: Uint8Array }).hashed = digest;
   try {

@@ -9,6 +9,7 @@ import {
   buildPrimaryCertificate,
   createDetachedSignature,
   createDetachedSignatureFromHash,
+  prepareDetachedSignature,
   verifyDetachedSignature,
 } from '../../../ceremony/openpgp/build/index.js';
 import { isCeremonyError } from '../../../ceremony/errors.js';
@@ -52,6 +53,18 @@ describe('detached signatures', async () => {
 
     const check = await verifyDetachedSignature({ certificate: withSub.certificate, signature: sig.output, content: file, date: LATER });
     expect(check).toMatchObject({ fingerprint: withSub.key.fingerprint, role: 'subkey', keyCanSign: true, hash: 'sha512' });
+  });
+
+  it('gives the same signature when the caller hashes document ‖ suffix in its own pass (prepareDetachedSignature)', async () => {
+    const prepared = prepareDetachedSignature({ signer: sub, key: withSub.key, created: T0 });
+    const digest = createHash(prepared.hash).update(content).update(prepared.suffix).digest();
+    const fromPass = await prepared.finish(digest);
+    const fromFile = await createDetachedSignature({ signer: sub, key: withSub.key, input: file, created: T0 });
+    expect(Buffer.from(fromPass.binary).equals(Buffer.from(fromFile.binary))).toBe(true);
+    await expect(verifyDetachedSignature({ certificate: withSub.certificate, signature: fromPass.binary, content: { signedDigest: digest, algorithm: 'sha512' }, date: LATER })).resolves.toMatchObject({ role: 'subkey' });
+    // a digest of other content is refused by the signer's own check and by the self-check
+    const other = createHash('sha512').update('other').update(prepared.suffix).digest();
+    await expect(verifyDetachedSignature({ certificate: withSub.certificate, signature: fromPass.binary, content: { signedDigest: other, algorithm: 'sha512' }, date: LATER })).rejects.toMatchObject({ code: 'SELF_CHECK_FAILED' });
   });
 
   it('gives the same signature from a running hash as from the file, without finishing the caller\'s hash', async () => {
