@@ -13,7 +13,7 @@ import { isClearsigned, loadSignedDigests, readClearsignedDigests, type SignedDi
 import type { TrustedCertificate } from '../openpgp/verify/certificate.js';
 import { completeSignature, prepareSignature, type SignatureRules, type SignerIdentity } from '../openpgp/verify/rules.js';
 import { MAX_SIGNATURE_BYTES, parseDetachedSignature } from '../openpgp/verify/signature.js';
-import { hashFileOnce, type HashPassOptions } from './hash-pass.js';
+import { hashFileOnce, type HashPassOptions, type TrailerRequest } from './hash-pass.js';
 
 export interface ReleaseVerifyOptions {
   trusted: readonly TrustedCertificate[];
@@ -28,6 +28,11 @@ export interface ReleaseVerifyOptions {
   toleranceMs?: number;
   /** More digests of each file's content to compute in the same read (e.g. 'sha384' for a signer). */
   extraDigests?: readonly string[];
+  /**
+   * Digests of content ‖ trailer to compute in the same read: the signing ceremony's own OpenPGP
+   * signature (its fixed hashed fields), so a file is read once for verification and signing.
+   */
+  extraTrailers?: readonly TrailerRequest[];
   onProgress?: (file: string, bytesRead: number, totalBytes: number) => void;
   parallel?: HashPassOptions['parallel'];
 }
@@ -57,6 +62,8 @@ export interface FileVerification {
   digestsCheck: DigestsVerification | null;
   /** Things the person should know whatever the verdict (e.g. unsigned text ignored around a DIGESTS). */
   notices: string[];
+  /** The digests asked for with `extraTrailers`, in order (VERIFIED files only). */
+  trailed?: Buffer[];
 }
 
 /** `FILE.sig` (binary) first, then `FILE.asc` (armored), as Flatcar publishes both. */
@@ -148,7 +155,7 @@ async function verifyOne(file: string, options: ReleaseVerifyOptions, rules: Sig
     const algorithms = [...new Set(['sha256', 'sha512', ...(listed?.entries.map((e) => e.algorithm) ?? []), ...(options.extraDigests ?? [])])];
     const pass = await hashFileOnce(file, {
       algorithms,
-      trailers: [{ algorithm: prepared.hash, trailer: prepared.trailer }],
+      trailers: [{ algorithm: prepared.hash, trailer: prepared.trailer }, ...(options.extraTrailers ?? [])],
       onProgress: options.onProgress && ((n, total) => options.onProgress!(file, n, total)),
       parallel: options.parallel,
     });
@@ -186,7 +193,7 @@ async function verifyOne(file: string, options: ReleaseVerifyOptions, rules: Sig
         ignoredLines: s.ignoredLines,
       };
     }
-    return { file, status: 'VERIFIED', code: null, reason: null, size: pass.size, sha256: hex.sha256!, sha512: hex.sha512!, digests: hex, signature: signatureFacts, digestsCheck, notices };
+    return { file, status: 'VERIFIED', code: null, reason: null, size: pass.size, sha256: hex.sha256!, sha512: hex.sha512!, digests: hex, signature: signatureFacts, digestsCheck, notices, trailed: pass.trailed.slice(1) };
   } catch (e) {
     return rejected(file, e, { notices });
   }
