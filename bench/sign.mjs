@@ -9,7 +9,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -78,18 +78,30 @@ try {
   makePayload(input);
 
   const haveTime = existsSync(TIME);
+  log(`load average before the runs: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const sha = [];
   const sign = [];
   let peakKiB = 0;
+  // CPU seconds (user + system) too: on a shared machine wall time swings with the load, CPU time much less.
+  const FORMAT = 'maxrss_kib=%M cpu=%U+%S';
+  const cpuOf = (stderr) => {
+    const m = /cpu=([\d.]+)\+([\d.]+)/.exec(stderr);
+    return m ? Number(m[1]) + Number(m[2]) : null;
+  };
+  const shaCpu = [];
+  const signCpu = [];
   for (let i = 0; i < RUNS; i++) {
-    sha.push(timed('sha256sum', [input], env).seconds);
+    const s = haveTime ? timed(TIME, ['-f', FORMAT, 'sha256sum', input], env) : timed('sha256sum', [input], env);
+    sha.push(s.seconds);
+    shaCpu.push(cpuOf(s.stderr));
     rmSync(output, { force: true });
     const args = [CLI, 'payload', 'sign', '--key', 'pkcs11:token=bench;object=payload-bench', '--out', output, input];
-    const r = haveTime ? timed(TIME, ['-f', 'maxrss_kib=%M', process.execPath, ...args], env) : timed(process.execPath, args, env);
+    const r = haveTime ? timed(TIME, ['-f', FORMAT, process.execPath, ...args], env) : timed(process.execPath, args, env);
     sign.push(r.seconds);
+    signCpu.push(cpuOf(r.stderr));
     const m = /maxrss_kib=(\d+)/.exec(r.stderr);
     if (m) peakKiB = Math.max(peakKiB, Number(m[1]));
-    log(`run ${i + 1}: sha256sum ${sha.at(-1).toFixed(3)} s, ceremony payload sign ${sign.at(-1).toFixed(3)} s`);
+    log(`run ${i + 1}: sha256sum ${sha.at(-1).toFixed(3)} s (cpu ${shaCpu.at(-1)} s), ceremony payload sign ${sign.at(-1).toFixed(3)} s (cpu ${signCpu.at(-1)} s)`);
   }
   // The last output must be a payload update_engine accepts (not timed).
   timed(process.execPath, [CLI, 'payload', 'verify', '--public-key', pub, output], env);
@@ -109,6 +121,9 @@ try {
     bestSha256sumSeconds: bestSha,
     bestSignSeconds: bestSign,
     ratio,
+    sha256sumCpuSeconds: shaCpu,
+    signCpuSeconds: signCpu,
+    loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
     peakRssMiB: haveTime ? Number(peakMiB.toFixed(1)) : null,
     targets: { ratio: 0.6, peakRssMiB: 200 },
     verified: true,

@@ -18,6 +18,7 @@ import { link, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/p
 import { dirname } from 'node:path';
 import { CeremonyError, isCeremonyError } from '../errors.js';
 import { fsyncDir, tempPathFor } from '../files.js';
+import { constantTimeEqual } from '../crypto.js';
 import { HEADER_SIZE, openPayload, readMetadata, type PayloadMetadata } from './format.js';
 import { ManifestType, OP_REPLACE, SPARSE_HOLE, uint64, type DeltaArchiveManifest } from './schema.js';
 import { encodeSignatures, signaturesBlobSize, signatureVersions } from './signatures.js';
@@ -44,6 +45,12 @@ export interface PrepareOptions {
   onProgress?: (p: Progress) => void;
   /** Aborting stops the copy and removes the temp file (CANCELLED). */
   signal?: AbortSignal;
+  /**
+   * The SHA-256 the input had when it was verified (e.g. against its server signature). If the bytes
+   * read for signing hash differently, nothing is signed or written (DIGEST_MISMATCH): this closes the
+   * gap between checking a file and signing it.
+   */
+  expectInputSha256?: Uint8Array;
 }
 
 export interface PayloadDraft {
@@ -220,6 +227,9 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
       opts.onProgress?.({ bytes: done, total: size });
     }, opts.signal, what);
     const inputSha256 = await inputHasher.result;
+    if (opts.expectInputSha256 && !constantTimeEqual(inputSha256, opts.expectInputSha256)) {
+      throw new CeremonyError('DIGEST_MISMATCH', `${input} changed after it was verified (its SHA-256 is now ${inputSha256.toString('hex')}); nothing was signed`);
+    }
 
     // The output hash continues over the Signatures message; the signed hash stops before it.
     const hash = signedHash.copy().digest();

@@ -17,6 +17,8 @@ export interface SignPayloadOptions {
   overwrite?: boolean;
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
+  /** Refuse (DIGEST_MISMATCH, nothing signed) unless the input still has this SHA-256. */
+  expectInputSha256?: Uint8Array;
 }
 
 export interface SignPayloadResult {
@@ -47,6 +49,7 @@ export async function signPayload(opts: SignPayloadOptions): Promise<SignPayload
     overwrite: opts.overwrite,
     onProgress: opts.onProgress,
     signal: opts.signal,
+    expectInputSha256: opts.expectInputSha256,
   });
   try {
     const signatures: Buffer[] = [];

@@ -178,6 +178,18 @@ describe('signing refuses what it must, and leaves no output behind', () => {
     expect(readdirSync(dir)).toEqual(['big.unsigned']);
   });
 
+  it('refuses to sign an input that changed since it was verified (swap after check)', async () => {
+    const verified = sha256(readFileSync(UNSIGNED));
+    verified[0]! ^= 1;
+    const out = join(dir, 'o');
+    const signer: DigestSigner = { ...nodeSigner(DEV_PRIV), async signDigest() { throw new Error('must not be asked to sign'); } };
+    await expect(signPayload({ input: UNSIGNED, output: out, signers: [signer], expectInputSha256: verified })).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    expect(readdirSync(dir)).toEqual([]);
+    verified[0]! ^= 1;
+    await signPayload({ input: UNSIGNED, output: out, signers: [nodeSigner(DEV_PRIV)], expectInputSha256: verified });
+    expect(readFileSync(out).equals(readFileSync(join(CRAU, 'update.signed')))).toBe(true);
+  });
+
   it('refuses malformed input without creating files', async () => {
     const input = join(dir, 'junk');
     writeFileSync(input, 'CrAU but nothing else');
