@@ -6,6 +6,7 @@ import { registerKey } from './key.js';
 import { registerDemo } from './demo.js';
 import { registerAudit } from './audit.js';
 import { registerVerify } from './verify.js';
+import { registerSign } from './sign.js';
 import { registerPayload } from './payload.js';
 import { registerShares } from './shares.js';
 import { registerQuorumCeremonies, registerRenew } from './quorum-ceremonies.js';
@@ -14,6 +15,7 @@ export function registerCommands(program: Command, ctxFor: (json: boolean) => Cl
   registerHsm(program, ctxFor);
   registerKey(program, ctxFor);
   registerVerify(program, ctxFor);
+  registerSign(program, ctxFor);
   registerPayload(program, ctxFor);
   registerQuorumCeremonies(program, ctxFor);
   registerRenew(program, ctxFor);

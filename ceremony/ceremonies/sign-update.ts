@@ -1,0 +1,289 @@
+/**
+ * The sign-update ceremony for release files (DESIGN §3 "Sign update", issue 4):
+ *   air-gap check → pinned build-server certificates → every input verified (signature and DIGESTS)
+ *   → fingerprints and SHA-256 shown for reading aloud → one HSM login → key selected and its validity
+ *   checked → each file signed → each signature verified through an independent path → outputs written
+ *   atomically → record sealed by the signing key.
+ * Nothing is signed unless every input verified. Each file is read once: the verification pass also
+ * computes the hash of our own signature (data ‖ our signature's fixed fields, RFC 4880 §5.2.4).
+ */
+import { basename, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { CeremonyError } from '../errors.js';
+import { writeFileAtomic, tempPathFor } from '../files.js';
+import { hashBytes, type HashAlgorithm } from '../crypto.js';
+import { connectToken } from '../hsm/connect.js';
+import { PinAttempts, TokenSession } from '../hsm/token.js';
+import { openModule, resolveModulePath } from '../hsm/module.js';
+import { assertKeyUsable, findPrivateKey } from '../hsm/keys.js';
+import type { Pkcs11Uri } from '../hsm/uri.js';
+import { TokenKeySigner } from '../hsm/token-signer.js';
+import { loadTrustedCertificates } from '../openpgp/verify/certificate.js';
+import { verifyReleaseFiles, type FileVerification } from '../release/verify-release.js';
+import { prepareDetachedSignature } from '../openpgp/build/detached.js';
+import { verifyDetachedSignature } from '../openpgp/build/self-check.js';
+import { certificateKeys, exportCertificate } from '../openpgp/build/certificate.js';
+import { toOpenpgpTime } from '../openpgp/build/packets.js';
+import type { OpenpgpTokenKey } from '../openpgp/hsm-store.js';
+import type { SealedRecord } from '../audit/record.js';
+import type { OptionEntry } from '../audit/events.js';
+import { CeremonyRun, withCeremony, type CeremonyReporter } from './runner.js';
+import { chooseSealKey, hsmSealer } from './seal-key.js';
+import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
+
+export interface SignUpdateOptions {
+  files: string[];
+  trustedKeys: string[];
+  key: Pkcs11Uri;
+  outDir: string;
+  armor: boolean;
+  signature?: string;
+  digests?: string;
+  sealKey?: Pkcs11Uri;
+  recordDir: string;
+  allowNetwork: boolean;
+  attended: boolean;
+  module?: string;
+  pinFile?: string;
+  env: NodeJS.ProcessEnv;
+  stdin?: NodeJS.ReadStream;
+  reporter: CeremonyReporter;
+  now: () => Date;
+  recordedOptions: OptionEntry[];
+  /** Warn when the signing key expires within this many days (the renewal window). */
+  renewWindowDays?: number;
+}
+
+export interface SignedFile {
+  input: string;
+  output: string;
+  sha256: string;
+  sha512: string;
+  signatureSha256: string;
+}
+
+export interface SignUpdateResult {
+  verified: FileVerification[];
+  signed: SignedFile[];
+  key: { uri: string; fingerprint: string; primaryFingerprint: string };
+  record: SealedRecord;
+}
+
+const DAY_MS = 86_400_000;
+
+export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateResult> {
+  if (o.files.length === 0) throw new CeremonyError('USAGE', 'give at least one release file to sign');
+  if (o.trustedKeys.length === 0) throw new CeremonyError('USAGE', 'give the build server certificate with --trusted-key (nothing is signed without verifying its signature first)');
+  const names = new Set<string>();
+  for (const f of o.files) {
+    const n = basename(f);
+    if (names.has(n)) throw new CeremonyError('USAGE', `two inputs are named ${n}: their signatures would overwrite each other in --out-dir`);
+    names.add(n);
+  }
+  const outputs = o.files.map((f) => join(o.outDir, `${basename(f)}${o.armor ? '.asc' : '.sig'}`));
+  for (const out of outputs) if (existsSync(out)) throw new CeremonyError('OUTPUT_EXISTS', `${out} already exists; a ceremony never overwrites a signature`);
+
+  // Refuse before anything starts when no key could seal the record (DESIGN §5): the token's public
+  // objects (keys and their certificates) are readable without a PIN.
+  const mod = openModule(resolveModulePath({ uri: o.key, flag: o.module, env: o.env }));
+  const probe = TokenSession.open(mod, o.key, false);
+  let keyEntry: OpenpgpTokenKey;
+  let sealEntry: OpenpgpTokenKey;
+  try {
+    keyEntry = await signingKeyEntry(probe, o.key, o.now());
+    sealEntry = o.sealKey ? await chooseSealKey(probe, { sealKey: o.sealKey, now: o.now() }) : keyEntry;
+  } finally {
+    probe.close();
+  }
+
+  const run = CeremonyRun.start({
+    kind: 'sign',
+    command: 'ceremony sign',
+    options: o.recordedOptions,
+    recordDir: o.recordDir,
+    allowNetwork: o.allowNetwork,
+    attended: o.attended,
+    reporter: o.reporter,
+    now: o.now,
+    actor: { role: 'maintainer' },
+  });
+  let ts: TokenSession | undefined;
+  let sealer: Awaited<ReturnType<typeof hsmSealer>> | undefined;
+  const attempts = new PinAttempts();
+  try {
+    const { value, sealed } = await withCeremony(
+      run,
+      async () => {
+        const trusted = await run.step('load-trusted-keys', 'loading the pinned build server certificates', () => loadTrustedCertificates(o.trustedKeys, o.now()), (certs) => ({
+          detail: `pinned ${certs.map((c) => `${c.description.fingerprint} (${c.description.userIDs[0] ?? 'no user ID'})`).join(', ')}`.slice(0, 500),
+        }));
+        for (const c of trusted) run.record.addKey(`trusted-${c.description.fingerprint.slice(-16)}`, c.key.armor());
+
+        // Our signature's fixed fields are known before any file is read, so the verification pass
+        // hashes data ‖ those fields too: one read per file serves both.
+        const created = toOpenpgpTime(o.now());
+        const placeholderSigner = new DeferredSigner(keyEntry);
+        const prepared = prepareDetachedSignature({ signer: placeholderSigner, key: keyEntry.openpgp, created, armor: o.armor });
+
+        const verified = await run.step('verify-input', `verifying ${o.files.length} file(s) against the build server's signatures and DIGESTS`, () =>
+          verifyReleaseFiles(o.files, {
+            trusted,
+            signature: o.signature,
+            digests: o.digests,
+            now: o.now(),
+            extraTrailers: [{ algorithm: prepared.hash, trailer: prepared.suffix }],
+            onProgress: (file, n, total) => o.reporter.progress?.(`verifying ${basename(file)}`, n, total),
+          }),
+        (results) => ({
+          detail: `${results.filter((r) => r.status === 'VERIFIED').length} of ${results.length} file(s) verified`,
+          inputs: results.filter((r) => r.sha256).map((r) => ({ name: basename(r.file), sha256: r.sha256!, size: r.size ?? undefined })),
+        }));
+        const refused = verified.filter((r) => r.status !== 'VERIFIED');
+        for (const r of verified) {
+          if (r.status !== 'VERIFIED') {
+            run.note('verify-input', { result: 'refused', code: r.code ?? 'REJECTED', detail: `${basename(r.file)}: ${r.reason ?? 'rejected'}`.slice(0, 500) });
+          }
+        }
+        if (refused.length > 0) {
+          const first = refused[0]!;
+          const err = new CeremonyError(first.code ?? 'REJECTED', `${refused.length} of ${verified.length} input(s) failed verification, so nothing was signed; first: ${basename(first.file)}: ${first.reason}`, { details: { rejected: refused.map((r) => ({ file: r.file, code: r.code, reason: r.reason })) } });
+          run.failed('verify-input', err);
+          throw err;
+        }
+        run.note('show-fingerprints', {
+          detail: verified.map((r) => `${basename(r.file)} sha256 ${r.sha256} signed by ${r.signature?.keyFingerprint}`).join('; ').slice(0, 500),
+          inputs: verified.map((r) => ({ name: basename(r.file), sha256: r.sha256!, size: r.size ?? undefined })),
+        });
+
+        ts = await run.step('hsm-login', `logging in to token '${o.key.token ?? ''}'`, () =>
+          connectToken(o.key, { module: o.module, pinFile: o.pinFile, env: o.env, stdin: o.stdin, attempts, login: true, events: { warn: (m) => o.reporter.warn(m), attempt: (ok, d) => { if (!ok) run.note('hsm-login', { result: 'refused', code: 'PIN_INCORRECT', detail: `wrong PIN for token '${d.token}'` }); } } }),
+        (s) => `logged in to '${s.info.label}'`);
+
+        const key = await run.step('select-key', 'selecting the signing key and checking its validity window', () => {
+          const k = findPrivateKey(ts!, { ...o.key, object: keyEntry.key.label, id: keyEntry.key.id });
+          assertKeyUsable(k, o.now(), (m) => o.reporter.warn(m));
+          if (keyEntry.expires && keyEntry.expires.getTime() - o.now().getTime() < (o.renewWindowDays ?? 60) * DAY_MS) {
+            o.reporter.warn(`the signing key expires on ${keyEntry.expires.toISOString().slice(0, 10)}: its renewal ceremony is due`);
+          }
+          return k;
+        }, (k) => ({
+          detail: `key '${k.label}' (OpenPGP ${keyEntry.openpgp.role} ${keyEntry.openpgp.fingerprint}) is inside its validity window`,
+          key: { uri: k.uri, fingerprint: keyEntry.openpgp.fingerprint, label: k.label, ...(k.startDate ? { validFrom: k.startDate.toISOString() } : {}), ...(keyEntry.expires ? { validUntil: keyEntry.expires.toISOString() } : k.endDate ? { validUntil: new Date(k.endDate.getTime() + DAY_MS).toISOString() } : {}) },
+        }));
+        placeholderSigner.bind(new TokenKeySigner(ts!, key, o.now, (m) => o.reporter.warn(m)));
+        sealer = await hsmSealer(ts!, sealEntry, o.now);
+
+        const signed: { input: FileVerification; output: string; bytes: Uint8Array | string; binary: Uint8Array }[] = [];
+        for (const [i, r] of verified.entries()) {
+          const digest = r.trailed?.[0];
+          if (!digest) throw new CeremonyError('INTERNAL', `the verification pass did not hash ${r.file} for signing`);
+          const sig = await run.step('sign', `signing ${basename(r.file)}`, () => {
+            // Same key, same time: the same fields the verification pass hashed (checked, not assumed).
+            const again = prepareDetachedSignature({ signer: placeholderSigner, key: keyEntry.openpgp, created, armor: o.armor });
+            if (!again.suffix.equals(prepared.suffix)) throw new CeremonyError('INTERNAL', 'the signature fields changed between hashing and signing');
+            return again.finish(digest);
+          }, (s) => ({
+            detail: `${basename(r.file)} signed by ${keyEntry.openpgp.fingerprint} (${s.hash.toUpperCase()})`,
+            inputs: [{ name: basename(r.file), sha256: r.sha256!, size: r.size ?? undefined }],
+            key: { uri: key.uri, fingerprint: keyEntry.openpgp.fingerprint },
+          }));
+          await run.step('self-check', `checking the signature of ${basename(r.file)} with the exported certificate`, () =>
+            verifyDetachedSignature({ certificate: keyEntry.certificate, signature: sig.binary, content: { signedDigest: digest, algorithm: sig.hash }, date: o.now() }),
+          (c) => `${basename(r.file)}: signature verifies with ${c.fingerprint} from the exported certificate (openpgp.js)`);
+          signed.push({ input: r, output: outputs[i]!, bytes: sig.output, binary: sig.binary });
+        }
+
+        const written = await run.step('write-output', `writing ${signed.length} signature(s) to ${o.outDir}`, () => {
+          mkdirSync(o.outDir, { recursive: true });
+          const done: SignedFile[] = [];
+          try {
+            for (const s of signed) {
+              writeFileAtomic(s.output, s.bytes);
+              done.push({ input: s.input.file, output: s.output, sha256: s.input.sha256!, sha512: s.input.sha512!, signatureSha256: hashBytes('sha256', typeof s.bytes === 'string' ? Buffer.from(s.bytes) : s.bytes).toString('hex') });
+            }
+          } catch (e) {
+            // all or nothing: take back what this step already wrote
+            for (const d of done) rmQuiet(d.output);
+            throw e;
+          }
+          return done;
+        }, (done) => ({ detail: `${done.length} signature(s) written`, outputs: done.map((d) => ({ name: basename(d.output), sha256: d.signatureSha256 })) }));
+        for (const s of written) {
+          await run.record.addArtifact(s.input, 'input');
+          await run.record.addArtifact(s.output, 'output');
+        }
+        run.record.addKey(`signing-${keyEntry.openpgp.keyId}`, exportCertificate(keyEntry.certificate, 'armored'));
+        const primaryFingerprint = (await certificateKeys(keyEntry.certificate)).find((k) => k.role === 'primary')!.fingerprint;
+        return { verified, signed: written, key: { uri: key.uri, fingerprint: keyEntry.openpgp.fingerprint, primaryFingerprint } };
+      },
+      () => sealer,
+    );
+    return { ...value, record: sealed };
+  } finally {
+    ts?.close();
+  }
+}
+
+function rmQuiet(path: string): void {
+  try {
+    rmSync(path, { force: true });
+    rmSync(tempPathFor(path), { force: true });
+  } catch {
+    // nothing to take back
+  }
+}
+
+/**
+ * The signature's fields must be fixed before the HSM login (they are hashed in the verification pass),
+ * but the token signer exists only after the login: this signer forwards to the token signer once bound.
+ */
+class DeferredSigner {
+  private target: TokenKeySigner | undefined;
+  readonly publicKey: KeyObject;
+  readonly modulusBits: number;
+  readonly description: string;
+
+  constructor(entry: OpenpgpTokenKey) {
+    const pkt = entry.openpgp.packet as unknown as { publicParams: { n: Uint8Array; e: Uint8Array } };
+    this.publicKey = createPublicKey({ key: { kty: 'RSA', n: Buffer.from(pkt.publicParams.n).toString('base64url'), e: Buffer.from(pkt.publicParams.e).toString('base64url') }, format: 'jwk' });
+    this.modulusBits = this.publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
+    this.description = entry.key.uri;
+  }
+
+  bind(signer: TokenKeySigner): void {
+    this.target = signer;
+  }
+
+  async signDigest(hash: HashAlgorithm, digest: Uint8Array): Promise<Buffer> {
+    if (!this.target) throw new CeremonyError('INTERNAL', 'signing was attempted before the HSM login');
+    return this.target.signDigest(hash, digest);
+  }
+}
+
+export function resolveFiles(cwd: string, files: string[]): string[] {
+  return files.map((f) => resolve(cwd, f));
+}
+
+/**
+ * The OpenPGP key the --key URI names, with its certificate, found from the token's public objects.
+ * Refused before the ceremony starts when it cannot sign now: outside its CKA_START_DATE/CKA_END_DATE
+ * window (KEY_EXPIRED / KEY_NOT_YET_VALID), expired in OpenPGP, or not signing-capable.
+ */
+async function signingKeyEntry(ts: TokenSession, uri: Pkcs11Uri, now: Date): Promise<OpenpgpTokenKey> {
+  const all = await findOpenpgpKeys(ts, now);
+  const matches = all.filter((e) => (uri.object === undefined || e.key.label === uri.object) && (uri.id === undefined || e.key.id.equals(uri.id)));
+  const name = uri.object ?? uri.id?.toString('hex') ?? '(unnamed)';
+  if (uri.object === undefined && uri.id === undefined) throw new CeremonyError('BAD_URI', 'the --key URI must name the key with object= or id=');
+  if (matches.length === 0) {
+    throw new CeremonyError('KEY_NOT_FOUND', `token '${ts.info.label}' has no OpenPGP signing key '${name}' (a key with a stored certificate, made by key generate --openpgp-uid or a key ceremony)`);
+  }
+  if (matches.length > 1) throw new CeremonyError('KEY_AMBIGUOUS', `token '${ts.info.label}' has ${matches.length} OpenPGP keys matching '${name}'; add id= to the URI`);
+  const entry = matches[0]!;
+  assertKeyUsable(entry.key, now);
+  if (entry.expires && entry.expires <= now) {
+    throw new CeremonyError('KEY_EXPIRED', `key '${entry.key.label}' expired in OpenPGP on ${entry.expires.toISOString().slice(0, 10)} and may no longer sign`);
+  }
+  if (!entry.canSign) throw new CeremonyError('KEY_UNSUITABLE', `key '${entry.key.label}' is not an OpenPGP signing key`);
+  return entry;
+}
