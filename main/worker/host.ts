@@ -42,7 +42,14 @@ export class CeremonyWorker {
     const result = new Promise<JobSpecs[J]['result']>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
     });
-    this.ensure().postMessage({ type: 'run', id, job, params });
+    try {
+      this.ensure().postMessage({ type: 'run', id, job, params });
+    } catch (e) {
+      // The worker died before or while taking the job (e.g. it failed to load): say so plainly.
+      this.pending.get(id)?.reject(new CeremonyError('INTERNAL', 'the ceremony worker is not running; restart the app', { cause: e }));
+      this.pending.delete(id);
+      this.channel = undefined;
+    }
     return { id, result };
   }
 
@@ -92,6 +99,8 @@ export function channelFromChildProcess(child: {
   on(event: 'exit', l: (code: number | null) => void): unknown;
   kill(): boolean;
 }): WorkerChannel {
+  // Without a listener, a failed send would be an unhandled 'error' event; the exit handler reports it.
+  child.on('error' as 'exit', () => {});
   return {
     postMessage: (m) => void child.send(m),
     onMessage: (l) => void child.on('message', (m) => l(m as FromWorker)),

@@ -1,12 +1,13 @@
 /**
  * Real material for the e2e tests: a throwaway SoftHSM with a signing token, a ceremony config, a root of
  * trust made by the real `ceremony init` (root token, certificate, 3-of-5 shares, sealed record), and an
- * inbox of release files signed by the vectors' throwaway build-server key, one of them tampered.
+ * inbox of release files signed by a throwaway build server, one of them tampered.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { runCeremony, VECTORS } from '../helpers/cli.js';
+import { basename, join } from 'node:path';
+import { makeDemoBuildServer } from '../../dist/ceremony/release/demo-build-server.js';
+import { runCeremony } from '../helpers/cli.js';
 import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../helpers/softhsm.js';
 
 export const SIGNING_PIN = '246810';
@@ -25,7 +26,6 @@ export function makeFixture(): CeremonyFixture {
   const hsm = makeSoftHsm();
   hsm.initToken('signing', SIGNING_PIN);
   mkdirSync(join(dir, 'keys'));
-  copyFileSync(join(VECTORS, 'digests', 'throwaway-test-signing-key.pub.asc'), join(dir, 'keys', 'build-server.asc'));
   const config = join(dir, 'ceremony.json');
   writeFileSync(
     config,
@@ -61,13 +61,19 @@ export function runInit(f: CeremonyFixture): { record: string; shares: string } 
   return { record: join(records, record!), shares: join(f.dir, 'init', 'shares') };
 }
 
-/** version.txt as the build server signed it (VERIFIED), and a tampered copy carrying the same signature (REJECTED). */
-export function makeInbox(f: CeremonyFixture): string {
+/**
+ * A release signed Flatcar-style by the core's throwaway demo build server (each file with .sig, .DIGESTS
+ * and .DIGESTS.asc), its certificate pinned in the config, copied to the "transfer media"; then one file
+ * is altered on the media after signing, the attack the verification exists to stop.
+ */
+export async function makeInbox(f: CeremonyFixture): Promise<{ inbox: string; files: string[]; tampered: string }> {
+  const build = await makeDemoBuildServer(join(f.dir, 'build'), { rsaBits: 2048 });
+  copyFileSync(build.certificate, join(f.dir, 'keys', 'build-server.asc'));
   const inbox = join(f.dir, 'inbox');
   mkdirSync(inbox);
-  const src = join(VECTORS, 'digests');
-  for (const n of readdirSync(src).filter((n) => n.startsWith('version.txt'))) copyFileSync(join(src, n), join(inbox, n));
-  writeFileSync(join(inbox, 'version-tampered.txt'), 'FLATCAR_VERSION=9999.0.0\n');
-  copyFileSync(join(src, 'version.txt.sig'), join(inbox, 'version-tampered.txt.sig'));
-  return inbox;
+  for (const n of readdirSync(build.dir).filter((n) => n !== basename(build.certificate))) copyFileSync(join(build.dir, n), join(inbox, n));
+  const files = build.files.map((p) => basename(p));
+  const tampered = files[files.length - 1]!;
+  appendFileSync(join(inbox, tampered), 'one more line, added on the transfer media\n');
+  return { inbox, files, tampered };
 }

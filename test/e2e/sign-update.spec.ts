@@ -1,0 +1,81 @@
+/**
+ * Sign update on real material: the inbox holds release files signed by the (pinned) build-server key
+ * with their signed DIGESTS, one of them altered after signing. The app shows each verdict with
+ * its reason, signer fingerprint and SHA-256 (verified by the core in the worker), excludes the rejected
+ * file, asks for the PIN in a dialog, and refuses to start the ceremony on a networked machine until the
+ * operator overrides. All of it from the keyboard.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { openApp } from './bridge.js';
+import { makeFixture, makeInbox, SIGNING_PIN, type CeremonyFixture } from './fixtures.js';
+
+let f: CeremonyFixture;
+test.beforeAll(() => {
+  f = makeFixture();
+});
+test.afterAll(() => f.cleanup());
+
+test('the inbox is verified file by file, a tampered file is rejected with its reason, and signing waits for the air gap', async ({ page }) => {
+  const { inbox, files, tampered } = await makeInbox(f);
+  const good = files.filter((n) => n !== tampered);
+  const app = await openApp(page, {
+    env: f.env,
+    airGap: { airGapped: false, interfacesUp: ['eth0'] },
+    answers: { config: f.config, inbox, 'out-dir': join(f.dir, 'signed') },
+  });
+  try {
+    await expect(page.getByTestId('airgap-banner')).toContainText('error[NETWORK_UP]');
+
+    // Keyboard only: focus the config button, Enter; arrow keys move between workspaces.
+    await page.getByRole('button', { name: 'Open configuration…' }).focus();
+    await page.keyboard.press('Enter');
+    await expect(page.getByTestId('config-loaded')).toContainText('Example Image Signing Key');
+    await page.getByRole('tab', { name: 'Sign update' }).focus();
+    await page.keyboard.press('ArrowRight');
+    await expect(page.getByRole('tab', { name: 'Renew key' })).toHaveAttribute('aria-selected', 'true');
+    await page.keyboard.press('ArrowLeft');
+    await expect(page.getByRole('tab', { name: 'Sign update' })).toHaveAttribute('aria-selected', 'true');
+    await page.keyboard.press('Tab');
+    await expect(page.getByRole('button', { name: 'Choose inbox folder…' })).toBeFocused();
+    await page.keyboard.press('Enter');
+
+    const table = page.getByRole('table', { name: 'Inbox files' });
+    for (const name of good) {
+      const row = table.locator(`tr[data-file="${name}"]`);
+      await expect(row).toHaveAttribute('data-status', 'VERIFIED');
+      const sha = createHash('sha256').update(readFileSync(join(inbox, name))).digest('hex');
+      await expect(row.getByLabel(`SHA-256 of ${name}`)).toHaveAttribute('data-value', sha);
+      await expect(row.getByLabel('signer')).toHaveAttribute('data-value', /^[0-9A-F]{40}$/);
+    }
+    const bad = table.locator(`tr[data-file="${tampered}"]`);
+    await expect(bad).toHaveAttribute('data-status', 'REJECTED');
+    await expect(bad).toContainText(/error\[(SIGNATURE_INVALID|DIGEST_MISMATCH)\]/);
+    await expect(page.getByTestId('rejected-note')).toContainText(tampered);
+    await expect(page.getByRole('navigation', { name: 'Sign update steps' }).locator('[data-step="verify-input"]')).toHaveAttribute('data-state', 'failed');
+    await page.screenshot({ path: 'test-results/screenshots/sign-update.png', fullPage: true });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: 'test-results/screenshots/sign-update-dark.png', fullPage: true });
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    // Only the verified file is offered for signing; the PIN goes in a dialog and is cleared from it.
+    await page.getByRole('button', { name: `Sign ${good.length} file${good.length === 1 ? '' : 's'}…` }).click();
+    const pinDialog = page.getByRole('dialog', { name: 'Signing token PIN' });
+    await pinDialog.getByLabel('PIN').fill(SIGNING_PIN);
+    await pinDialog.getByLabel('PIN').press('Enter');
+    await expect(pinDialog).toBeHidden();
+    // No PIN left anywhere in the page: every secret input is empty once the dialog closed.
+    const secrets = await page.locator('dialog input[type="password"]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
+    expect(secrets.length).toBeGreaterThan(0);
+    expect(secrets.every((v) => v === '')).toBe(true);
+    expect(await page.content()).not.toContain(SIGNING_PIN);
+    const refusal = page.getByRole('tabpanel', { name: 'Sign update' }).getByRole('alert');
+    await expect(refusal).toContainText('error[NETWORK_UP]');
+    expect(app.dialogs).not.toContain('out-dir');
+    expect(app.blocked).toEqual([]);
+  } finally {
+    await app.close();
+  }
+});
