@@ -94,6 +94,8 @@ export const RECORDABLE_OPTIONS = [
   'format',
   'file',
   'payload',
+  'session-id',
+  'json',
 ] as const;
 export type RecordableOption = (typeof RECORDABLE_OPTIONS)[number];
 
