@@ -85,8 +85,9 @@ try {
   // CPU seconds (user + system) too: on a shared machine wall time swings with the load, CPU time much less.
   const FORMAT = 'maxrss_kib=%M cpu=%U+%S';
   const cpuOf = (stderr) => {
+    // rounded to 10 ms, the resolution of /usr/bin/time
     const m = /cpu=([\d.]+)\+([\d.]+)/.exec(stderr);
-    return m ? Number(m[1]) + Number(m[2]) : null;
+    return m ? Math.round((Number(m[1]) + Number(m[2])) * 100) / 100 : null;
   };
   const shaCpu = [];
   const signCpu = [];
