@@ -8,8 +8,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync, readFileSync, existsSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -74,7 +74,7 @@ try {
   const rfd = openSync(file, 'r');
   const buf = Buffer.allocUnsafe(4 * MIB);
   for (;;) {
-    const n = (await import('node:fs')).readSync(rfd, buf, 0, buf.length, null);
+    const n = readSync(rfd, buf, 0, buf.length, null);
     if (n === 0) break;
     for (const h of Object.values(hashes)) h.update(buf.subarray(0, n));
   }
@@ -118,7 +118,7 @@ try {
   console.log('');
   const cpuC = Math.min(...ceremonyRuns.map((r) => r.cpu));
   const cpuP = Math.min(...pipelineRuns.map((r) => r.cpu));
-  const load = (await import('node:os')).loadavg()[0].toFixed(1);
+  const load = loadavg()[0].toFixed(1);
   console.log(`| size | ceremony verify (best of ${RUNS}) | gpg --verify ×2 + md5sum/sha1sum/sha512sum -c (best of ${RUNS}) | ratio | CPU s ceremony / pipeline | peak RSS (ceremony) | load avg |`);
   console.log('|---|---|---|---|---|---|---|');
   console.log(`| ${SIZE_MIB} MiB | ${bc.toFixed(2)} s | ${bp.toFixed(2)} s | ${ratio.toFixed(2)} | ${cpuC.toFixed(2)} / ${cpuP.toFixed(2)} | ${rss.toFixed(0)} MiB | ${load} |`);

@@ -44,7 +44,12 @@ function malformed(source: string, line: number, why: string): CeremonyError {
 
 /** A listed name must be a plain basename: no directories, no control characters. */
 function validName(name: string): boolean {
-  return name !== '.' && name !== '..' && !/[/\\\u0000-\u001f\u007f]/.test(name);
+  if (name === '.' || name === '..' || /[/\\]/.test(name)) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return false;
+  }
+  return true;
 }
 
 export function parseDigests(text: string, source: string): DigestEntry[] {
