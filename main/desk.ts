@@ -67,7 +67,7 @@ export function createDesk(deps: DeskDeps): Handlers {
   const { dialogs, worker, core } = deps;
   let overridden = false;
   let config: DeskConfig | undefined;
-  let inbox: { folder: string; files: string[] } | undefined;
+  let inbox: { folder: string; files: string[]; keyUri: string } | undefined;
   let lastRecord: string | undefined;
   let audited: string | undefined;
   // The shares stay in main (checked by the core's QuorumSession as they arrive) until the worker needs them.
@@ -127,7 +127,7 @@ export function createDesk(deps: DeskDeps): Handlers {
       const job = worker.run('inbox.scan', { folder, trustedKeys: c.trustedKeys, signingKeyUri: c.signingKeyUri, module: c.module }, relay(ctx, () => id));
       id = job.id;
       const view = await job.result;
-      inbox = { folder, files: view.files.map((f) => f.name) };
+      inbox = { folder, files: view.files.map((f) => f.name), keyUri: view.signingKey.uri };
       return view;
     },
     signRun: async (req, ctx) => {
@@ -143,7 +143,7 @@ export function createDesk(deps: DeskDeps): Handlers {
         let id = '';
         const job = worker.run(
           'sign.run',
-          { folder: inbox.folder, files: req.files, trustedKeys: c.trustedKeys, signingKeyUri: c.signingKeyUri, module: c.module, outDir, recordDir: recordDir(c), allowNetwork: overridden, pin },
+          { folder: inbox.folder, files: req.files, trustedKeys: c.trustedKeys, signingKeyUri: inbox.keyUri, module: c.module, outDir, recordDir: recordDir(c), allowNetwork: overridden, pin },
           relay(ctx, () => id),
         );
         id = job.id;

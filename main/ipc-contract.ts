@@ -109,21 +109,25 @@ export interface InboxView {
   files: InboxFile[];
   /** Signatures and DIGESTS found beside them (used by the verification, not signed). */
   supporting: string[];
-  /** The token the ceremony will sign with and, when known before login, its key's fingerprint. */
-  signingKey: { uri: string; fingerprint?: string };
+  /** The key the ceremony will sign with (newest valid OpenPGP signing key on the token) and its fingerprint. */
+  signingKey: { uri: string; fingerprint: string };
 }
 
 export interface OutputView {
   name: string;
   path: string;
+  /** SHA-256 of the signature file written. */
   sha256: string;
-  selfCheck: 'OK' | 'FAILED';
+  /** The core writes nothing unless every signature verified through the independent path. */
+  selfCheck: 'OK';
 }
 export interface RecordRef {
   id: string;
   folder: string;
 }
 export interface SignOutcome {
+  /** The key that signed: its URI and OpenPGP fingerprint. */
+  key: { uri: string; fingerprint: string };
   outputs: OutputView[];
   record: RecordRef;
 }

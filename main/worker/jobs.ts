@@ -17,6 +17,9 @@ import { verifyReleaseFiles, type FileVerification } from '../../ceremony/releas
 import { readQuorumSet, readRootCertificate } from '../../ceremony/ceremonies/quorum-state.js';
 import { subkeyWindow } from '../../ceremony/ceremonies/quorum-common.js';
 import { runRenew } from '../../ceremony/ceremonies/renew.js';
+import { runSignUpdate } from '../../ceremony/ceremonies/sign-update.js';
+import { formatPkcs11Uri, parsePkcs11Uri } from '../../ceremony/hsm/uri.js';
+import { newestSigningKey } from '../../ceremony/openpgp/hsm-store.js';
 import type { CeremonyReporter } from '../../ceremony/ceremonies/runner.js';
 import { loadConfig } from '../../ceremony/config.js';
 import { openModule, resolveModulePath } from '../../ceremony/hsm/module.js';
@@ -64,6 +67,22 @@ function reporterFor(ctx: JobContext): CeremonyReporter {
       ctx.progress(order.at(-1) ?? 'work', label, done, total);
     },
   };
+}
+
+/**
+ * The key the ceremony will use, chosen before any PIN from the signing token's public objects
+ * (ceremony/openpgp/hsm-store newestSigningKey), so its fingerprint can be read aloud first.
+ */
+async function newestSigningKeyOn(tokenUri: string, module: string | undefined): Promise<{ uri: string; fingerprint: string }> {
+  const uri = parsePkcs11Uri(tokenUri);
+  const mod = openModule(resolveModulePath({ uri, flag: module, env: process.env }));
+  const ts = TokenSession.open(mod, uri, false);
+  try {
+    const k = await newestSigningKey(ts, new Date());
+    return { uri: formatPkcs11Uri({ token: uri.token, object: k.key.label, id: k.key.id, type: 'private' }), fingerprint: k.openpgp.fingerprint };
+  } finally {
+    ts.close();
+  }
 }
 
 function throwIfCancelled(signal: AbortSignal): void {
@@ -148,10 +167,45 @@ export const JOBS: JobTable = {
       folder: params.folder,
       files: results.map((v, i) => toInboxFile(v, main[i]!)),
       supporting,
-      signingKey: { uri: params.signingKeyUri },
+      signingKey: await newestSigningKeyOn(params.signingKeyUri, params.module),
     };
   },
-  'sign.run': async () => notWired('the sign-update ceremony (ceremony/release)'),
+  // ceremony/ceremonies/sign-update.ts runSignUpdate: re-verifies every file given (nothing is signed
+  // unless all verify), one HSM login, detached signatures, independent self-check, sealed record.
+  'sign.run': async (params, ctx) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, CEREMONY_PIN: Buffer.from(params.pin).toString('utf8') };
+    try {
+      const files = params.files.map((n) => join(params.folder, n));
+      const r = await runSignUpdate({
+        files,
+        trustedKeys: params.trustedKeys,
+        key: parsePkcs11Uri(params.signingKeyUri),
+        outDir: params.outDir,
+        armor: false,
+        recordDir: params.recordDir,
+        allowNetwork: params.allowNetwork,
+        attended: true,
+        ...(params.module ? { module: params.module } : {}),
+        env,
+        reporter: reporterFor(ctx),
+        now: () => new Date(),
+        recordedOptions: [
+          { name: 'trusted-key', value: params.trustedKeys },
+          { name: 'key', value: params.signingKeyUri },
+          { name: 'out-dir', value: params.outDir },
+          { name: 'record-dir', value: params.recordDir },
+          ...(params.allowNetwork ? [{ name: 'allow-network' as const, value: true }] : []),
+        ],
+      });
+      return {
+        key: { uri: r.key.uri, fingerprint: r.key.fingerprint },
+        outputs: r.signed.map((s) => ({ name: basename(s.output), path: s.output, sha256: s.signatureSha256, selfCheck: 'OK' as const })),
+        record: { id: r.record.ceremonyId, folder: r.record.dir },
+      };
+    } finally {
+      delete env.CEREMONY_PIN;
+    }
+  },
   // What is in force, from the root token's public objects (no login), and the session ID over the
   // renewal's parameters — computed as ceremony/ceremonies/renew.ts does; the renewal itself re-checks the
   // ID the custodians confirmed (expectSessionId), so a mismatch here could never go unnoticed.

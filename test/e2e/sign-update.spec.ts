@@ -2,15 +2,16 @@
  * Sign update on real material: the inbox holds release files signed by the (pinned) build-server key
  * with their signed DIGESTS, one of them altered after signing. The app shows each verdict with
  * its reason, signer fingerprint and SHA-256 (verified by the core in the worker), excludes the rejected
- * file, asks for the PIN in a dialog, and refuses to start the ceremony on a networked machine until the
- * operator overrides. All of it from the keyboard.
+ * file, asks for the PIN in a dialog, refuses to start the ceremony on a networked machine until the
+ * operator overrides, then signs on the SoftHSM token, shows the outputs with their self-check, and opens
+ * the sealed record in Audit. The first part is driven from the keyboard alone.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { openApp } from './bridge.js';
-import { makeFixture, makeInbox, SIGNING_PIN, type CeremonyFixture } from './fixtures.js';
+import { makeFixture, makeInbox, runInit, SIGNING_PIN, type CeremonyFixture } from './fixtures.js';
 
 let f: CeremonyFixture;
 test.beforeAll(() => {
@@ -18,7 +19,8 @@ test.beforeAll(() => {
 });
 test.afterAll(() => f.cleanup());
 
-test('the inbox is verified file by file, a tampered file is rejected with its reason, and signing waits for the air gap', async ({ page }) => {
+test('a maintainer signs an update: the inbox verified file by file, a tampered file rejected with its reason, the rest signed on the HSM, the record intact', async ({ page }) => {
+  runInit(f); // the signing token gets its first OpenPGP signing subkey from the init ceremony
   const { inbox, files, tampered } = await makeInbox(f);
   const good = files.filter((n) => n !== tampered);
   const app = await openApp(page, {
@@ -54,6 +56,9 @@ test('the inbox is verified file by file, a tampered file is rejected with its r
     await expect(bad).toHaveAttribute('data-status', 'REJECTED');
     await expect(bad).toContainText(/error\[(SIGNATURE_INVALID|DIGEST_MISMATCH)\]/);
     await expect(page.getByTestId('rejected-note')).toContainText(tampered);
+    // The key that will sign, read aloud before any PIN: the init ceremony's signing subkey.
+    const keyFingerprint = await page.getByRole('tabpanel', { name: 'Sign update' }).getByLabel('signing key fingerprint').getAttribute('data-value');
+    expect(keyFingerprint).toMatch(/^[0-9A-F]{40}$/);
     await expect(page.getByRole('navigation', { name: 'Sign update steps' }).locator('[data-step="verify-input"]')).toHaveAttribute('data-state', 'failed');
     await page.screenshot({ path: 'test-results/screenshots/sign-update.png', fullPage: true });
     await page.emulateMedia({ colorScheme: 'dark' });
@@ -71,9 +76,33 @@ test('the inbox is verified file by file, a tampered file is rejected with its r
     expect(secrets.length).toBeGreaterThan(0);
     expect(secrets.every((v) => v === '')).toBe(true);
     expect(await page.content()).not.toContain(SIGNING_PIN);
-    const refusal = page.getByRole('tabpanel', { name: 'Sign update' }).getByRole('alert');
-    await expect(refusal).toContainText('error[NETWORK_UP]');
+    const panel = page.getByRole('tabpanel', { name: 'Sign update' });
+    await expect(panel.getByRole('alert')).toContainText('error[NETWORK_UP]');
     expect(app.dialogs).not.toContain('out-dir');
+
+    // The operator overrides (recorded), signs with the PIN; the core re-verifies, signs on the HSM,
+    // self-checks and seals the record.
+    await page.getByRole('button', { name: 'Go on with the network up (recorded)' }).click();
+    await panel.getByRole('button', { name: /^Sign \d+ files?…$/ }).click();
+    await pinDialog.getByLabel('PIN').fill(SIGNING_PIN);
+    await pinDialog.getByRole('button', { name: 'Sign', exact: true }).click();
+    const outputs = panel.getByRole('table', { name: 'Outputs' });
+    for (const name of good) {
+      const row = outputs.locator(`tr[data-output="${name}.sig"]`);
+      await expect(row).toContainText('OK');
+      const sig = readFileSync(join(f.dir, 'signed', `${name}.sig`));
+      await expect(row.locator('.fingerprint')).toHaveAttribute('data-value', createHash('sha256').update(sig).digest('hex'));
+    }
+    expect(existsSync(join(f.dir, 'signed', `${tampered}.sig`))).toBe(false);
+    await expect(panel.getByLabel('signing key fingerprint').last()).toHaveAttribute('data-value', keyFingerprint!);
+    await expect(page.getByRole('navigation', { name: 'Sign update steps' }).locator('[data-step="seal"]')).toHaveAttribute('data-state', 'done');
+    await page.screenshot({ path: 'test-results/screenshots/sign-update-signed.png', fullPage: true });
+
+    await panel.getByRole('button', { name: 'Open the record' }).click();
+    await expect(page.getByTestId('verdict')).toHaveText('INTACT');
+    const timeline = page.getByRole('table', { name: 'Timeline' });
+    await expect(timeline).toContainText('verify-input');
+    await expect(timeline).toContainText('self-check');
     expect(app.blocked).toEqual([]);
   } finally {
     await app.close();

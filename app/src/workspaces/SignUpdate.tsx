@@ -136,6 +136,11 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
         )}
         {outcome && (
           <>
+            <div className="readaloud">
+              <h3>Signed by</h3>
+              <p>{outcome.key.uri}</p>
+              <Fingerprint value={outcome.key.fingerprint} label="signing key fingerprint" />
+            </div>
             <h3>Outputs</h3>
             <table className="outputs" aria-label="Outputs">
               <thead>
