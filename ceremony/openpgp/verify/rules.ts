@@ -89,19 +89,24 @@ export function prepareSignature(signature: DetachedSignature, rules: SignatureR
 
 async function cryptoCheck(prepared: PreparedSignature, digest: Uint8Array): Promise<PreparedSignature['candidates'][number]> {
   const packet = prepared.signature.packet as openpgp.SignaturePacket & { hashed?: Uint8Array };
+  let why = '';
   for (const c of prepared.candidates) {
     try {
       packet.hashed = digest;
-      // date null: openpgp.js skips its own date checks; ours (with the stated tolerance) follow.
+      // date null: openpgp.js skips its own date checks; ours (with the stated tolerance) follow. It still refuses
+      // unknown critical subpackets and notations (RFC 4880 §5.2.3.1).
       await packet.verify(c.key.keyPacket, packet.signatureType!, null as unknown as object, null as unknown as Date, true);
       return c;
-    } catch {
+    } catch (e) {
       // try the next candidate (key ID collisions between pinned certificates)
+      why = e instanceof Error ? e.message : String(e);
     } finally {
       delete packet.hashed;
     }
   }
-  throw new CeremonyError('SIGNATURE_INVALID', `${prepared.signature.source} does not match the data it is supposed to sign (altered data, or a signature over something else)`);
+  const source = prepared.signature.source;
+  if (/critical/i.test(why)) throw new CeremonyError('SIGNATURE_INVALID', `${source} carries a critical element this verifier does not understand (${why})`);
+  throw new CeremonyError('SIGNATURE_INVALID', `${source} does not match the data it is supposed to sign (altered data, or a signature over something else)`);
 }
 
 /** The remaining rules, given the digest of data ‖ trailer. Returns who signed, or throws the failed rule. */
@@ -114,6 +119,10 @@ export async function completeSignature(prepared: PreparedSignature, digest: Uin
   const primaryFpr = cert.description.fingerprint;
   if (created.getTime() > rules.now.getTime() + tolerance) {
     throw new CeremonyError('SIGNATURE_FUTURE', `${source} is dated ${created.toISOString()}, later than now (${rules.now.toISOString()}) plus the ${tolerance / 60000}-minute clock tolerance`);
+  }
+  const sigExpiry = packet.getExpirationTime();
+  if (sigExpiry instanceof Date && sigExpiry <= rules.now) {
+    throw new CeremonyError('SIGNATURE_INVALID', `${source} expired on ${sigExpiry.toISOString()} (its own signature expiration time, RFC 4880 §5.2.3.10)`);
   }
   const isSubkey = key instanceof openpgp.Subkey;
   if (await cert.key.isRevoked(undefined, undefined, rules.now)) {

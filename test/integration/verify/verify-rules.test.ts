@@ -140,4 +140,21 @@ describe('build-server signatures (GnuPG corpus)', () => {
     const missing = (await verifyReleaseFiles([file], { trusted: [cert!], now: new Date() }))[0]!;
     expect(missing).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_NOT_SIGNING_KEY' });
   });
+
+  it('accepts a signature made directly by a primary key flagged for signing (no subkey)', async () => {
+    const file = release('primary signs\n', c.untrusted.primary);
+    const pinned = await loadTrustedCertificates([c.untrusted.cert]);
+    const r = (await verifyReleaseFiles([file], { trusted: pinned, now: new Date() }))[0]!;
+    expect(r).toMatchObject({ status: 'VERIFIED', signature: { primaryFingerprint: c.untrusted.primary, keyFingerprint: c.untrusted.primary } });
+  });
+
+  it('stops a signature past its own expiration time', async () => {
+    const file = release('short-lived signature\n');
+    const out = `${file}.expiring.sig`;
+    c.gpg(['--default-sig-expire', '1d', '--local-user', `${c.build.current}!`, '--output', out, '--detach-sign', file]);
+    expect((await verifyReleaseFiles([file], { trusted, now: new Date(), signature: out }))[0]).toMatchObject({ status: 'VERIFIED' });
+    const r = (await verifyReleaseFiles([file], { trusted, now: new Date(Date.now() + 2 * 86_400_000), signature: out }))[0]!;
+    expect(r).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_INVALID' });
+    expect(r.reason).toMatch(/expired on/);
+  });
 });
