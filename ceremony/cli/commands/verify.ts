@@ -89,6 +89,7 @@ function progressFor(stderrIsTTY: boolean) {
 export function registerVerify(program: Command, ctxFor: (json: boolean) => CliContext): void {
   program
     .command('verify')
+    .summary('verify release files against the pinned build-server certificate(s)')
     .description(
       `verify release files against the pinned build-server certificate(s): each FILE's detached signature ` +
         `(FILE.sig or FILE.asc, or --signature) and the signed DIGESTS that list it (FILE.DIGESTS.asc, FILE.DIGESTS + ` +
