@@ -147,6 +147,7 @@ async function review(folder: string, trustedKeys: string[]): Promise<Review> {
 export const JOBS: JobTable = {
   // ceremony/release verifyReleaseFiles: each file against its .sig/.asc and its signed DIGESTS, one read.
   'inbox.scan': async (params, ctx) => {
+    throwIfCancelled(ctx.signal);
     const { main, supporting } = await listInbox(params.folder);
     if (main.length === 0) throw new CeremonyError('USAGE', `the inbox folder ${params.folder} holds no file to sign`);
     const now = new Date();
@@ -157,11 +158,14 @@ export const JOBS: JobTable = {
       trusted,
       now,
       onProgress: (file, read, total) => {
+        // Thrown inside the core's per-file pass, a cancel rejects the file at hand and each file after
+        // at its first chunk; the check after the pass turns that into the job's CANCELLED.
         throwIfCancelled(ctx.signal);
         ctx.progress('verify-input', `verifying ${basename(file)}`, done + (total ? read / total : 1), main.length);
         if (read === total) done++;
       },
     });
+    throwIfCancelled(ctx.signal);
     ctx.progress('verify-input', 'verified every file', main.length, main.length);
     return {
       folder: params.folder,

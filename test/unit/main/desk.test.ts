@@ -1,0 +1,153 @@
+/**
+ * The desk (main's handlers) with a recording worker and scripted dialogs, over the real quorum core:
+ * ceremonies refused on a networked machine before any work, PINs and shares wiped once used, shares
+ * checked and named on arrival, paths only from dialogs.
+ */
+import { describe, expect, it } from 'vitest';
+import { newQuorumSecret, splitQuorumSecret, formatShare, formatShareWords } from '../../../ceremony/quorum/index.js';
+import type { DeskConfig, DeskCore, DialogPurpose } from '../../../main/desk.js';
+import { createDesk } from '../../../main/desk.js';
+import type { Handlers } from '../../../main/ipc.js';
+import type { JobName } from '../../../main/worker/protocol.js';
+
+const CONFIG: DeskConfig = {
+  file: '/ceremony/ceremony.json',
+  identity: 'Example <security@example.org>',
+  signingKeyUri: 'pkcs11:token=signing',
+  threshold: 3,
+  custodians: ['alice', 'bob', 'carol', 'dave', 'erin'],
+  trustedKeys: ['/ceremony/keys/build.asc'],
+};
+const ctx = { progress: () => {} };
+
+interface Ran {
+  job: JobName;
+  params: Record<string, unknown>;
+}
+
+async function setup(opts: { networked?: boolean; results?: Partial<Record<JobName, unknown>>; answers?: Partial<Record<DialogPurpose, string>> } = {}) {
+  const ran: Ran[] = [];
+  const written: { path: string; data: string }[] = [];
+  const split = await splitQuorumSecret(newQuorumSecret(), { threshold: 3, custodians: CONFIG.custodians });
+  const files: Record<string, Uint8Array> = {};
+  const core: DeskCore = {
+    loadConfig: async () => CONFIG,
+    openQuorumSession: async () => ({
+      view: { sessionId: '3f9a-12bc-0000-1111-2222-3333-4444-5555', sessionWords: 'w', threshold: 3, custodians: CONFIG.custodians, newThreshold: 3, newCustodians: CONFIG.custodians, currentFingerprint: 'AB'.repeat(20), newValidity: { from: '2026-01-01', to: '2027-01-01' } },
+      expected: split.descriptor,
+    }),
+    decryptShare: async () => {
+      throw new Error('not used');
+    },
+    readFile: async (p) => Buffer.from(files[p] ?? Buffer.alloc(0)),
+    writeFileAtomic: async (path, data) => void written.push({ path, data: Buffer.from(data).toString() }),
+    printToPdf: async () => Buffer.from('%PDF-'),
+  };
+  const answers = { config: CONFIG.file, inbox: '/media/inbox', 'out-dir': '/media/out', ...opts.answers };
+  const desk: Handlers = createDesk({
+    dialogs: { openFile: async (p) => answers[p] ?? null, openFolder: async (p) => answers[p] ?? null, saveFile: async (p) => answers[p] ?? null },
+    worker: {
+      run: ((job: JobName, params: Record<string, unknown>) => {
+        // Snapshot what the worker got, then let the desk wipe its copies.
+        ran.push({ job, params: structuredClone(params) });
+        (ran.at(-1) as Ran & { live: unknown }).live = params;
+        return { id: `job-${ran.length}`, result: Promise.resolve(opts.results?.[job]) };
+      }) as never,
+      cancel: () => false,
+    },
+    airGap: () => (opts.networked ? { airGapped: false, interfacesUp: ['eth0'] } : { airGapped: true, interfacesUp: [] }),
+    core,
+  });
+  await desk.configOpen(undefined, ctx);
+  return { desk, ran, written, split, files };
+}
+
+const inboxView = { folder: '/media/inbox', files: [{ name: 'a.bin', size: 1, kind: 'release', status: 'VERIFIED', sha256: '00' }], supporting: [], signingKey: { uri: 'pkcs11:token=signing;object=k', fingerprint: 'AB'.repeat(20) } };
+const signOutcome = { key: { uri: 'u', fingerprint: 'f' }, outputs: [], record: { id: 'x', folder: '/r' } };
+
+describe('the desk', () => {
+  it('refuses to sign on a networked machine before any HSM work, and wipes the PIN', async () => {
+    const { desk, ran } = await setup({ networked: true, results: { 'inbox.scan': inboxView } });
+    await desk.signChooseInbox(undefined, ctx);
+    await expect(desk.signRun({ pin: '123456', files: ['a.bin'] }, ctx)).rejects.toMatchObject({ code: 'NETWORK_UP' });
+    expect(ran.map((r) => r.job)).toEqual(['inbox.scan']);
+  });
+
+  it('after the recorded override, the ceremony runs with allowNetwork, and the PIN bytes are wiped after', async () => {
+    const { desk, ran } = await setup({ networked: true, results: { 'inbox.scan': inboxView, 'sign.run': signOutcome } });
+    await desk.signChooseInbox(undefined, ctx);
+    const view = await desk.airGapOverride({ allowNetwork: true, acknowledgement: 'I accept that this machine is networked' }, ctx);
+    expect(view).toEqual({ airGapped: false, interfacesUp: ['eth0'], overridden: true });
+    await desk.signRun({ pin: '123456', files: ['a.bin'] }, ctx);
+    const sign = ran.find((r) => r.job === 'sign.run')! as Ran & { live: { pin: Uint8Array } };
+    expect(sign.params).toMatchObject({ allowNetwork: true, signingKeyUri: 'pkcs11:token=signing;object=k', folder: '/media/inbox', outDir: '/media/out' });
+    expect(Buffer.from(sign.params.pin as Uint8Array).toString()).toBe('123456');
+    expect([...sign.live.pin].every((b) => b === 0)).toBe(true);
+  });
+
+  it('a renderer cannot make the core sign a file outside the chosen inbox', async () => {
+    const { desk, ran } = await setup({ results: { 'inbox.scan': inboxView } });
+    await desk.signChooseInbox(undefined, ctx);
+    await expect(desk.signRun({ pin: '123456', files: ['../../etc/passwd'] }, ctx)).rejects.toMatchObject({ code: 'USAGE' });
+    expect(ran.map((r) => r.job)).toEqual(['inbox.scan']);
+  });
+
+  it('refuses shares before the custodians confirmed the session ID, and a wrong ID', async () => {
+    const { desk, split } = await setup();
+    await desk.renewOpen(undefined, ctx);
+    await expect(desk.renewAddShare({ source: 'text', text: formatShare(split.shares[0]!) }, ctx)).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(desk.renewConfirmSession({ sessionId: '3f9a-12bc-0000-1111-2222-3333-4444-6666' }, ctx)).rejects.toMatchObject({ code: 'QUORUM_MISMATCH' });
+  });
+
+  it('checks each share on arrival, names a mistyped one, refuses a duplicate, and counts x/k', async () => {
+    const { desk, split } = await setup();
+    await desk.renewOpen(undefined, ctx);
+    await desk.renewConfirmSession({ sessionId: '3F9A 12BC 0000 1111 2222 3333 4444 5555' }, ctx);
+    expect(await desk.renewAddShare({ source: 'text', text: formatShare(split.shares[0]!) }, ctx)).toEqual({ custodian: 'alice', index: 1, have: 1, need: 3 });
+    const typo = formatShare(split.shares[1]!).replace(/^(Data: )([0-9a-f])/m, (_m, p: string, d: string) => p + (d === '0' ? '1' : '0'));
+    await expect(desk.renewAddShare({ source: 'text', text: typo }, ctx)).rejects.toMatchObject({ code: 'SHARE_INVALID', message: expect.stringContaining('bob') });
+    await expect(desk.renewAddShare({ source: 'text', text: formatShare(split.shares[0]!) }, ctx)).rejects.toMatchObject({ code: 'SHARE_DUPLICATE' });
+    expect(await desk.renewAddShare({ source: 'text', text: formatShareWords(split.shares[2]!) }, ctx)).toMatchObject({ custodian: 'carol', have: 2 });
+  });
+
+  it('a share from another split is refused as foreign', async () => {
+    const { desk } = await setup();
+    const other = await splitQuorumSecret(newQuorumSecret(), { threshold: 3, custodians: CONFIG.custodians });
+    await desk.renewOpen(undefined, ctx);
+    await desk.renewConfirmSession({ sessionId: '3f9a12bc000011112222333344445555' }, ctx);
+    await expect(desk.renewAddShare({ source: 'text', text: formatShare(other.shares[0]!) }, ctx)).rejects.toMatchObject({ code: 'SHARE_FOREIGN' });
+  });
+
+  it('renewal below the threshold is refused before the worker; at k, shares go to the worker and are wiped in main', async () => {
+    const { desk, split, ran, written, files } = await setup({
+      results: { 'renew.run': { newSubkeyFingerprint: 'F', certificateFingerprint: 'C', newShares: [{ custodian: 'alice' }], shareFiles: [{ custodian: 'alice', file: '/media/out/shares/alice.share', encrypted: false }], record: { id: 'r', folder: '/r' } } },
+      answers: { 'save-share': '/media/alice-usb/alice.share' },
+    });
+    await desk.renewOpen(undefined, ctx);
+    await desk.renewConfirmSession({ sessionId: '3f9a-12bc-0000-1111-2222-3333-4444-5555' }, ctx);
+    for (const s of split.shares.slice(0, 2)) await desk.renewAddShare({ source: 'text', text: formatShare(s) }, ctx);
+    await expect(desk.renewRun({ signingPin: '123456' }, ctx)).rejects.toMatchObject({ code: 'QUORUM_NOT_MET' });
+    expect(ran.filter((r) => r.job === 'renew.run')).toEqual([]);
+    // The failed attempt ended the session: shares must be presented again.
+    await desk.renewOpen(undefined, ctx);
+    await desk.renewConfirmSession({ sessionId: '3f9a-12bc-0000-1111-2222-3333-4444-5555' }, ctx);
+    for (const s of split.shares.slice(0, 3)) await desk.renewAddShare({ source: 'text', text: formatShare(s) }, ctx);
+    const outcome = await desk.renewRun({ signingPin: '123456' }, ctx);
+    expect(outcome).not.toHaveProperty('shareFiles');
+    const renew = ran.find((r) => r.job === 'renew.run')! as Ran & { live: { shares: { text: Uint8Array }[]; signingPin: Uint8Array } };
+    expect((renew.params.shares as unknown[]).length).toBe(3);
+    expect(renew.live.shares.every((s) => s.text.every((b) => b === 0))).toBe(true);
+    expect(renew.live.signingPin.every((b) => b === 0)).toBe(true);
+
+    files['/media/out/shares/alice.share'] = Buffer.from('the new share of alice');
+    expect(await desk.renewHandOutShare({ custodian: 'alice' }, ctx)).toEqual({ custodian: 'alice', savedAs: '/media/alice-usb/alice.share', encrypted: false });
+    expect(written).toEqual([{ path: '/media/alice-usb/alice.share', data: 'the new share of alice' }]);
+    await expect(desk.renewHandOutShare({ custodian: 'alice' }, ctx)).rejects.toMatchObject({ code: 'USAGE' });
+  });
+
+  it('reviews a record without the build-server keys (they never vouch for a seal)', async () => {
+    const { desk, ran } = await setup({ answers: { record: '/records/x' }, results: { 'audit.review': { verdict: 'intact' } } });
+    await desk.auditOpen(undefined, ctx);
+    expect(ran.at(-1)).toMatchObject({ job: 'audit.review', params: { folder: '/records/x', trustedKeys: [] } });
+  });
+});
