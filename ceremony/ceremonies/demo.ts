@@ -1,20 +1,36 @@
 /**
- * `ceremony demo`: a whole year of ceremonies on throwaway SoftHSM tokens, printed step by step.
- * It uses exactly the code paths of the real commands; only the tokens and keys are disposable.
+ * `ceremony demo`: a whole year of ceremonies on throwaway SoftHSM tokens, printed step by step, through
+ * exactly the code the real commands run: init with 3-of-5 custodians (alice keeps her share encrypted
+ * to her own OpenPGP key), a renewal with three shares that also makes a payload key, the sign-update
+ * ceremony over a sample release from a stand-in build server, a signed update payload, GnuPG's verdict
+ * on the release signatures, and the auditor's review and report of every record.
+ * Only the tokens, keys and PINs are disposable; nothing here touches a real token.
  */
-import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, existsSync, readFileSync, rmSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { verify as nodeVerify } from 'node:crypto';
+import { basename, join, resolve } from 'node:path';
+import { randomBytes, createPublicKey } from 'node:crypto';
+import * as openpgp from 'openpgp';
 import { CeremonyError } from '../errors.js';
-import { hashFile } from '../crypto.js';
 import { openModule, resolveModulePath, SOFTHSM_DEFAULT_MODULE } from '../hsm/module.js';
-import { findFreeSlot, initializeToken, PinAttempts, TokenSession } from '../hsm/token.js';
-import { generateRsaKeyPair, findPrivateKey, publicKeyOf, publicKeyPem } from '../hsm/keys.js';
-import { TokenKeySigner } from '../hsm/token-signer.js';
-import type { PinSource } from '../hsm/pin.js';
+import { findFreeSlot, initializeToken, TokenSession } from '../hsm/token.js';
+import { findKeys, publicKeyOf, publicKeyPem } from '../hsm/keys.js';
 import { parsePkcs11Uri } from '../hsm/uri.js';
+import { parseConfig } from '../config.js';
+import { decryptShare } from '../quorum/index.js';
+import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
+import { makeDemoBuildServer } from '../release/demo-build-server.js';
+import { reviewRecord } from '../audit/review.js';
+import { renderReport } from '../audit/report.js';
 import { writeFileAtomic } from '../files.js';
+import { runInit } from './init.js';
+import { runRenew } from './renew.js';
+import { runSignUpdate } from './sign-update.js';
+import { runPayloadSign } from './payload-sign.js';
+import { writeDemoPayload } from '../payload/demo-payload.js';
+import { verifyPayload } from '../payload/index.js';
+import type { CeremonyReporter } from './runner.js';
 
 export interface DemoOptions {
   dir?: string;
@@ -25,72 +41,186 @@ export interface DemoOptions {
 
 export interface DemoResult {
   dir: string;
+  records: { dir: string; verdict: string; report: string }[];
   steps: { name: string; detail: string }[];
 }
 
-/** A fixed PIN for the throwaway token; it exists only inside the demo's temp directory. */
-const DEMO_PIN = Buffer.from('demo-maintainer-pin');
-const DEMO_SO_PIN = Buffer.from('demo-security-officer-pin');
-
-function fixedPin(pin: Buffer): PinSource {
-  return { kind: 'env', interactive: false, read: async () => Buffer.from(pin) };
-}
+const CUSTODIANS = ['alice', 'bob', 'carol', 'dave', 'erin'];
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const steps: DemoResult['steps'] = [];
-  const step = (name: string, detail: string) => {
+  const say = (name: string, detail: string) => {
     steps.push({ name, detail });
     opts.step(name, detail);
   };
   const dir = opts.dir ? resolve(opts.dir) : mkdtempSync(join(tmpdir(), 'ceremony-demo-'));
   mkdirSync(dir, { recursive: true });
+  if (readdirSync(dir).length > 0) throw new CeremonyError('OUTPUT_EXISTS', `the demo folder ${dir} is not empty; give an empty or new --dir`);
 
-  // 1. Throwaway SoftHSM: its own config and token directory, so no real token is ever touched.
+  // Throwaway SoftHSM: its own config and token directory, set before the module is loaded.
   const tokenDir = join(dir, 'softhsm-tokens');
-  mkdirSync(tokenDir, { recursive: true });
+  mkdirSync(tokenDir);
   const conf = join(dir, 'softhsm2.conf');
   writeFileSync(conf, `directories.tokendir = ${tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\n`);
   process.env.SOFTHSM2_CONF = conf;
-  const modulePath = resolveModulePath({ env: { ...opts.env, CEREMONY_PKCS11_MODULE: opts.env.CEREMONY_PKCS11_MODULE ?? SOFTHSM_DEFAULT_MODULE } });
-  if (!existsSync(modulePath)) {
-    throw new CeremonyError('MODULE_NOT_FOUND', `the demo needs SoftHSM (${modulePath}); install the softhsm2 package`);
-  }
+  const modulePath = resolveModulePath({ env: { CEREMONY_PKCS11_MODULE: opts.env.CEREMONY_PKCS11_MODULE ?? SOFTHSM_DEFAULT_MODULE } });
+  if (!existsSync(modulePath)) throw new CeremonyError('MODULE_NOT_FOUND', `the demo needs SoftHSM (${modulePath}); install the softhsm2 package`);
   const mod = openModule(modulePath);
-  step('hsm', `throwaway SoftHSM in ${tokenDir} (module ${modulePath})`);
+  say('demo', `throwaway SoftHSM tokens in ${tokenDir}`);
 
-  initializeToken(mod, findFreeSlot(mod), 'signing', DEMO_SO_PIN, DEMO_PIN);
-  step('hsm', "initialized token 'signing' with a throwaway maintainer PIN");
+  // The maintainers' signing token, initialized beforehand by the operators (DESIGN §5). Its PIN lives
+  // only in this process's memory: the ceremonies get it as CEREMONY_PIN in an environment of their own.
+  const maintainerPin = Buffer.from(randomBytes(12).toString('base64url'));
+  const soPin = Buffer.from(randomBytes(12).toString('base64url'));
+  initializeToken(mod, findFreeSlot(mod), 'signing', soPin, maintainerPin);
+  soPin.fill(0);
+  const env = { CEREMONY_PIN: maintainerPin.toString() };
+  say('demo', "operators initialized the signing token 'signing' (maintainer PIN kept in memory only)");
 
-  // 2. A payload key, as `ceremony key generate --bits 2048 --valid-days 365` makes it.
-  const ts = TokenSession.open(mod, parsePkcs11Uri('pkcs11:token=signing'));
+  // Custodian alice keeps her share encrypted to her own OpenPGP key.
+  const custodians = join(dir, 'custodians');
+  mkdirSync(custodians);
+  const alicePassphrase = randomBytes(12).toString('base64url');
+  const alice = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'alice', email: 'alice@example.org' }], passphrase: alicePassphrase, format: 'armored' });
+  writeFileSync(join(custodians, 'alice.asc'), alice.publicKey);
+  const configPath = join(dir, 'ceremony.json');
+  const configJson = {
+    hsm: { module: modulePath, rootToken: 'root', signingToken: 'signing' },
+    identity: { name: 'Demo Image Signing Key', email: 'security@demo.invalid' },
+    quorum: { threshold: 3, custodians: CUSTODIANS.map((name) => (name === 'alice' ? { name, publicKey: 'custodians/alice.asc' } : { name })) },
+    keys: { subkeyValidityDays: 365, overlapDays: 30, renewWindowDays: 60 },
+    trustedBuildKeys: [],
+  };
+  writeFileSync(configPath, JSON.stringify(configJson, null, 2) + '\n');
+  const config = parseConfig(configJson, configPath);
+  say('demo', `config ${configPath}: 3-of-5 custodians (${CUSTODIANS.join(', ')}); alice has an OpenPGP key`);
+
+  const records = join(dir, 'ceremony-records');
+  const reporter = (kind: string): CeremonyReporter => ({
+    step: (step, state, detail) => {
+      if (state !== 'running') say(`${kind}:${step}`, `${state === 'done' ? 'ok' : state}: ${detail}`);
+    },
+    warn: (m) => say(`${kind}:warning`, m),
+  });
+  const common = (kind: string) => ({
+    recordDir: records,
+    // The demo runs wherever it is started, networked or not; the override is recorded in every record.
+    allowNetwork: true,
+    attended: false,
+    env,
+    reporter: reporter(kind),
+    now: opts.now,
+  });
+
+  // 1. Init.
+  const init = await runInit({ ...common('init'), config, outDir: join(dir, 'init'), recordedOptions: [{ name: 'config', value: configPath }, { name: 'out', value: join(dir, 'init') }, { name: 'allow-network', value: true }] });
+  say('init', `root ${groups(init.rootFingerprint)}; first signing subkey ${groups(init.subkeyFingerprint)}; ${init.shares.length} shares handed out`);
+
+  // 2. A year later (here: now), three custodians renew. alice decrypts her share with her own key.
+  const aliceShare = await decryptShare(readFileSync(join(dir, 'init/shares/alice.share.asc'), 'utf8'), alice.privateKey, alicePassphrase, 'alice.share.asc');
+  say('custodians', 'alice decrypted her share with her OpenPGP key; bob and carol bring theirs');
+  const renew = await runRenew({
+    ...common('renew'),
+    config,
+    outDir: join(dir, 'renew'),
+    shares: [
+      { source: 'alice.share (decrypted)', text: aliceShare },
+      { source: 'init/shares/bob.share', text: readFileSync(join(dir, 'init/shares/bob.share')) },
+      { source: 'init/shares/carol.share', text: readFileSync(join(dir, 'init/shares/carol.share')) },
+    ],
+    newPayloadKey: `payload-${opts.now().getUTCFullYear() + 1}`,
+    recordedOptions: [{ name: 'config', value: configPath }, { name: 'out', value: join(dir, 'renew') }, { name: 'share', value: ['alice', 'bob', 'carol'] }, { name: 'allow-network', value: true }],
+  });
+  say('renew', `new subkey ${groups(renew.subkeyFingerprint)} bound; transition.json signed by the root key; shares of the old set are now worthless`);
+
+  // 3. The build server publishes a release; the maintainer signs it with the new subkey.
+  const inbox = join(dir, 'inbox');
+  mkdirSync(inbox);
+  const unsigned = join(inbox, 'flatcar_production_update.gz');
+  writeDemoPayload(unsigned);
+  const buildServer = await makeDemoBuildServer(inbox, { now: opts.now(), rsaBits: 3072, alsoSign: [basename(unsigned)] });
+  const releaseFiles = buildServer.files.filter((f) => f !== unsigned);
+  say('build-server', `stand-in build server ${groups(buildServer.primaryFingerprint)} signed ${buildServer.files.map((f) => basename(f)).join(', ')} with DIGESTS`);
+  const probe = TokenSession.open(mod, parsePkcs11Uri('pkcs11:token=signing'), false);
+  let subkeyLabel: string;
+  let payloadKeyLabel: string;
   try {
-    await ts.login(fixedPin(DEMO_PIN), new PinAttempts());
-    const now = opts.now();
-    const key = generateRsaKeyPair(ts, { label: 'payload-demo', bits: 2048, validDays: 365, now });
-    step('key', `generated RSA-2048 payload key ${key.uri} valid ${key.startDate?.toISOString().slice(0, 10)} .. ${key.endDate?.toISOString().slice(0, 10)}`);
-    const pemPath = join(dir, 'payload-demo.pub.pem');
-    writeFileAtomic(pemPath, publicKeyPem(publicKeyOf(ts, key.handle)));
-    step('key', `exported the public key to ${pemPath}`);
-
-    // 3. Sign the SHA-256 of a sample file on the token, then check with the exported public key.
-    const sample = join(dir, 'sample-release.txt');
-    writeFileSync(sample, `Example release ${now.toISOString().slice(0, 10)}\n`);
-    const { sha256 } = await hashFile(sample, ['sha256'] as const);
-    step('hash', `sha256(${sample}) = ${sha256.toString('hex')}`);
-    const signer = new TokenKeySigner(ts, findPrivateKey(ts, parsePkcs11Uri('pkcs11:token=signing;object=payload-demo')), opts.now);
-    const signature = await signer.signDigest('sha256', sha256);
-    const sigPath = `${sample}.sig.raw`;
-    writeFileAtomic(sigPath, signature);
-    step('sign', `signed on the HSM with CKM_RSA_PKCS over the SHA-256 DigestInfo: ${sigPath}`);
-
-    const { createPublicKey } = await import('node:crypto');
-    const exported = createPublicKey((await import('node:fs')).readFileSync(pemPath));
-    const ok = nodeVerify('sha256', (await import('node:fs')).readFileSync(sample), exported, signature);
-    if (!ok) throw new CeremonyError('SELF_CHECK_FAILED', 'the demo signature does not verify with the exported public key');
-    step('verify', 'the signature verifies with the exported public key (Node crypto, independent of the HSM)');
+    const subkey = (await findOpenpgpKeys(probe, opts.now())).find((k) => k.openpgp.fingerprint === renew.subkeyFingerprint);
+    if (!subkey) throw new CeremonyError('INTERNAL', 'the renewed subkey is not on the signing token');
+    subkeyLabel = subkey.key.label;
+    payloadKeyLabel = findKeys(probe, { object: `payload-${opts.now().getUTCFullYear() + 1}`, type: 'public', extraPath: [], extraQuery: [] })[0]!.label;
+    writeFileAtomic(join(dir, 'payload-key.pub.pem'), publicKeyPem(publicKeyOf(probe, findKeys(probe, { object: payloadKeyLabel, type: 'public', extraPath: [], extraQuery: [] })[0]!.handle)));
   } finally {
-    ts.close();
+    probe.close();
   }
-  step('done', `demo finished; everything it made is in ${dir}`);
-  return { dir, steps };
+  const signed = await runSignUpdate({
+    ...common('sign'),
+    files: releaseFiles,
+    trustedKeys: [buildServer.certificate],
+    key: parsePkcs11Uri(`pkcs11:token=signing;object=${subkeyLabel}`),
+    outDir: join(dir, 'signed'),
+    armor: false,
+    recordedOptions: [{ name: 'trusted-key', value: buildServer.certificate }, { name: 'key', value: `pkcs11:token=signing;object=${subkeyLabel}` }, { name: 'out-dir', value: join(dir, 'signed') }, { name: 'allow-network', value: true }],
+  });
+  say('sign', `${signed.signed.length} release file(s) signed with ${groups(signed.key.fingerprint)}`);
+
+  // 4. An update payload, signed with the payload key the renewal made.
+  const payloadOut = join(dir, 'signed', 'flatcar_production_update.signed');
+  const payload = await runPayloadSign({
+    ...common('payload'),
+    input: unsigned,
+    output: payloadOut,
+    keys: [parsePkcs11Uri(`pkcs11:token=signing;object=${payloadKeyLabel}`)],
+    trustedKeys: [buildServer.certificate],
+    recordedOptions: [{ name: 'key', value: [`pkcs11:token=signing;object=${payloadKeyLabel}`] }, { name: 'trusted-key', value: buildServer.certificate }, { name: 'out', value: payloadOut }, { name: 'allow-network', value: true }],
+  });
+  const check = await verifyPayload(payloadOut, [createPublicKey(readFileSync(join(dir, 'payload-key.pub.pem')))]);
+  say('payload', `update payload signed (version-${check.signatures.at(-1)?.version ?? 2} signature) and accepted by update_engine's rule with payload-key.pub.pem; record ${basename(payload.record.dir)}`);
+
+  // 5. GnuPG's verdict on the release signatures, with the renewed certificate alone.
+  gnupgCheck(dir, join(dir, 'renew/certificate.asc'), signed.signed.map((s) => ({ file: s.input, signature: s.output })), say);
+
+  // 6. The auditor reviews every record and writes its report.
+  const reports = join(dir, 'reports');
+  mkdirSync(reports);
+  const certificate = readFileSync(join(dir, 'renew/certificate.asc'), 'utf8');
+  const out: DemoResult['records'] = [];
+  for (const name of readdirSync(records).sort()) {
+    const review = await reviewRecord(join(records, name), { trustedCertificates: [certificate, readFileSync(join(dir, 'init/certificate.asc'), 'utf8')] });
+    const report = join(reports, `${name}.html`);
+    writeFileAtomic(report, renderReport(review, opts.now()));
+    out.push({ dir: join(records, name), verdict: review.verdict, report });
+    say('audit', `${name}: ${review.verdict} — ${review.summary}`);
+    if (review.verdict !== 'intact') throw new CeremonyError('AUDIT_FAILED', `the demo's own record ${name} did not review as intact`);
+  }
+  say('done', `everything the demo made is in ${dir}`);
+  return { dir, records: out, steps };
+}
+
+function groups(hex: string): string {
+  return hex.match(/.{1,4}/g)!.join(' ');
+}
+
+/** `gpg --verify` in a throwaway home: the check any verifier can repeat with nothing but GnuPG. */
+function gnupgCheck(dir: string, certificate: string, pairs: { file: string; signature: string }[], say: (n: string, d: string) => void): void {
+  const probe = spawnSync('gpg', ['--version'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    say('gnupg', 'gpg is not installed: skipped the GnuPG check (install gnupg to see it)');
+    return;
+  }
+  const home = mkdtempSync(join(dir, 'gnupg-'));
+  try {
+    const gpg = (args: string[]) => spawnSync('gpg', ['--homedir', home, '--batch', '--status-fd', '1', ...args], { encoding: 'utf8' });
+    const imported = gpg(['--import', certificate]);
+    if (imported.status !== 0) throw new CeremonyError('SELF_CHECK_FAILED', 'gpg could not import the renewed certificate');
+    for (const p of pairs) {
+      const r = gpg(['--verify', p.signature, p.file]);
+      const valid = r.stdout.split('\n').find((l) => l.startsWith('[GNUPG:] VALIDSIG '));
+      if (r.status !== 0 || !valid) throw new CeremonyError('SELF_CHECK_FAILED', `gpg does not accept ${basename(p.signature)}`);
+      say('gnupg', `gpg --verify ${basename(p.signature)}: good signature by ${groups(valid.split(' ')[2]!)}`);
+    }
+  } finally {
+    spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
+    rmSync(home, { recursive: true, force: true });
+  }
 }

@@ -6,7 +6,7 @@
  * Throwaway material only: the private key never leaves this function.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 
@@ -42,7 +42,10 @@ function sampleRelease(version: string): { name: string; bytes: Uint8Array }[] {
   ];
 }
 
-export async function makeDemoBuildServer(dir: string, options: { now?: Date; rsaBits?: 2048 | 3072 | 4096; version?: string } = {}): Promise<DemoBuildServer> {
+export async function makeDemoBuildServer(
+  dir: string,
+  options: { now?: Date; rsaBits?: 2048 | 3072 | 4096; version?: string; /** Names of files already in `dir` to sign too (e.g. an update payload). */ alsoSign?: string[] } = {},
+): Promise<DemoBuildServer> {
   const now = options.now ?? new Date();
   mkdirSync(dir, { recursive: true });
   const { privateKey, publicKey } = await openpgp.generateKey({
@@ -57,7 +60,8 @@ export async function makeDemoBuildServer(dir: string, options: { now?: Date; rs
   writeFileSync(certificate, publicKey.armor());
 
   const files: string[] = [];
-  for (const entry of sampleRelease(options.version ?? '9999.9.9')) {
+  const extra = (options.alsoSign ?? []).map((name) => ({ name, bytes: readFileSync(join(dir, name)) as Uint8Array }));
+  for (const entry of [...sampleRelease(options.version ?? '9999.9.9'), ...extra]) {
     const path = join(dir, entry.name);
     writeFileSync(path, entry.bytes);
     // openpgp.js picks the newest valid signing subkey; a binary-document (0x00) detached signature.
