@@ -74,15 +74,15 @@ void app.whenReady().then(() => {
   protocol.handle(APP_SCHEME, makeAppProtocolHandler(rendererRoot));
   Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate({ development })));
   const worker = new CeremonyWorker(spawnWorker);
-  let mainWindow: BrowserWindow | undefined;
+  const windows: { main?: BrowserWindow } = {};
   const desk = createDesk({
-    dialogs: nativeDialogs(() => mainWindow),
+    dialogs: nativeDialogs(() => windows.main),
     worker,
     airGap: () => checkAirGap(),
     core: createDeskCore(worker, printToPdf),
   });
   registerIpc(ipcMain, desk, APP_ORIGIN);
-  mainWindow = createMainWindow(BrowserWindow, preloadPath, { devTools: development });
+  windows.main = createMainWindow(BrowserWindow, preloadPath, { devTools: development });
   app.on('before-quit', () => worker.stop());
 });
 

@@ -2,9 +2,7 @@
  * The jobs the ceremony worker runs: the one place where the app reaches the ceremony core. Each job is a
  * thin adapter from the worker protocol to a core function; the work itself (verifying, signing, quorum,
  * review) lives in ceremony/ and is the same code the CLI runs.
- *
- * Where a core ceremony has not landed yet, its job fails with a plain sentence naming the missing piece
- * (`notWired`) instead of pretending: the UI shows that error like any other.
+
  */
 import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
@@ -39,10 +37,6 @@ export type JobTable = { [J in JobName]: Job<J> };
 
 /** The inbox may hold a release, its signatures and DIGESTS, and payloads; nothing else is read. */
 export const INBOX_LIMITS = { maxFiles: 1000 } as const;
-
-function notWired(what: string): never {
-  throw new CeremonyError('INTERNAL', `${what} is not wired into the app yet; run it with the ceremony command line`);
-}
 
 export function classify(name: string): InboxFile['kind'] {
   if (/\.(sig|asc)$/.test(name)) return name.includes('.DIGESTS') ? 'digests' : 'signature';
