@@ -1,9 +1,9 @@
 /** The demo's build server: what it signs verifies with `ceremony verify`'s rules and with GnuPG itself. */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { makeDemoBuildServer } from '../../../ceremony/release/demo-build-server.js';
 import { loadTrustedCertificates } from '../../../ceremony/openpgp/verify/certificate.js';
 import { verifyReleaseFiles } from '../../../ceremony/release/verify-release.js';
@@ -16,7 +16,10 @@ afterAll(() => {
 
 describe('makeDemoBuildServer', () => {
   it('makes a sample release that verifies, signed by its signing subkey', async () => {
-    const server = await makeDemoBuildServer(join(dir, 'release'), { rsaBits: 2048 });
+    mkdirSync(join(dir, 'release'));
+    writeFileSync(join(dir, 'release', 'flatcar_production_update.gz'), Buffer.alloc(3000, 7));
+    const server = await makeDemoBuildServer(join(dir, 'release'), { rsaBits: 2048, alsoSign: ['flatcar_production_update.gz'] });
+    expect(server.files.map((f) => basename(f))).toEqual(['version.txt', 'flatcar_production_image.bin', 'flatcar_production_update.gz']);
     const trusted = await loadTrustedCertificates([server.certificate]);
     expect(trusted[0]!.description.subkeys[0]).toMatchObject({ capabilities: ['sign'], state: 'valid' });
     const results = await verifyReleaseFiles(server.files, { trusted, now: new Date() });
