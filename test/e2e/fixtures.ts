@@ -72,7 +72,7 @@ export async function makeInbox(f: CeremonyFixture): Promise<{ inbox: string; fi
   const inbox = join(f.dir, 'inbox');
   mkdirSync(inbox);
   for (const n of readdirSync(build.dir).filter((n) => n !== basename(build.certificate))) copyFileSync(join(build.dir, n), join(inbox, n));
-  const files = build.files.map((p) => basename(p));
+  const files = build.files.map((p: string) => basename(p));
   const tampered = files[files.length - 1]!;
   appendFileSync(join(inbox, tampered), 'one more line, added on the transfer media\n');
   return { inbox, files, tampered };

@@ -60,7 +60,7 @@ describe('IPC validation', () => {
     ['audit:export', { format: 'exe' }, 'an unknown export format'],
     ['job:cancel', { jobId: '../../x' }, 'a malformed job id'],
     ['config:open', { file: '/etc/passwd' }, 'a path where none is accepted'],
-  ])('a malformed payload to %s is refused without reaching the core (%#: %s)', async (channel, payload) => {
+  ])('a malformed payload to %s is refused without reaching the core (%#: %s)', async (channel, payload, _what) => {
     const { handlers, calls } = spyHandlers();
     const r = await dispatch(handlers, channel as string, event(), payload, ORIGIN);
     expect(r).toMatchObject({ ok: false, error: { code: 'INPUT_MALFORMED' } });
