@@ -14,7 +14,7 @@
  * output exists, and a failure removes the temp file.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { link, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CeremonyError, isCeremonyError } from '../errors.js';
 import { fsyncDir, tempPathFor } from '../files.js';
@@ -23,11 +23,10 @@ import { HEADER_SIZE, openPayload, readMetadata, type PayloadMetadata } from './
 import { ManifestType, OP_REPLACE, SPARSE_HOLE, uint64, type DeltaArchiveManifest } from './schema.js';
 import { encodeSignatures, signaturesBlobSize, signatureVersions } from './signatures.js';
 import { sha256OfOpenFile, type ParallelHash } from './parallel-hash.js';
+import { STAGE_BYTES, StagedOutput } from './output-file.js';
 
 /** delta_diff_generator.cc kBlockSize: the no-op's extent is counted in 4096-byte blocks, whatever block_size says. */
 const NOOP_BLOCK_SIZE = 4096;
-/** Big enough to keep the disk and SHA-256 busy, small enough that three of them stay far below the RSS budget. */
-const CHUNK_BYTES = 4 * 1024 * 1024;
 
 export interface Progress {
   /** Bytes of the payload processed so far. */
@@ -106,14 +105,6 @@ function headerFor(manifestLength: number): Buffer {
   return h;
 }
 
-async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
-}
-
 /** Refuse an output that is the input itself, or that exists when overwriting was not asked for. */
 async function checkOutput(input: string, output: string, overwrite: boolean): Promise<void> {
   const [inSt, outSt] = await Promise.all([stat(input).catch(() => undefined), stat(output).catch(() => undefined)]);
@@ -125,58 +116,62 @@ async function checkOutput(input: string, output: string, overwrite: boolean): P
 }
 
 /**
- * Copy `length` bytes from `src` at `from` to `dst` at `to`, feeding every chunk to the hashes. Reads and
- * writes run in libuv's thread pool while the main thread hashes, so the disk and SHA-256 overlap.
+ * Write the output (head, then the input's blob area) stage by stage, hashing each stage as written.
+ * Reads go straight into the stage buffers at their output positions and run in libuv's thread pool,
+ * as do the writes, while the main thread hashes: disk and SHA-256 overlap.
  */
-async function copyHashing(
+async function writeStaged(
+  out: StagedOutput,
+  head: Buffer,
   src: FileHandle,
-  from: number,
-  dst: FileHandle,
-  to: number,
-  length: number,
-  hashes: Hash[],
-  tick: (n: number) => void,
+  blobStart: number,
+  blobLength: number,
+  hash: Hash,
+  tick: (inputBytes: number) => void,
   signal: AbortSignal | undefined,
   what: string,
 ): Promise<void> {
-  const buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
-  let readPos = 0;
-  const readNext = (i: number): Promise<number> => {
-    const n = Math.min(CHUNK_BYTES, length - readPos);
-    if (n === 0) return Promise.resolve(0);
-    const p = src.read(buffers[i % 3]!, 0, n, from + readPos).then((r) => r.bytesRead);
-    readPos += n;
-    return p;
-  };
-  let pendingRead = readNext(0);
-  let pendingWrite: Promise<void> = Promise.resolve();
-  let copied = 0;
-  try {
-    for (let i = 0; copied < length; i++) {
-      const n = await pendingRead;
-      if (n === 0) throw new CeremonyError('PAYLOAD_MALFORMED', `${what} changed size while it was being read`);
-      // A short read would leave a gap; read the rest of this chunk before moving on.
-      let got = n;
-      const want = Math.min(CHUNK_BYTES, length - copied);
-      while (got < want) {
-        const { bytesRead } = await src.read(buffers[i % 3]!, got, want - got, from + copied + got);
-        if (bytesRead === 0) throw new CeremonyError('PAYLOAD_MALFORMED', `${what} changed size while it was being read`);
-        got += bytesRead;
-      }
-      const chunk = buffers[i % 3]!.subarray(0, got);
-      // buffers[(i+1)%3] was last used by write i-2, which finished before write i-1 started.
-      pendingRead = readNext(i + 1);
-      for (const h of hashes) h.update(chunk);
-      await pendingWrite;
-      if (signal?.aborted) throw new CeremonyError('CANCELLED', 'signing was cancelled; no output was written');
-      pendingWrite = writeAll(dst, chunk, to + copied);
-      copied += got;
-      tick(got);
+  const total = head.length + blobLength;
+  const count = Math.ceil(total / STAGE_BYTES);
+  const changed = () => new CeremonyError('PAYLOAD_MALFORMED', `${what} changed size while it was being read`);
+  /** Fill stage i with output bytes [i*S, i*S + len): the head part copied, the rest read from the input. */
+  const fill = async (i: number): Promise<Buffer> => {
+    const start = i * STAGE_BYTES;
+    const len = Math.min(STAGE_BYTES, total - start);
+    const stage = out.stages[i % out.stages.length]!;
+    if (start < head.length) head.copy(stage, 0, start, Math.min(head.length, start + len));
+    let at = Math.max(start, head.length);
+    while (at < start + len) {
+      const { bytesRead } = await src.read(stage, at - start, start + len - at, blobStart + (at - head.length));
+      if (bytesRead === 0) throw changed();
+      at += bytesRead;
     }
-    await pendingWrite;
+    return stage.subarray(0, len);
+  };
+  const n = out.stages.length;
+  const writes: Promise<void>[] = [];
+  let pendingFill: Promise<Buffer> | undefined = count > 0 ? fill(0) : undefined;
+  try {
+    for (let i = 0; i < count; i++) {
+      const chunk = await pendingFill!;
+      // Stage (i+1) % n is free once write i+1-n has finished; several writes may be in flight (disk queue depth).
+      if (i + 1 < count) {
+        const previous = writes[i + 1 - n] ?? Promise.resolve();
+        pendingFill = previous.then(() => fill(i + 1));
+      } else {
+        pendingFill = undefined;
+      }
+      hash.update(chunk);
+      if (signal?.aborted) throw new CeremonyError('CANCELLED', 'signing was cancelled; no output was written');
+      const w = out.writeStage(chunk, i * STAGE_BYTES);
+      w.catch(() => {}); // awaited below or through the fill that waits for it
+      writes.push(w);
+      tick(Math.max(0, Math.min(blobLength, i * STAGE_BYTES + chunk.length - head.length)));
+    }
+    await Promise.all(writes);
   } finally {
     // Settle anything still in flight before the caller closes the files.
-    await Promise.allSettled([pendingRead, pendingWrite]);
+    await Promise.allSettled([pendingFill, ...writes]);
   }
 }
 
@@ -190,11 +185,11 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
   const what = `the payload ${input}`;
   const { fh: src, size } = await openPayload(input, what);
   const tmp = tempPathFor(output);
-  let dst: FileHandle | undefined;
+  let dst: StagedOutput | undefined;
   let inputHasher: ParallelHash | undefined;
   let state: 'open' | 'committed' | 'discarded' = 'open';
   const removeTemp = async () => {
-    await dst?.close().catch(() => {});
+    await dst?.close();
     dst = undefined;
     await rm(tmp, { force: true });
   };
@@ -212,20 +207,14 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
 
     const signedHash = createHash('sha256');
     try {
-      dst = await open(tmp, 'wx', 0o644);
+      dst = await StagedOutput.create(tmp);
     } catch (e) {
       throw new CeremonyError('OUTPUT_FAILED', `cannot create a temporary file beside ${output}`, { cause: e });
     }
     // The input's SHA-256 (for the ceremony record) runs on another thread over the same descriptor.
     inputHasher = sha256OfOpenFile(src.fd, size, what);
-    signedHash.update(head);
-    await writeAll(dst, head, 0);
-    let done = meta.metadataSize;
-    opts.onProgress?.({ bytes: done, total: size });
-    await copyHashing(src, meta.metadataSize, dst, head.length, meta.dataSize, [signedHash], (n) => {
-      done += n;
-      opts.onProgress?.({ bytes: done, total: size });
-    }, opts.signal, what);
+    opts.onProgress?.({ bytes: meta.metadataSize, total: size });
+    await writeStaged(dst, head, src, meta.metadataSize, meta.dataSize, signedHash, (n) => opts.onProgress?.({ bytes: meta.metadataSize + n, total: size }), opts.signal, what);
     const inputSha256 = await inputHasher.result;
     if (opts.expectInputSha256 && !constantTimeEqual(inputSha256, opts.expectInputSha256)) {
       throw new CeremonyError('DIGEST_MISMATCH', `${input} changed after it was verified (its SHA-256 is now ${inputSha256.toString('hex')}); nothing was signed`);
@@ -257,10 +246,9 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
           const blob = encodeSignatures(signatures);
           if (blob.length !== blobSize) throw new CeremonyError('INTERNAL', 'the signature block does not fill its placeholder');
           if (opts.signal?.aborted) throw new CeremonyError('CANCELLED', 'signing was cancelled; no output was written');
-          await writeAll(file, blob, end);
+          await file.writeTail(blob, end);
           outputHash.update(blob);
-          await file.sync();
-          await file.close();
+          await file.finish(end + blob.length);
           dst = undefined;
           await moveIntoPlace(tmp, output, opts.overwrite ?? false);
           fsyncDir(dirname(output));

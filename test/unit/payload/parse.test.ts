@@ -59,6 +59,39 @@ describe('CrAU parsing of the Flatcar test vectors', () => {
     }
   });
 
+  it('writes fields in field-number order whatever order they were set in, as C++ SerializeToString does', () => {
+    const m = {
+      procedures: [{ type: 0, operations: [{ type: 0, data_offset: 0, data_length: 1 }] }],
+      new_partition_info: { hash: Buffer.alloc(32), size: 4096 },
+      old_partition_info: { size: 1 },
+      signatures_size: 264,
+      signatures_offset: 1,
+      block_size: 4096,
+      noop_operations: [{ data_sha256_hash: Buffer.alloc(1), dst_length: 1, dst_extents: [{ num_blocks: 1, start_block: 2 }], src_length: 1, data_length: 1, data_offset: 0, type: 1 }],
+      partition_operations: [{ type: 0 }],
+    };
+    const bytes = Buffer.from(ManifestType.encode(m).finish());
+    // Walk the top-level wire format: each key is (field << 3 | wire type); all our fields are < 16, so one byte.
+    const fields: number[] = [];
+    for (let i = 0; i < bytes.length; ) {
+      const key = bytes[i++]!;
+      fields.push(key >> 3);
+      if ((key & 7) === 0) while (bytes[i++]! & 0x80);
+      else {
+        let len = 0;
+        for (let shift = 0; ; shift += 7) {
+          const b = bytes[i++]!;
+          len |= (b & 0x7f) << shift;
+          if (!(b & 0x80)) break;
+        }
+        i += len;
+      }
+    }
+    expect(fields).toEqual([1, 2, 3, 4, 5, 8, 9, 10]);
+    const op = ManifestType.toObject(ManifestType.decode(bytes)).noop_operations[0];
+    expect(Object.keys(op)).toEqual(expect.arrayContaining(['type', 'data_offset', 'data_length', 'dst_extents', 'src_length', 'dst_length', 'data_sha256_hash']));
+  });
+
   it('reads the same metadata from disk as from memory', async () => {
     const m = await readPayloadMetadata(join(VECTORS, 'crau/update.signed'));
     expect(m.signatures).toEqual({ offset: 13423, size: 264 });

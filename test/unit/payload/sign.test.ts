@@ -15,6 +15,7 @@ import {
   inspectPayload,
 } from '../../../ceremony/payload/index.js';
 import { makeUnsignedPayload } from './make-payload.js';
+import { ManifestType } from '../../../ceremony/payload/schema.js';
 
 const CRAU = join(VECTORS, 'crau');
 const UNSIGNED = join(CRAU, 'update.unsigned');
@@ -60,6 +61,41 @@ describe('signing is byte-identical to delta_generator', () => {
     await signPayload({ input: UNSIGNED, output: join(dir, 'o'), signers: [nodeSigner(DEV_PRIV)], onProgress: (p) => seen.push(p.bytes) });
     expect(seen.at(-1)).toBe(readFileSync(UNSIGNED).length);
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
+  });
+
+  it('writes the same bytes with O_DIRECT (disk) and without it (tmpfs /dev/shm)', async () => {
+    const input = join(dir, 'mid.unsigned');
+    makeUnsignedPayload(input, 9 * 1024 * 1024 + 4097);
+    const shm = mkdtempSync('/dev/shm/payload-sign-');
+    try {
+      const a = await signPayload({ input, output: join(dir, 'a.signed'), signers: [nodeSigner(DEV_PRIV)] });
+      const b = await signPayload({ input, output: join(shm, 'b.signed'), signers: [nodeSigner(DEV_PRIV)] });
+      expect(readFileSync(join(dir, 'a.signed')).equals(readFileSync(join(shm, 'b.signed')))).toBe(true);
+      expect(a.outputSha256.equals(b.outputSha256)).toBe(true);
+      expect(readdirSync(shm)).toEqual(['b.signed']);
+    } finally {
+      rmSync(shm, { recursive: true, force: true });
+    }
+  });
+
+  it('handles a manifest larger than one 4 MiB write stage', async () => {
+    const ops = Array.from({ length: 100_000 }, (_, i) => ({ type: 0, data_offset: i, data_length: 1, data_sha256_hash: Buffer.alloc(32, i & 0xff) }));
+    const manifest = Buffer.from(ManifestType.encode({ partition_operations: ops, block_size: 4096 }).finish());
+    expect(manifest.length).toBeGreaterThan(4 * 1024 * 1024);
+    const header = Buffer.alloc(20);
+    header.write('CrAU', 0, 'ascii');
+    header.writeBigUInt64BE(1n, 4);
+    header.writeBigUInt64BE(BigInt(manifest.length), 12);
+    const input = join(dir, 'wide.unsigned');
+    writeFileSync(input, Buffer.concat([header, manifest, Buffer.alloc(100_000, 7)]));
+    const out = join(dir, 'wide.signed');
+    const r = await signPayload({ input, output: out, signers: [nodeSigner(DEV_PRIV)] });
+    const bytes = readFileSync(out);
+    const meta = parsePayloadBytes(bytes);
+    expect(meta.manifest.partition_operations).toHaveLength(100_000);
+    expect(bytes.subarray(meta.metadataSize, meta.metadataSize + 100_000).equals(Buffer.alloc(100_000, 7))).toBe(true);
+    expect(r.outputSha256.equals(sha256(bytes))).toBe(true);
+    await verifyPayload(out, [DEV_PUB]);
   });
 
   it('streams a multi-chunk payload and verifies it', async () => {
