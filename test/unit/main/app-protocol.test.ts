@@ -1,7 +1,8 @@
 /** The app:// protocol handler: serves the built renderer with the CSP, and nothing outside it. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_SCHEME_PRIVILEGES, makeAppProtocolHandler, resolveAppPath } from '../../../main/app-protocol.js';
 import { CONTENT_SECURITY_POLICY } from '../../../main/csp.js';
@@ -75,5 +76,14 @@ describe('app:// protocol', () => {
 
   it('registers the scheme as standard and secure, without CSP bypass or service workers', () => {
     expect(APP_SCHEME_PRIVILEGES.privileges).toMatchObject({ standard: true, secure: true, bypassCSP: false, allowServiceWorkers: false, corsEnabled: false });
+  });
+});
+
+describe('the CSP meta tag of app/index.html', () => {
+  it('repeats the header policy (less frame-ancestors, which a meta tag cannot carry)', () => {
+    const html = readFileSync(fileURLToPath(new URL('../../../app/index.html', import.meta.url)), 'utf8');
+    const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1];
+    const header = CONTENT_SECURITY_POLICY.split('; ').filter((d) => !d.startsWith('frame-ancestors'));
+    expect(meta?.split('; ')).toEqual(header);
   });
 });
