@@ -78,6 +78,21 @@ describe('signing is byte-identical to delta_generator', () => {
     }
   });
 
+  it('signs a payload smaller than one disk block to exactly its size (the O_DIRECT probe leaves nothing behind)', async () => {
+    const header = Buffer.alloc(20);
+    header.write('CrAU', 0, 'ascii');
+    header.writeBigUInt64BE(1n, 4);
+    const input = join(dir, 'tiny.unsigned');
+    writeFileSync(input, header); // an empty manifest and no blobs
+    const out = join(dir, 'tiny.signed');
+    const r = await signPayload({ input, output: out, signers: [nodeSigner(DEV_PRIV)] });
+    const bytes = readFileSync(out);
+    expect(bytes.length).toBe(r.size);
+    expect(bytes.length).toBeLessThan(4096);
+    expect(parsePayloadBytes(bytes).signatures).toEqual({ offset: 0, size: 264 });
+    await verifyPayload(out, [DEV_PUB]);
+  });
+
   it('handles a manifest larger than one 4 MiB write stage', async () => {
     const ops = Array.from({ length: 100_000 }, (_, i) => ({ type: 0, data_offset: i, data_length: 1, data_sha256_hash: Buffer.alloc(32, i & 0xff) }));
     const manifest = Buffer.from(ManifestType.encode({ partition_operations: ops, block_size: 4096 }).finish());
