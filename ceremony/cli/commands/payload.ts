@@ -169,8 +169,9 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
         const by = s.verifiedBy.length ? `valid with ${s.verifiedBy.join(', ')}` : 'not valid with the given key(s)';
         ctx.out.line(`  #${s.index + 1}  version ${s.version ?? '(none)'}  ${s.bytes} bytes  ${by}${s.checkedByUpdateEngine ? '  <- checked by update_engine' : ''}`);
       }
-      if (!v.ok) throw payloadRefusal(path, v);
-      ctx.out.result({ ok: true, payload: path, signedBytes: v.signedBytes, signedHash: v.hash, publicKeys, signatures, reason: v.reason });
+      const report = { payload: path, signedBytes: v.signedBytes, signedHash: v.hash.toString('hex'), publicKeys, signatures, reason: v.reason };
+      if (!v.ok) throw new CeremonyError('PAYLOAD_SIGNATURE_INVALID', payloadRefusal(path, v).message, { details: report });
+      ctx.out.result({ ok: true, ...report });
       ctx.out.line(`OK: update_engine would accept it (${v.reason})`);
     });
 }

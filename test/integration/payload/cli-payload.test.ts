@@ -92,6 +92,14 @@ describe('payload sign on SoftHSM', () => {
     expectCleanError(dev, 'PAYLOAD_SIGNATURE_INVALID', 1);
     expect(dev.stdout).toMatch(/#1 +version 1 .*valid with .*developer-v1\.pub\.pem/);
     expect(dev.stderr).toMatch(/update_engine does not check them/);
+    const devJson = runCeremony(['--json', 'payload', 'verify', '--public-key', DEV_PUB, out]);
+    expectCleanError(devJson, 'PAYLOAD_SIGNATURE_INVALID', 1);
+    const refusal = devJson.json<{ ok: boolean; error: { signatures: { version: number; verifiedBy: string[] }[] } }>();
+    expect(refusal.ok).toBe(false);
+    expect(refusal.error.signatures.map((s) => [s.version, s.verifiedBy])).toEqual([
+      [1, [DEV_PUB]],
+      [2, []],
+    ]);
   });
 
   it('signs with two keys on one token after one login', () => {
