@@ -34,7 +34,7 @@ test.describe('under Electron', () => {
   let record: string;
 
   test.beforeAll(async () => {
-    f = makeFixture();
+    f = await makeFixture();
     record = runInit(f).record;
     const env = Object.fromEntries(Object.entries(f.env).filter((e): e is [string, string] => e[1] !== undefined));
     app = await electron.launch({ executablePath: binary!, args: [ROOT], env, cwd: ROOT });

@@ -1,17 +1,21 @@
 /**
  * Real material for the e2e tests: a throwaway SoftHSM with a signing token, a ceremony config, a root of
- * trust made by the real `ceremony init` (root token, certificate, 3-of-5 shares, sealed record), and an
+ * trust made by the real `ceremony init` (root token, certificate, 3-of-5 shares — dave's encrypted to his
+ * own OpenPGP key — sealed record), and an
  * inbox of release files signed by a throwaway build server, one of them tampered.
  */
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import * as openpgp from 'openpgp';
 import { makeDemoBuildServer } from '../../dist/ceremony/release/demo-build-server.js';
 import { runCeremony } from '../helpers/cli.js';
 import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../helpers/softhsm.js';
 
 export const SIGNING_PIN = '246810';
 export const CUSTODIANS = ['alice', 'bob', 'carol', 'dave', 'erin'];
+/** dave keeps his share encrypted to his own OpenPGP key (config publicKey), unlocked with this passphrase. */
+export const DAVE_PASSPHRASE = 'dave keeps a long passphrase';
 
 export interface CeremonyFixture {
   dir: string;
@@ -21,18 +25,22 @@ export interface CeremonyFixture {
   cleanup(): void;
 }
 
-export function makeFixture(): CeremonyFixture {
+export async function makeFixture(): Promise<CeremonyFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'ceremony-e2e-'));
   const hsm = makeSoftHsm();
   hsm.initToken('signing', SIGNING_PIN);
   mkdirSync(join(dir, 'keys'));
+  mkdirSync(join(dir, 'custodians'));
+  const dave = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'dave', email: 'dave@example.org' }], passphrase: DAVE_PASSPHRASE });
+  writeFileSync(join(dir, 'custodians', 'dave.asc'), dave.publicKey);
+  writeFileSync(join(dir, 'custodians', 'dave.key.asc'), dave.privateKey, { mode: 0o600 });
   const config = join(dir, 'ceremony.json');
   writeFileSync(
     config,
     JSON.stringify({
       hsm: { module: SOFTHSM_MODULE, rootToken: 'root', signingToken: 'signing' },
       identity: { name: 'Example Image Signing Key', email: 'security@example.org' },
-      quorum: { threshold: 3, custodians: CUSTODIANS.map((name) => ({ name })) },
+      quorum: { threshold: 3, custodians: CUSTODIANS.map((name) => (name === 'dave' ? { name, publicKey: 'custodians/dave.asc' } : { name })) },
       keys: { subkeyValidityDays: 365, overlapDays: 30, renewWindowDays: 60 },
       trustedBuildKeys: ['keys/build-server.asc'],
     }),

@@ -9,8 +9,8 @@ import { openApp } from './bridge.js';
 import { makeFixture, type CeremonyFixture } from './fixtures.js';
 
 let f: CeremonyFixture;
-test.beforeAll(() => {
-  f = makeFixture();
+test.beforeAll(async () => {
+  f = await makeFixture();
 });
 test.afterAll(() => f.cleanup());
 

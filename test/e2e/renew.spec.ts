@@ -1,18 +1,18 @@
 /**
  * Renew key on real SoftHSM tokens: the root of trust made by the real `ceremony init`, then in the app the
- * quorum session ID confirmed, shares presented one by one (pasted text, a file, typed words) with a
- * mistyped share refused and named, 3 of 5 reached, the renewal run by the core in the worker, the new
+ * quorum session ID confirmed, shares presented one by one (words from paper, pasted text, a file, an encrypted share opened
+ * with the custodian's key file and passphrase) with a mistyped share refused and named, 3 of 5 reached, the renewal run by the core in the worker, the new
  * shares handed out one custodian at a time, and the renewal's record opened in Audit.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { openApp } from './bridge.js';
-import { CUSTODIANS, makeFixture, runInit, SIGNING_PIN, type CeremonyFixture } from './fixtures.js';
+import { CUSTODIANS, DAVE_PASSPHRASE, makeFixture, runInit, SIGNING_PIN, type CeremonyFixture } from './fixtures.js';
 
 let f: CeremonyFixture;
-test.beforeAll(() => {
-  f = makeFixture();
+test.beforeAll(async () => {
+  f = await makeFixture();
 });
 test.afterAll(() => f.cleanup());
 
@@ -28,7 +28,13 @@ test('custodians renew the signing key with 3 of 5 shares; a mistyped share is r
     env: f.env,
     // The test machine is networked: the ceremony is refused until the operator overrides (recorded).
     airGap: { airGapped: false, interfacesUp: ['eth0'] },
-    answers: { config: f.config, 'share-file': join(shares, 'bob.share'), 'out-dir': join(f.dir, 'renew'), 'save-share': [...handOut] },
+    answers: {
+      config: f.config,
+      'share-file': [join(shares, 'bob.share'), join(shares, 'dave.share.asc')],
+      'share-key': join(f.dir, 'custodians', 'dave.key.asc'),
+      'out-dir': join(f.dir, 'renew'),
+      'save-share': [...handOut],
+    },
   });
   try {
     await page.getByRole('button', { name: 'Open configuration…' }).click();
@@ -52,7 +58,8 @@ test('custodians renew the signing key with 3 of 5 shares; a mistyped share is r
     await expect(panel.getByTestId('share-progress')).toHaveText('0/3');
 
     const shareBox = panel.getByLabel(/Type or paste a share/);
-    await shareBox.fill(readFileSync(join(shares, 'alice.share'), 'utf8'));
+    // alice reads her share as PGP words from paper.
+    await shareBox.fill(readFileSync(join(shares, 'alice.share.words'), 'utf8'));
     await panel.getByRole('button', { name: 'Add share', exact: true }).click();
     await expect(panel.getByTestId('share-progress')).toHaveText('1/3');
     await expect(shareBox).toHaveValue('');
@@ -68,10 +75,14 @@ test('custodians renew the signing key with 3 of 5 shares; a mistyped share is r
 
     await panel.getByRole('button', { name: 'Add share from file…' }).click();
     await expect(panel.getByTestId('share-progress')).toHaveText('2/3');
-    await shareBox.fill(readFileSync(join(shares, 'carol.share.words'), 'utf8'));
-    await panel.getByRole('button', { name: 'Add share', exact: true }).click();
+    // dave's share is encrypted to his key: his key file and passphrase open it, in main, never here.
+    await panel.getByRole('button', { name: 'Add encrypted share…' }).click();
+    const passDialog = page.getByRole('dialog', { name: "Custodian's key passphrase" });
+    await passDialog.getByLabel('Passphrase').fill(DAVE_PASSPHRASE);
+    await passDialog.getByRole('button', { name: 'Decrypt share' }).click();
     await expect(panel.getByTestId('share-progress')).toHaveText('3/3');
-    await expect(panel.getByRole('list', { name: 'Accepted shares' })).toContainText('share 3 of carol');
+    await expect(panel.getByRole('list', { name: 'Accepted shares' })).toContainText('share 4 of dave');
+    expect(await page.content()).not.toContain(DAVE_PASSPHRASE);
 
     await panel.getByRole('button', { name: 'Renew the signing key…' }).click();
     const pinDialog = page.getByRole('dialog', { name: 'Signing token PIN' });
@@ -84,7 +95,8 @@ test('custodians renew the signing key with 3 of 5 shares; a mistyped share is r
     for (const [i, c] of CUSTODIANS.entries()) {
       await panel.getByRole('button', { name: `Save the new share of ${c}…` }).click();
       await expect(panel.getByRole('list', { name: 'Handed out shares' })).toContainText(`${c}: saved`);
-      expect(readFileSync(handOut[i]!, 'utf8')).toContain(`Custodian: ${c}`);
+      // dave's new share is encrypted to his key again; the others are plain envelopes.
+      expect(readFileSync(handOut[i]!, 'utf8')).toContain(c === 'dave' ? '-----BEGIN PGP MESSAGE-----' : `Custodian: ${c}`);
     }
     await expect(page.getByRole('navigation', { name: 'Renew key steps' }).locator('[data-step="hand-out-share"]')).toHaveAttribute('data-state', 'done');
     await page.screenshot({ path: 'test-results/screenshots/renew-done.png', fullPage: true });

@@ -14,8 +14,8 @@ import { openApp } from './bridge.js';
 import { makeFixture, makeInbox, runInit, SIGNING_PIN, type CeremonyFixture } from './fixtures.js';
 
 let f: CeremonyFixture;
-test.beforeAll(() => {
-  f = makeFixture();
+test.beforeAll(async () => {
+  f = await makeFixture();
 });
 test.afterAll(() => f.cleanup());
 
