@@ -62,16 +62,22 @@ export interface DeskDeps {
 }
 
 const SHARE_FILE_LIMIT = 64 * 1024;
+/** Shares kept for one renewal, accepted and refused together: a bound on what a renderer can make main hold. */
+const MAX_PRESENTED_SHARES = 64;
 
 export function createDesk(deps: DeskDeps): Handlers {
   const { dialogs, worker, core } = deps;
   let overridden = false;
   let config: DeskConfig | undefined;
-  let inbox: { folder: string; files: string[]; keyUri: string } | undefined;
+  // What main scanned; signing always covers every file of this folder (the worker lists it again).
+  let inbox: { folder: string; keyUri: string; hasPayloads: boolean; payloadKeys: string[] } | undefined;
   let lastRecord: string | undefined;
   let audited: string | undefined;
   // The shares stay in main (checked by the core's QuorumSession as they arrive) until the worker needs them.
-  let session: { view: QuorumSessionView; quorum: QuorumSession; confirmed: boolean; shares: { source: string; text: Uint8Array }[] } | undefined;
+  // Every share presented, accepted or refused, in order: the ceremony re-checks each one and records
+  // share-accepted or share-refused, so a refusal seen in the app is in the record too.
+  let session: { view: QuorumSessionView; quorum: QuorumSession; confirmed: boolean; shares: { source: string; text: Uint8Array; accepted: boolean }[] } | undefined;
+  const acceptedCount = () => session?.shares.filter((s) => s.accepted).length ?? 0;
   const endSession = () => {
     for (const s of session?.shares ?? []) wipe(s.text);
     session?.quorum.wipe();
@@ -127,7 +133,7 @@ export function createDesk(deps: DeskDeps): Handlers {
       const job = worker.run('inbox.scan', { folder, trustedKeys: c.trustedKeys, signingKeyUri: c.signingKeyUri, module: c.module }, relay(ctx, () => id));
       id = job.id;
       const view = await job.result;
-      inbox = { folder, files: view.files.map((f) => f.name), keyUri: view.signingKey.uri };
+      inbox = { folder, keyUri: view.signingKey.uri, hasPayloads: view.files.some((f) => f.kind === 'payload'), payloadKeys: view.payloadKeys.map((k) => k.uri) };
       return view;
     },
     signRun: async (req, ctx) => {
@@ -136,14 +142,19 @@ export function createDesk(deps: DeskDeps): Handlers {
         const c = needConfig();
         requireGap();
         if (!inbox) throw new CeremonyError('USAGE', 'choose the inbox folder first');
-        const unknown = req.files.find((f) => !inbox!.files.includes(f));
-        if (unknown) throw new CeremonyError('USAGE', `${unknown} is not a file of the chosen inbox`);
+        // The payload key must be one main listed from the signing token, never any URI a renderer sends.
+        if (req.payloadKey !== undefined && !inbox.payloadKeys.includes(req.payloadKey)) {
+          throw new CeremonyError('USAGE', 'the payload key chosen is not one of the payload keys found on the signing token');
+        }
+        if (inbox.hasPayloads && inbox.payloadKeys.length > 0 && req.payloadKey === undefined) {
+          throw new CeremonyError('USAGE', 'the inbox holds update payloads: choose the payload key to sign them with');
+        }
         const outDir = await dialogs.openFolder('out-dir', 'Choose where to write the signatures');
         if (!outDir) throw new CeremonyError('CANCELLED', 'no output folder was chosen; nothing was signed');
         let id = '';
         const job = worker.run(
           'sign.run',
-          { folder: inbox.folder, files: req.files, trustedKeys: c.trustedKeys, signingKeyUri: inbox.keyUri, module: c.module, outDir, recordDir: recordDir(c), allowNetwork: overridden, pin },
+          { folder: inbox.folder, ...(req.payloadKey ? { payloadKeyUri: req.payloadKey } : {}), trustedKeys: c.trustedKeys, signingKeyUri: inbox.keyUri, module: c.module, outDir, recordDir: recordDir(c), allowNetwork: overridden, pin },
           relay(ctx, () => id),
         );
         id = job.id;
@@ -201,15 +212,22 @@ export function createDesk(deps: DeskDeps): Handlers {
           }
         }
       }
-      try {
-        // The session parses its own copy (and wipes it on refusal); ours goes to the worker later.
-        const receipt = session.quorum.add(Buffer.from(share), source);
-        session.shares.push({ source: `${source}, share of ${receipt.custodian}`, text: share });
-        return { custodian: receipt.custodian, index: receipt.index, have: receipt.have, need: receipt.need };
-      } catch (e) {
+      if (session.shares.length >= MAX_PRESENTED_SHARES) {
         wipe(share);
+        throw new CeremonyError('USAGE', `${MAX_PRESENTED_SHARES} shares were presented in this renewal; open the renewal again to start over`);
+      }
+      // The session parses its own copy (and wipes it on refusal); ours goes to the worker later, refused
+      // or not, so the ceremony's record names every refusal too (wiped with the session).
+      let receipt: ReturnType<QuorumSession['add']>;
+      try {
+        receipt = session.quorum.add(Buffer.from(share), source);
+      } catch (e) {
+        if (e instanceof CeremonyError && e.exitCode !== 3 && e.code !== 'INTERNAL') session.shares.push({ source, text: share, accepted: false });
+        else wipe(share);
         throw e;
       }
+      session.shares.push({ source: `${source}, share of ${receipt.custodian}`, text: share, accepted: true });
+      return { custodian: receipt.custodian, index: receipt.index, have: receipt.have, need: receipt.need };
     },
     renewRun: async (req, ctx) => {
       const signingPin = Buffer.from(req.signingPin, 'utf8');
@@ -217,15 +235,15 @@ export function createDesk(deps: DeskDeps): Handlers {
         const c = needConfig();
         requireGap();
         if (!session?.confirmed) throw new CeremonyError('USAGE', 'the custodians must confirm the session ID first');
-        if (session.shares.length < session.view.threshold) {
-          throw new CeremonyError('QUORUM_NOT_MET', `${session.shares.length} of ${session.view.threshold} shares are in; the renewal needs ${session.view.threshold}`);
+        if (acceptedCount() < session.view.threshold) {
+          throw new CeremonyError('QUORUM_NOT_MET', `${acceptedCount()} of ${session.view.threshold} shares are in; the renewal needs ${session.view.threshold}`);
         }
         const outDir = await dialogs.openFolder('out-dir', 'Choose where to write the new certificate and transition statement');
         if (!outDir) throw new CeremonyError('CANCELLED', 'no output folder was chosen; nothing was changed');
         let id = '';
         const job = worker.run(
           'renew.run',
-          { configFile: c.file, sessionId: session.view.sessionId, shares: session.shares, signingPin, outDir, recordDir: recordDir(c), allowNetwork: overridden },
+          { configFile: c.file, sessionId: session.view.sessionId, shares: session.shares.map(({ source, text }) => ({ source, text })), signingPin, outDir, recordDir: recordDir(c), allowNetwork: overridden },
           relay(ctx, () => id),
         );
         id = job.id;

@@ -44,6 +44,8 @@ const PASSPHRASE = z.string().min(1).max(1024);
 const SESSION_ID = z.string().min(8).max(128).regex(/^[0-9A-Za-z -]+$/);
 const CUSTODIAN = z.string().min(1).max(128);
 const JOB_ID = z.string().regex(/^job-[0-9]{1,12}$/);
+/** A PKCS#11 URI (RFC 7512) of a payload key main listed from the signing token; main checks it is one of them. */
+const KEY_URI = z.string().min(8).max(1024).startsWith('pkcs11:');
 
 /** Request schemas, strict: an unknown key is a malformed request. */
 export const REQUESTS = {
@@ -51,7 +53,8 @@ export const REQUESTS = {
   airGapOverride: z.strictObject({ allowNetwork: z.literal(true), acknowledgement: z.literal('I accept that this machine is networked') }),
   configOpen: z.undefined(),
   signChooseInbox: z.undefined(),
-  signRun: z.strictObject({ pin: PIN, files: z.array(z.string().min(1).max(255)).min(1).max(1000) }),
+  // No file list: main signs every file of the inbox it scanned, or nothing (DESIGN §3, issue 4).
+  signRun: z.strictObject({ pin: PIN, payloadKey: KEY_URI.optional() }),
   signOpenRecord: z.undefined(),
   renewOpen: z.undefined(),
   renewConfirmSession: z.strictObject({ sessionId: SESSION_ID }),
@@ -111,6 +114,17 @@ export interface InboxView {
   supporting: string[];
   /** The key the ceremony will sign with (newest valid OpenPGP signing key on the token) and its fingerprint. */
   signingKey: { uri: string; fingerprint: string };
+  /**
+   * RSA-2048 keys on the signing token that can sign update payloads (not OpenPGP keys), read without a PIN;
+   * the maintainer chooses one when the inbox holds payloads.
+   */
+  payloadKeys: PayloadKeyView[];
+}
+export interface PayloadKeyView {
+  uri: string;
+  label: string;
+  /** SHA-256 of the public key's SubjectPublicKeyInfo, upper-case hex (how payload keys are named in records). */
+  fingerprint: string;
 }
 
 export interface OutputView {
@@ -126,10 +140,15 @@ export interface RecordRef {
   folder: string;
 }
 export interface SignOutcome {
-  /** The key that signed: its URI and OpenPGP fingerprint. */
+  /** The key that signed: its URI and OpenPGP fingerprint (a payload key's SPKI SHA-256 when only payloads were signed). */
   key: { uri: string; fingerprint: string };
   outputs: OutputView[];
+  /** The first record written (the release signing ceremony's, when there were release files). */
   record: RecordRef;
+  /** Every record written: one for the release files, one per payload. */
+  records: RecordRef[];
+  /** Payloads left unsigned (no payload key on the signing token), each with why. */
+  skipped: { name: string; reason: string }[];
 }
 
 export interface QuorumSessionView {

@@ -4,7 +4,8 @@
  * review) lives in ceremony/ and is the same code the CLI runs.
 
  */
-import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { renderReport } from '../../ceremony/audit/report.js';
 import { reviewRecord, type Review } from '../../ceremony/audit/review.js';
@@ -16,15 +17,20 @@ import { readQuorumSet, readRootCertificate } from '../../ceremony/ceremonies/qu
 import { subkeyWindow } from '../../ceremony/ceremonies/quorum-common.js';
 import { runRenew } from '../../ceremony/ceremonies/renew.js';
 import { runSignUpdate } from '../../ceremony/ceremonies/sign-update.js';
+import { runPayloadSign } from '../../ceremony/ceremonies/payload-sign.js';
+import { CRAU_MAGIC } from '../../ceremony/payload/format.js';
+import { hashBytes } from '../../ceremony/crypto.js';
+import { findKeys, publicKeyOf } from '../../ceremony/hsm/keys.js';
+import type { OptionEntry } from '../../ceremony/audit/events.js';
 import { formatPkcs11Uri, parsePkcs11Uri } from '../../ceremony/hsm/uri.js';
-import { newestSigningKey } from '../../ceremony/openpgp/hsm-store.js';
+import { findOpenpgpKeys, newestSigningKey } from '../../ceremony/openpgp/hsm-store.js';
 import type { CeremonyReporter } from '../../ceremony/ceremonies/runner.js';
 import { loadConfig } from '../../ceremony/config.js';
 import { openModule, resolveModulePath } from '../../ceremony/hsm/module.js';
 import { TokenSession } from '../../ceremony/hsm/token.js';
 import { verifyCertificate } from '../../ceremony/openpgp/build/self-check.js';
 import { quorumSessionId, type QuorumSetDescriptor } from '../../ceremony/quorum/index.js';
-import type { AuditView, InboxFile } from '../ipc-contract.js';
+import type { AuditView, InboxFile, OutputView, PayloadKeyView, RecordRef } from '../ipc-contract.js';
 import type { JobName, JobSpecs } from './protocol.js';
 
 export interface JobContext {
@@ -38,11 +44,60 @@ export type JobTable = { [J in JobName]: Job<J> };
 /** The inbox may hold a release, its signatures and DIGESTS, and payloads; nothing else is read. */
 export const INBOX_LIMITS = { maxFiles: 1000 } as const;
 
-export function classify(name: string): InboxFile['kind'] {
+/**
+ * What a file of the inbox is. A file to sign is an update payload when its content says so (the 4-byte
+ * "CrAU" magic of update_engine's update_metadata.proto header), never because of its name: the name of
+ * `flatcar_production_image.bin` says nothing about how it must be signed.
+ */
+export function classify(name: string, head?: Uint8Array): InboxFile['kind'] {
   if (/\.(sig|asc)$/.test(name)) return name.includes('.DIGESTS') ? 'digests' : 'signature';
   if (/\.DIGESTS$/.test(name)) return 'digests';
-  if (/(^|[._-])payload|\.gz$|\.bin$/.test(name)) return 'payload';
+  if (head && head.length >= CRAU_MAGIC.length && Buffer.from(head.subarray(0, CRAU_MAGIC.length)).equals(CRAU_MAGIC)) return 'payload';
   return 'release';
+}
+
+/** The first bytes of a file (fewer when it is shorter), enough for classify(). */
+export async function headOf(path: string): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(CRAU_MAGIC.length);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead);
+  } catch (e) {
+    throw new CeremonyError('INPUT_UNREADABLE', `${basename(path)} cannot be read`, { cause: e });
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The files to sign split by kind, from their content. */
+export async function splitInbox(folder: string, names: string[]): Promise<{ releases: string[]; payloads: string[] }> {
+  const releases: string[] = [];
+  const payloads: string[] = [];
+  for (const n of names) (classify(n, await headOf(join(folder, n))) === 'payload' ? payloads : releases).push(n);
+  return { releases, payloads };
+}
+
+/**
+ * RSA-2048 keys on the signing token that could sign update payloads (update_engine checks RSA-2048
+ * PKCS#1 v1.5 over SHA-256): public halves, read without a PIN, minus the token's OpenPGP keys.
+ */
+async function payloadKeysOn(tokenUri: string, module: string | undefined): Promise<PayloadKeyView[]> {
+  const uri = parsePkcs11Uri(tokenUri);
+  const mod = openModule(resolveModulePath({ uri, flag: module, env: process.env }));
+  const ts = TokenSession.open(mod, uri, false);
+  try {
+    const openpgpLabels = new Set((await findOpenpgpKeys(ts, new Date())).map((k) => k.key.label));
+    return findKeys(ts, { token: uri.token, type: 'public', extraPath: [], extraQuery: [] })
+      .filter((k) => k.bits === 2048 && !openpgpLabels.has(k.label))
+      .map((k) => ({
+        uri: formatPkcs11Uri({ token: uri.token, object: k.label, id: k.id, type: 'private' }),
+        label: k.label,
+        fingerprint: hashBytes('sha256', publicKeyOf(ts, k.handle).export({ type: 'spki', format: 'der' })).toString('hex').toUpperCase(),
+      }));
+  } finally {
+    ts.close();
+  }
 }
 
 /** The core's step reports, relayed as progress so the app's checklist ticks as the ceremony goes. */
@@ -102,11 +157,11 @@ export async function listInbox(folder: string): Promise<{ main: string[]; suppo
   return { main: names.filter((n) => !isSupportingFile(n)), supporting: names.filter(isSupportingFile) };
 }
 
-function toInboxFile(v: FileVerification, name: string): InboxFile {
+function toInboxFile(v: FileVerification, name: string, kind: InboxFile['kind']): InboxFile {
   return {
     name,
     size: v.size ?? 0,
-    kind: classify(name),
+    kind,
     status: v.status,
     ...(v.code ? { reason: { code: v.code, message: v.reason ?? '' } } : {}),
     ...(v.signature ? { signerFingerprint: v.signature.keyFingerprint } : {}),
@@ -161,45 +216,102 @@ export const JOBS: JobTable = {
     });
     throwIfCancelled(ctx.signal);
     ctx.progress('verify-input', 'verified every file', main.length, main.length);
+    const kinds = await Promise.all(paths.map(async (p) => classify(basename(p), await headOf(p))));
     return {
       folder: params.folder,
-      files: results.map((v, i) => toInboxFile(v, main[i]!)),
+      files: results.map((v, i) => toInboxFile(v, main[i]!, kinds[i]!)),
       supporting,
       signingKey: await newestSigningKeyOn(params.signingKeyUri, params.module),
+      payloadKeys: kinds.includes('payload') ? await payloadKeysOn(params.signingKeyUri, params.module) : [],
     };
   },
-  // ceremony/ceremonies/sign-update.ts runSignUpdate: re-verifies every file given (nothing is signed
-  // unless all verify), one HSM login, detached signatures, independent self-check, sealed record.
+  // Every file of the inbox, listed again here (never a subset chosen by the renderer), or nothing
+  // (DESIGN §3, issue 4): release files through ceremony/ceremonies/sign-update.ts runSignUpdate (detached
+  // OpenPGP signatures), CrAU payloads through payload-sign.ts runPayloadSign (the payload key's signature
+  // inserted into the payload). Each core ceremony re-verifies its own inputs and records any refusal.
   'sign.run': async (params, ctx) => {
     const env: NodeJS.ProcessEnv = { ...process.env, CEREMONY_PIN: Buffer.from(params.pin).toString('utf8') };
     try {
-      const files = params.files.map((n) => join(params.folder, n));
-      const r = await runSignUpdate({
-        files,
+      throwIfCancelled(ctx.signal);
+      const { main } = await listInbox(params.folder);
+      if (main.length === 0) throw new CeremonyError('USAGE', `the inbox folder ${params.folder} holds no file to sign`);
+      const { releases, payloads } = await splitInbox(params.folder, main);
+      const all = main.map((n) => join(params.folder, n));
+      const payloadOut = (n: string) => join(params.outDir, `${n}.signed`);
+      if (params.payloadKeyUri) {
+        for (const n of payloads) if (existsSync(payloadOut(n))) throw new CeremonyError('OUTPUT_EXISTS', `${payloadOut(n)} already exists; a ceremony never overwrites a signed payload`);
+      }
+      const common = {
         trustedKeys: params.trustedKeys,
-        key: parsePkcs11Uri(params.signingKeyUri),
-        outDir: params.outDir,
-        armor: false,
         recordDir: params.recordDir,
         allowNetwork: params.allowNetwork,
         attended: true,
         ...(params.module ? { module: params.module } : {}),
         env,
-        reporter: reporterFor(ctx),
         now: () => new Date(),
-        recordedOptions: [
-          { name: 'trusted-key', value: params.trustedKeys },
-          { name: 'key', value: params.signingKeyUri },
-          { name: 'out-dir', value: params.outDir },
-          { name: 'record-dir', value: params.recordDir },
-          ...(params.allowNetwork ? [{ name: 'allow-network' as const, value: true }] : []),
-        ],
-      });
-      return {
-        key: { uri: r.key.uri, fingerprint: r.key.fingerprint },
-        outputs: r.signed.map((s) => ({ name: basename(s.output), path: s.output, sha256: s.signatureSha256, selfCheck: 'OK' as const })),
-        record: { id: r.record.ceremonyId, folder: r.record.dir },
       };
+      const recorded = (extra: OptionEntry[]): OptionEntry[] => [
+        { name: 'trusted-key', value: params.trustedKeys },
+        ...extra,
+        { name: 'record-dir', value: params.recordDir },
+        ...(params.allowNetwork ? [{ name: 'allow-network' as const, value: true }] : []),
+      ];
+
+      // Payloads are verified before anything is signed; if one fails, the release ceremony is run on
+      // EVERY input so that the core verifies them all, refuses, and its record names each refusal.
+      let payloadsFailed = false;
+      if (payloads.length > 0) {
+        const trusted = await loadTrustedCertificates(params.trustedKeys, new Date());
+        const checked = await verifyReleaseFiles(payloads.map((n) => join(params.folder, n)), { trusted, now: new Date(), onProgress: () => throwIfCancelled(ctx.signal) });
+        payloadsFailed = checked.some((v) => v.status !== 'VERIFIED');
+      }
+      const records: RecordRef[] = [];
+      const outputs: OutputView[] = [];
+      let key: { uri: string; fingerprint: string } | undefined;
+      const releaseInputs = payloadsFailed ? all : releases.map((n) => join(params.folder, n));
+      if (releaseInputs.length > 0) {
+        const r = await runSignUpdate({
+          ...common,
+          files: releaseInputs,
+          key: parsePkcs11Uri(params.signingKeyUri),
+          outDir: params.outDir,
+          armor: false,
+          reporter: reporterFor(ctx),
+          recordedOptions: recorded([{ name: 'key', value: params.signingKeyUri }, { name: 'out-dir', value: params.outDir }]),
+        });
+        // runSignUpdate signs nothing unless every input verified; had a payload been given to it, it
+        // would have refused. Reaching here with payloadsFailed means a payload changed between checks.
+        if (payloadsFailed) throw new CeremonyError('INTERNAL', 'a payload failed verification before signing and passed after: the inbox changed during the ceremony');
+        key = { uri: r.key.uri, fingerprint: r.key.fingerprint };
+        records.push({ id: r.record.ceremonyId, folder: r.record.dir });
+        outputs.push(...r.signed.map((s) => ({ name: basename(s.output), path: s.output, sha256: s.signatureSha256, selfCheck: 'OK' as const })));
+      }
+
+      const skipped: { name: string; reason: string }[] = [];
+      for (const n of payloads) {
+        if (!params.payloadKeyUri) {
+          skipped.push({ name: n, reason: 'the signing token holds no RSA-2048 payload key, so this update payload was not signed' });
+          continue;
+        }
+        throwIfCancelled(ctx.signal);
+        const output = payloadOut(n);
+        const r = await runPayloadSign({
+          ...common,
+          input: join(params.folder, n),
+          output,
+          keys: [parsePkcs11Uri(params.payloadKeyUri)],
+          reporter: reporterFor(ctx),
+          signal: ctx.signal,
+          recordedOptions: recorded([{ name: 'key', value: [params.payloadKeyUri] }, { name: 'out', value: output }]),
+        });
+        key ??= { uri: params.payloadKeyUri, fingerprint: (await payloadKeysOn(params.signingKeyUri, params.module)).find((k) => k.uri === params.payloadKeyUri)?.fingerprint ?? '' };
+        records.push({ id: r.record.ceremonyId, folder: r.record.dir });
+        outputs.push({ name: basename(output), path: output, sha256: r.payload.outputSha256.toString('hex'), selfCheck: 'OK' });
+      }
+      if (records.length === 0) {
+        throw new CeremonyError('KEY_NOT_FOUND', 'the inbox holds only update payloads and the signing token has no payload key: nothing was signed');
+      }
+      return { key: key!, outputs, record: records[0]!, records, skipped };
     } finally {
       delete env.CEREMONY_PIN;
     }

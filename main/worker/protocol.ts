@@ -21,11 +21,15 @@ export interface JobSpecs {
     params: { folder: string; trustedKeys: string[]; signingKeyUri: string; module?: string };
     result: InboxView;
   };
-  /** The sign-update ceremony on the verified files, one PIN for all. */
+  /**
+   * The sign-update ceremony on EVERY file of the inbox folder (listed again by the worker, never a subset
+   * chosen elsewhere), one PIN for all: release files get detached OpenPGP signatures, CrAU payloads are
+   * signed with the payload key (skipped when there is none). Nothing is signed if any input fails.
+   */
   'sign.run': {
     params: {
       folder: string;
-      files: string[];
+      payloadKeyUri?: string;
       trustedKeys: string[];
       signingKeyUri: string;
       module?: string;

@@ -21,8 +21,13 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
   const airOk = shell.airGap ? shell.airGap.airGapped || shell.airGap.overridden : false;
   const base: StepStates = { 'air-gap-check': shell.airGap ? (airOk ? 'done' : 'failed') : 'pending', 'load-config': shell.config ? 'done' : 'active' };
   const states = { ...base, ...steps };
-  const toSign = inbox?.files.filter((f) => f.status !== 'REJECTED' && (f.kind === 'release' || f.kind === 'payload')) ?? [];
+  const [payloadKey, setPayloadKey] = useState('');
+  // All or nothing (DESIGN §3): signing is offered only when every input verified; main enforces the same.
   const rejected = inbox?.files.filter((f) => f.status === 'REJECTED') ?? [];
+  const payloads = inbox?.files.filter((f) => f.kind === 'payload') ?? [];
+  const needsPayloadKey = payloads.length > 0 && (inbox?.payloadKeys.length ?? 0) > 0;
+  const toSign = rejected.length > 0 ? [] : (inbox?.files.filter((f) => needsPayloadKey || f.kind !== 'payload') ?? []);
+  const canSign = !running && !outcome && rejected.length === 0 && toSign.length > 0 && (!needsPayloadKey || payloadKey !== '');
   const onStep = useCallback((step: string) => setSteps((s) => advance(s, step, SIGN_STEPS)), []);
 
   const chooseInbox = async () => {
@@ -34,7 +39,8 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
       const view = await call(api().signChooseInbox());
       if (view) {
         setInbox(view);
-        setSteps({ 'verify-input': view.files.some((f) => f.status === 'REJECTED') ? 'failed' : 'done', 'show-fingerprints': 'active' });
+        setPayloadKey(view.payloadKeys.length === 1 ? view.payloadKeys[0]!.uri : '');
+        setSteps(view.files.some((f) => f.status === 'REJECTED') ? { 'verify-input': 'failed' } : { 'verify-input': 'done', 'show-fingerprints': 'active' });
       } else setSteps({});
     } catch (e) {
       setError(errorOf(e));
@@ -51,7 +57,7 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
     setSteps((s) => ({ ...s, 'show-fingerprints': 'done', 'hsm-login': 'active' }));
     try {
       // The PIN is passed straight through and not kept: this closure is its only holder.
-      const result = await call(api().signRun({ pin, files: toSign.map((f) => f.name) }));
+      const result = await call(api().signRun(needsPayloadKey ? { pin, payloadKey } : { pin }));
       setOutcome(result);
       setSteps((s) => ({ ...s, 'hsm-login': 'done', sign: 'done', 'self-check': result.outputs.every((o) => o.selfCheck === 'OK') ? 'done' : 'failed', 'write-output': 'done', seal: 'done' }));
     } catch (e) {
@@ -122,13 +128,42 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
               <p>{inbox.signingKey.uri}</p>
               {inbox.signingKey.fingerprint && <Fingerprint value={inbox.signingKey.fingerprint} label="signing key fingerprint" />}
             </div>
+            {payloads.length > 0 && inbox.payloadKeys.length > 0 && (
+              <div className="readaloud">
+                <h3>Payload key</h3>
+                <p>
+                  <label>
+                    Sign the update payload{payloads.length > 1 ? 's' : ''} with{' '}
+                    <select value={payloadKey} onChange={(e) => setPayloadKey(e.target.value)} disabled={running || !!outcome}>
+                      <option value="">choose a payload key…</option>
+                      {inbox.payloadKeys.map((k) => (
+                        <option key={k.uri} value={k.uri}>
+                          {k.label}
+                        </option>
+                      ))}
+                    </select>
+                  </label>
+                </p>
+                {inbox.payloadKeys
+                  .filter((k) => k.uri === payloadKey)
+                  .map((k) => (
+                    <Fingerprint key={k.uri} value={k.fingerprint} label="payload key fingerprint" />
+                  ))}
+              </div>
+            )}
+            {payloads.length > 0 && inbox.payloadKeys.length === 0 && (
+              <p className="warning" data-testid="payload-note">
+                The signing token holds no RSA-2048 payload key, so {payloads.length === 1 ? 'the update payload' : `the ${payloads.length} update payloads`} ({payloads.map((f) => f.name).join(', ')}) will not be signed.
+              </p>
+            )}
             {rejected.length > 0 && (
-              <p className="warning" data-testid="rejected-note">
-                {rejected.length} file{rejected.length > 1 ? 's were' : ' was'} rejected and will not be signed: {rejected.map((f) => f.name).join(', ')}.
+              <p className="warning" role="status" data-testid="rejected-note">
+                Nothing will be signed: {rejected.length === 1 ? 'the file' : `${rejected.length} files`} {rejected.map((f) => f.name).join(', ')} failed verification. Take{' '}
+                {rejected.length === 1 ? 'it' : 'them'} out of the inbox folder, then choose the inbox folder again.
               </p>
             )}
             <p>
-              <button type="button" className="primary" disabled={running || toSign.length === 0 || !!outcome} onClick={() => setPinOpen(true)}>
+              <button type="button" className="primary" disabled={!canSign} onClick={() => setPinOpen(true)}>
                 Sign {toSign.length} file{toSign.length === 1 ? '' : 's'}…
               </button>
             </p>
@@ -164,6 +199,16 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
                 ))}
               </tbody>
             </table>
+            {outcome.skipped.length > 0 && (
+              <p className="warning" data-testid="skipped-note">
+                Not signed: {outcome.skipped.map((k) => `${k.name} (${k.reason})`).join('; ')}.
+              </p>
+            )}
+            {outcome.records.length > 1 && (
+              <p>
+                Records written: {outcome.records.map((r) => <code key={r.id}>{r.folder} </code>)}
+              </p>
+            )}
             <p>
               Record: <code>{outcome.record.folder}</code>{' '}
               <button type="button" onClick={() => void openRecord()}>

@@ -62,14 +62,20 @@ async function setup(opts: { networked?: boolean; results?: Partial<Record<JobNa
   return { desk, ran, written, split, files };
 }
 
-const inboxView = { folder: '/media/inbox', files: [{ name: 'a.bin', size: 1, kind: 'release', status: 'VERIFIED', sha256: '00' }], supporting: [], signingKey: { uri: 'pkcs11:token=signing;object=k', fingerprint: 'AB'.repeat(20) } };
-const signOutcome = { key: { uri: 'u', fingerprint: 'f' }, outputs: [], record: { id: 'x', folder: '/r' } };
+const inboxView = { folder: '/media/inbox', files: [{ name: 'a.bin', size: 1, kind: 'release', status: 'VERIFIED', sha256: '00' }], supporting: [], signingKey: { uri: 'pkcs11:token=signing;object=k', fingerprint: 'AB'.repeat(20) }, payloadKeys: [] };
+const PAYLOAD_KEY = 'pkcs11:token=signing;object=payload-2027;type=private';
+const inboxWithPayload = {
+  ...inboxView,
+  files: [...inboxView.files, { name: 'update.gz', size: 1, kind: 'payload', status: 'VERIFIED', sha256: '11' }],
+  payloadKeys: [{ uri: PAYLOAD_KEY, label: 'payload-2027', fingerprint: 'CD'.repeat(32) }],
+};
+const signOutcome = { key: { uri: 'u', fingerprint: 'f' }, outputs: [], record: { id: 'x', folder: '/r' }, records: [{ id: 'x', folder: '/r' }], skipped: [] };
 
 describe('the desk', () => {
   it('refuses to sign on a networked machine before any HSM work, and wipes the PIN', async () => {
     const { desk, ran } = await setup({ networked: true, results: { 'inbox.scan': inboxView } });
     await desk.signChooseInbox(undefined, ctx);
-    await expect(desk.signRun({ pin: '123456', files: ['a.bin'] }, ctx)).rejects.toMatchObject({ code: 'NETWORK_UP' });
+    await expect(desk.signRun({ pin: '123456' }, ctx)).rejects.toMatchObject({ code: 'NETWORK_UP' });
     expect(ran.map((r) => r.job)).toEqual(['inbox.scan']);
   });
 
@@ -78,18 +84,39 @@ describe('the desk', () => {
     await desk.signChooseInbox(undefined, ctx);
     const view = await desk.airGapOverride({ allowNetwork: true, acknowledgement: 'I accept that this machine is networked' }, ctx);
     expect(view).toEqual({ airGapped: false, interfacesUp: ['eth0'], overridden: true });
-    await desk.signRun({ pin: '123456', files: ['a.bin'] }, ctx);
+    await desk.signRun({ pin: '123456' }, ctx);
     const sign = ran.find((r) => r.job === 'sign.run')! as Ran & { live: { pin: Uint8Array } };
     expect(sign.params).toMatchObject({ allowNetwork: true, signingKeyUri: 'pkcs11:token=signing;object=k', folder: '/media/inbox', outDir: '/media/out' });
     expect(Buffer.from(sign.params.pin as Uint8Array).toString()).toBe('123456');
     expect([...sign.live.pin].every((b) => b === 0)).toBe(true);
   });
 
-  it('a renderer cannot make the core sign a file outside the chosen inbox', async () => {
-    const { desk, ran } = await setup({ results: { 'inbox.scan': inboxView } });
+  it('the worker is asked to sign the whole chosen inbox, never a subset the renderer picked', async () => {
+    const rejectedInbox = { ...inboxView, files: [...inboxView.files, { name: 'b.bin', size: 1, kind: 'release', status: 'REJECTED', reason: { code: 'DIGEST_MISMATCH', message: 'x' }, sha256: '22' }] };
+    const { desk, ran } = await setup({ results: { 'inbox.scan': rejectedInbox, 'sign.run': signOutcome } });
     await desk.signChooseInbox(undefined, ctx);
-    await expect(desk.signRun({ pin: '123456', files: ['../../etc/passwd'] }, ctx)).rejects.toMatchObject({ code: 'USAGE' });
+    // The IPC schema refuses a file list; even a handler called directly passes only the folder.
+    await desk.signRun({ pin: '123456', files: ['a.bin'] } as never, ctx);
+    const sign = ran.find((r) => r.job === 'sign.run')!;
+    expect(sign.params).toMatchObject({ folder: '/media/inbox' });
+    expect(sign.params).not.toHaveProperty('files');
+  });
+
+  it('an inbox with payloads needs a payload key listed from the token; a URI of the renderer\'s choosing is refused', async () => {
+    const { desk, ran } = await setup({ results: { 'inbox.scan': inboxWithPayload, 'sign.run': signOutcome } });
+    await desk.signChooseInbox(undefined, ctx);
+    await expect(desk.signRun({ pin: '123456' }, ctx)).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('payload key') });
+    await expect(desk.signRun({ pin: '123456', payloadKey: 'pkcs11:token=other;object=attacker' }, ctx)).rejects.toMatchObject({ code: 'USAGE' });
     expect(ran.map((r) => r.job)).toEqual(['inbox.scan']);
+    await desk.signRun({ pin: '123456', payloadKey: PAYLOAD_KEY }, ctx);
+    expect(ran.find((r) => r.job === 'sign.run')!.params).toMatchObject({ folder: '/media/inbox', payloadKeyUri: PAYLOAD_KEY });
+  });
+
+  it('without a payload key on the token, the payloads go to the worker unsigned-by-choice (it skips them with a note)', async () => {
+    const { desk, ran } = await setup({ results: { 'inbox.scan': { ...inboxWithPayload, payloadKeys: [] }, 'sign.run': signOutcome } });
+    await desk.signChooseInbox(undefined, ctx);
+    await desk.signRun({ pin: '123456' }, ctx);
+    expect(ran.find((r) => r.job === 'sign.run')!.params).not.toHaveProperty('payloadKeyUri');
   });
 
   it('refuses shares before the custodians confirmed the session ID, and a wrong ID', async () => {
@@ -108,6 +135,33 @@ describe('the desk', () => {
     await expect(desk.renewAddShare({ source: 'text', text: typo }, ctx)).rejects.toMatchObject({ code: 'SHARE_INVALID', message: expect.stringContaining('bob') });
     await expect(desk.renewAddShare({ source: 'text', text: formatShare(split.shares[0]!) }, ctx)).rejects.toMatchObject({ code: 'SHARE_DUPLICATE' });
     expect(await desk.renewAddShare({ source: 'text', text: formatShareWords(split.shares[2]!) }, ctx)).toMatchObject({ custodian: 'carol', have: 2 });
+  });
+
+  it('a refused share still reaches the ceremony, in the order presented, so its record names the refusal; all are wiped after', async () => {
+    const { desk, split, ran } = await setup({
+      results: { 'renew.run': { newSubkeyFingerprint: 'F', certificateFingerprint: 'C', newShares: [], shareFiles: [], record: { id: 'r', folder: '/r' } } },
+    });
+    await desk.renewOpen(undefined, ctx);
+    await desk.renewConfirmSession({ sessionId: '3f9a-12bc-0000-1111-2222-3333-4444-5555' }, ctx);
+    const typo = formatShare(split.shares[1]!).replace(/^(Data: )([0-9a-f])/m, (_m, p: string, d: string) => p + (d === '0' ? '1' : '0'));
+    await desk.renewAddShare({ source: 'text', text: formatShare(split.shares[0]!) }, ctx);
+    await expect(desk.renewAddShare({ source: 'text', text: typo }, ctx)).rejects.toMatchObject({ code: 'SHARE_INVALID' });
+    await desk.renewAddShare({ source: 'text', text: formatShare(split.shares[2]!) }, ctx);
+    // Two accepted of three needed: the refused share does not count towards the quorum.
+    await expect(desk.renewRun({ signingPin: '123456' }, ctx)).rejects.toMatchObject({ code: 'QUORUM_NOT_MET', message: expect.stringContaining('2 of 3') });
+
+    await desk.renewOpen(undefined, ctx);
+    await desk.renewConfirmSession({ sessionId: '3f9a-12bc-0000-1111-2222-3333-4444-5555' }, ctx);
+    await desk.renewAddShare({ source: 'text', text: formatShare(split.shares[0]!) }, ctx);
+    await expect(desk.renewAddShare({ source: 'text', text: typo }, ctx)).rejects.toMatchObject({ code: 'SHARE_INVALID' });
+    await desk.renewAddShare({ source: 'text', text: formatShare(split.shares[2]!) }, ctx);
+    await desk.renewAddShare({ source: 'text', text: formatShare(split.shares[3]!) }, ctx);
+    await desk.renewRun({ signingPin: '123456' }, ctx);
+    const renew = ran.find((r) => r.job === 'renew.run')! as Ran & { live: { shares: { text: Uint8Array }[] } };
+    const sent = renew.params.shares as { source: string; text: Uint8Array }[];
+    expect(sent.map((s) => Buffer.from(s.text).toString('utf8'))).toEqual([formatShare(split.shares[0]!), typo, formatShare(split.shares[2]!), formatShare(split.shares[3]!)]);
+    expect(sent.map((s) => s.source)).toEqual(['typed or pasted, share of alice', 'typed or pasted', 'typed or pasted, share of carol', 'typed or pasted, share of dave']);
+    expect(renew.live.shares.every((s) => s.text.every((b) => b === 0))).toBe(true);
   });
 
   it('a share from another split is refused as foreign', async () => {

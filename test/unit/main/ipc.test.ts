@@ -35,9 +35,9 @@ function spyHandlers() {
 describe('IPC validation', () => {
   it('a well-formed request from the app window reaches its handler, parsed', async () => {
     const { handlers, calls } = spyHandlers();
-    const r = await dispatch(handlers, 'sign:run', event(), { pin: '123456', files: ['a.bin'] }, ORIGIN);
+    const r = await dispatch(handlers, 'sign:run', event(), { pin: '123456', payloadKey: 'pkcs11:token=signing;object=payload-2027' }, ORIGIN);
     expect(r).toEqual({ ok: true, value: { handled: 'signRun' } });
-    expect(calls).toEqual([{ method: 'signRun', request: { pin: '123456', files: ['a.bin'] } }]);
+    expect(calls).toEqual([{ method: 'signRun', request: { pin: '123456', payloadKey: 'pkcs11:token=signing;object=payload-2027' } }]);
   });
 
   it.each(['shell:openExternal', 'fs:read', 'sign:run ', '__proto__', 'constructor', ''])('the unknown channel %j is refused without reaching the core', async (channel) => {
@@ -48,10 +48,11 @@ describe('IPC validation', () => {
   });
 
   it.each([
-    ['sign:run', { pin: '123456', files: ['a'], path: '/etc/passwd' }, 'an extra key (a path smuggled in)'],
-    ['sign:run', { pin: 123456, files: ['a'] }, 'a PIN that is not a string'],
-    ['sign:run', { pin: 'x'.repeat(257), files: ['a'] }, 'an oversized PIN'],
-    ['sign:run', { pin: '123456', files: [] }, 'no files'],
+    ['sign:run', { pin: '123456', path: '/etc/passwd' }, 'an extra key (a path smuggled in)'],
+    ['sign:run', { pin: '123456', files: ['a.bin'] }, 'a subset of the inbox chosen by the renderer'],
+    ['sign:run', { pin: 123456 }, 'a PIN that is not a string'],
+    ['sign:run', { pin: 'x'.repeat(257) }, 'an oversized PIN'],
+    ['sign:run', { pin: '123456', payloadKey: '/etc/passwd' }, 'a payload key that is not a PKCS#11 URI'],
     ['sign:run', null, 'null'],
     ['renew:add-share', { source: 'path', path: '/etc/shadow' }, 'an unknown share source'],
     ['renew:add-share', { source: 'text', text: 'x'.repeat(20_000) }, 'an oversized share'],
@@ -69,7 +70,7 @@ describe('IPC validation', () => {
 
   it('a refused PIN is not echoed back in the error', async () => {
     const { handlers } = spyHandlers();
-    const r = await dispatch(handlers, 'sign:run', event(), { pin: 'hunter2-secret', files: [], extra: 1 }, ORIGIN);
+    const r = await dispatch(handlers, 'sign:run', event(), { pin: 'hunter2-secret', extra: 1 }, ORIGIN);
     expect(JSON.stringify(r)).not.toContain('hunter2-secret');
   });
 
@@ -91,7 +92,7 @@ describe('IPC validation', () => {
     handlers.signRun = async () => {
       throw new CeremonyError('PIN_INCORRECT', 'the PIN is wrong; 2 attempts are left in this ceremony');
     };
-    const r = await dispatch(handlers, 'sign:run', event(), { pin: '0000', files: ['a'] }, ORIGIN);
+    const r = await dispatch(handlers, 'sign:run', event(), { pin: '0000' }, ORIGIN);
     expect(r).toEqual({ ok: false, error: { code: 'PIN_INCORRECT', message: 'the PIN is wrong; 2 attempts are left in this ceremony' } });
   });
 
