@@ -4,19 +4,22 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { runPayloadSign } from '../../ceremonies/payload-sign.js';
+import { lineReporter } from '../../ceremonies/runner.js';
 import { CeremonyError } from '../../errors.js';
 import { readInputFile } from '../../files.js';
-import { connectToken, parseUriArg } from '../../hsm/connect.js';
-import { findPrivateKey } from '../../hsm/keys.js';
-import { PinAttempts, type TokenSession } from '../../hsm/token.js';
-import { TokenKeySigner } from '../../hsm/token-signer.js';
-import type { Pkcs11Uri } from '../../hsm/uri.js';
-import { signPayload, inspectPayload, payloadRefusal, type Progress } from '../../payload/index.js';
+import { parseUriArg } from '../../hsm/connect.js';
+import { inspectPayload, payloadRefusal, type Progress } from '../../payload/index.js';
 import type { CliContext } from '../context.js';
 
 interface SignOpts {
   key: string[];
   out: string;
+  trustedKey?: string[];
+  sealKey?: string;
+  recordDir: string;
+  allowNetwork?: boolean;
   force?: boolean;
   module?: string;
   pinFile?: string;
@@ -27,11 +30,6 @@ interface VerifyOpts {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-/** Keys on the same token (same module, label, serial, slot) share one session and one login. */
-function tokenKey(uri: Pkcs11Uri): string {
-  return JSON.stringify([uri.modulePath ?? '', uri.moduleName ?? '', uri.token ?? '', uri.serial ?? '', uri.slotId ?? '', uri.manufacturer ?? '', uri.model ?? '']);
-}
 
 function spkiFingerprint(key: KeyObject): string {
   return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
@@ -88,31 +86,51 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
 
   payload
     .command('sign')
-    .description('sign an unsigned update payload on the HSM, byte-identical to delta_generator; several --key give several signatures, the last one version 2')
+    .description('the payload ceremony: verify the server signature (with --trusted-key), sign on the HSM byte-identical to delta_generator; several --key give several signatures, the last one version 2')
     .argument('<payload>', 'the unsigned payload (delta_generator output)')
     .requiredOption('--key <uri>', 'a signing key, e.g. pkcs11:token=signing;object=payload-2026 (repeat for several signatures, in order)', collect)
     .requiredOption('--out <file>', 'where to write the signed payload (refused if it exists, unless --force)')
+    .option('--trusted-key <cert>', "pinned build server certificate: the payload's signature (and DIGESTS) are verified first (repeatable)", collect)
     .option('--force', 'replace --out if it exists')
+    .option('--seal-key <uri>', 'the HSM key that seals the ceremony record (default: the newest valid OpenPGP signing key on the token)')
+    .option('--record-dir <dir>', 'where the ceremony record is written', './ceremony-records')
+    .option('--allow-network', 'run even though a network interface is up (recorded in the audit log)')
     .option('--module <path>', 'PKCS#11 module')
     .option('--pin-file <path>', 'read the user PIN from this file')
     .action(async (input: string, opts: SignOpts, cmd: Command) => {
       const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
-      const uris = opts.key.map((k) => parseUriArg(k, '--key'));
-      const attempts = new PinAttempts();
-      const sessions = new Map<string, TokenSession>();
+      const keys = opts.key.map((k) => parseUriArg(k, '--key'));
       const { signal, release } = abortOnSignals();
       const progress = progressReporter(ctx, 'signing');
       try {
-        const signers: TokenKeySigner[] = [];
-        for (const uri of uris) {
-          let ts = sessions.get(tokenKey(uri));
-          if (!ts) {
-            ts = await connectToken(uri, { module: opts.module, pinFile: opts.pinFile, env: ctx.env, stdin: ctx.stdin, login: true, readWrite: false, attempts, events: { warn: ctx.out.warn } });
-            sessions.set(tokenKey(uri), ts);
-          }
-          signers.push(new TokenKeySigner(ts, findPrivateKey(ts, uri), ctx.now, ctx.out.warn));
-        }
-        const r = await signPayload({ input, output: opts.out, signers, overwrite: opts.force, onProgress: progress.tick, signal });
+        const { payload: r, record } = await runPayloadSign({
+          input: resolve(ctx.cwd, input),
+          output: resolve(ctx.cwd, opts.out),
+          keys,
+          trustedKeys: opts.trustedKey?.map((f) => resolve(ctx.cwd, f)),
+          overwrite: opts.force,
+          sealKey: opts.sealKey ? parseUriArg(opts.sealKey, '--seal-key') : undefined,
+          recordDir: resolve(ctx.cwd, opts.recordDir),
+          allowNetwork: Boolean(opts.allowNetwork),
+          attended: Boolean(ctx.stdin.isTTY),
+          module: opts.module,
+          pinFile: opts.pinFile,
+          env: ctx.env,
+          stdin: ctx.stdin,
+          signal,
+          now: ctx.now,
+          reporter: { ...lineReporter((l) => ctx.out.line(l), (m) => ctx.out.warn(m)), progress: (_label, done, total) => progress.tick({ bytes: done, total }) },
+          recordedOptions: [
+            { name: 'key', value: opts.key },
+            { name: 'out', value: opts.out },
+            { name: 'payload', value: input },
+            { name: 'record-dir', value: opts.recordDir },
+            ...(opts.trustedKey ? [{ name: 'trusted-key' as const, value: opts.trustedKey }] : []),
+            ...(opts.sealKey ? [{ name: 'seal-key' as const, value: opts.sealKey }] : []),
+            ...(opts.allowNetwork ? [{ name: 'allow-network' as const, value: true }] : []),
+            ...(opts.pinFile ? [{ name: 'pin-file' as const, value: opts.pinFile }] : []),
+          ],
+        });
         progress.done();
         ctx.out.result({
           ok: true,
@@ -125,6 +143,7 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
           signaturesOffset: r.signaturesOffset,
           signaturesSize: r.signaturesSize,
           signatures: r.signatures,
+          record: record.dir,
         });
         ctx.out.line(`signed ${r.input} -> ${r.output}`);
         ctx.out.line(`  input  sha256 ${r.inputSha256.toString('hex')}`);
@@ -133,10 +152,10 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
           ctx.out.line(`  signature version ${s.version}  ${s.bytes} bytes  ${s.key}${s.version === 2 ? '  (checked by update_engine)' : ''}`);
         }
         ctx.out.line(`  output sha256 ${r.outputSha256.toString('hex')}`);
+        ctx.out.line(`  record ${record.dir}`);
       } finally {
         progress.done();
         release();
-        for (const ts of sessions.values()) ts.close();
       }
     });
 

@@ -29,7 +29,13 @@ beforeEach(() => {
   hsm.initToken('signing', PIN);
   work = mkdtempSync(join(tmpdir(), 'ceremony-payload-'));
   env = { ...hsm.env, CEREMONY_PIN: PIN };
+  // Every payload ceremony seals its record with an OpenPGP key of the token (DESIGN §5).
+  const seal = runCeremony(['key', 'generate', '--token', 'pkcs11:token=signing', '--label', 'seal', '--bits', '2048', '--valid-days', '30', '--openpgp-uid', 'Record Seal <seal@example.org>'], { env });
+  expect(seal.code, seal.stderr).toBe(0);
 });
+
+/** Ceremony options every signing run here takes: the record under the test's folder; this machine is networked. */
+const ceremonyArgs = () => ['--allow-network', '--record-dir', join(work, 'records')];
 afterEach(() => {
   hsm.cleanup();
   rmSync(work, { recursive: true, force: true });
@@ -59,7 +65,7 @@ describe('payload sign on SoftHSM', () => {
   it('writes exactly update.signed from update.unsigned with developer-v1 on the token', () => {
     importKey('signing', DEV_KEY, 'developer-v1', '01');
     const out = join(work, 'update.signed');
-    const r = runCeremony(['--json', 'payload', 'sign', '--key', DEV_URI, '--out', out, UNSIGNED], { env });
+    const r = runCeremony(['--json', 'payload', 'sign', ...ceremonyArgs(), '--key', DEV_URI, '--out', out, UNSIGNED], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(out).equals(readFileSync(SIGNED))).toBe(true);
     const result = r.json<{ ok: boolean; signedHash: string; signatures: { version: number }[]; signaturesOffset: number; signaturesSize: number }>();
@@ -75,7 +81,7 @@ describe('payload sign on SoftHSM', () => {
     importKey('signing', DEV_KEY, 'developer-v1', '01');
     const pub2 = generateKey('second', 'payload-2026');
     const out = join(work, 'two.signed');
-    const r = runCeremony(['payload', 'sign', '--key', DEV_URI, '--key', 'pkcs11:token=second;object=payload-2026', '--out', out, UNSIGNED], { env });
+    const r = runCeremony(['payload', 'sign', ...ceremonyArgs(), '--key', DEV_URI, '--key', 'pkcs11:token=second;object=payload-2026', '--out', out, UNSIGNED], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/version 1 .*developer-v1/);
     expect(r.stdout).toMatch(/version 2 .*payload-2026.*checked by update_engine/);
@@ -106,7 +112,7 @@ describe('payload sign on SoftHSM', () => {
     importKey('signing', DEV_KEY, 'developer-v1', '01');
     const pub2 = generateKey('signing', 'payload-2026');
     const out = join(work, 'two.signed');
-    const r = runCeremony(['payload', 'sign', '--key', DEV_URI, '--key', 'pkcs11:token=signing;object=payload-2026', '--out', out, UNSIGNED], { env });
+    const r = runCeremony(['payload', 'sign', ...ceremonyArgs(), '--key', DEV_URI, '--key', 'pkcs11:token=signing;object=payload-2026', '--out', out, UNSIGNED], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(runCeremony(['payload', 'verify', '--public-key', pub2, out]).code).toBe(0);
   });
@@ -148,7 +154,7 @@ describe('payload sign refusals leave nothing behind', () => {
 
   it('refuses to sign an already-signed payload (double signing)', () => {
     const out = join(work, 'x');
-    const r = runCeremony(['payload', 'sign', '--key', DEV_URI, '--out', out, SIGNED], { env });
+    const r = runCeremony(['payload', 'sign', ...ceremonyArgs(), '--key', DEV_URI, '--out', out, SIGNED], { env });
     expectCleanError(r, 'PAYLOAD_ALREADY_SIGNED', 1);
     expect(r.stderr).toMatch(/already signed/);
     expect(existsSync(out)).toBe(false);
@@ -157,28 +163,28 @@ describe('payload sign refusals leave nothing behind', () => {
   it('refuses a malformed payload', () => {
     const p = join(work, 'junk');
     writeFileSync(p, 'CrAU\0\0\0\0\0\0\0\x01\xff\xff\xff\xff\xff\xff\xff\xff');
-    expectCleanError(runCeremony(['payload', 'sign', '--key', DEV_URI, '--out', join(work, 'x'), p], { env }), 'PAYLOAD_MALFORMED', 2);
-    expect(readdirSync(work).filter((f) => !f.endsWith('.der'))).toEqual(['junk']);
+    expectCleanError(runCeremony(['payload', 'sign', ...ceremonyArgs(), '--key', DEV_URI, '--out', join(work, 'x'), p], { env }), 'PAYLOAD_MALFORMED', 2);
+    expect(readdirSync(work).filter((f) => !f.endsWith('.der') && f !== 'records')).toEqual(['junk']);
   });
 
   it('refuses to overwrite an existing output without --force', () => {
     const out = join(work, 'exists');
     writeFileSync(out, 'keep me');
-    expectCleanError(runCeremony(['payload', 'sign', '--key', DEV_URI, '--out', out, UNSIGNED], { env }), 'OUTPUT_EXISTS', 2);
+    expectCleanError(runCeremony(['payload', 'sign', ...ceremonyArgs(), '--key', DEV_URI, '--out', out, UNSIGNED], { env }), 'OUTPUT_EXISTS', 2);
     expect(readFileSync(out, 'utf8')).toBe('keep me');
-    const forced = runCeremony(['payload', 'sign', '--key', DEV_URI, '--out', out, '--force', UNSIGNED], { env });
+    const forced = runCeremony(['payload', 'sign', ...ceremonyArgs(), '--key', DEV_URI, '--out', out, '--force', UNSIGNED], { env });
     expect(forced.code, forced.stderr).toBe(0);
     expect(readFileSync(out).equals(readFileSync(SIGNED))).toBe(true);
   });
 
   it('refuses a wrong PIN and writes nothing', () => {
     const out = join(work, 'x');
-    expectCleanError(runCeremony(['payload', 'sign', '--key', DEV_URI, '--out', out, UNSIGNED], { env: { ...env, CEREMONY_PIN: '00000' } }), 'PIN_INCORRECT', 3);
+    expectCleanError(runCeremony(['payload', 'sign', ...ceremonyArgs(), '--key', DEV_URI, '--out', out, UNSIGNED], { env: { ...env, CEREMONY_PIN: '00000' } }), 'PIN_INCORRECT', 3);
     expect(existsSync(out)).toBe(false);
   });
 
   it('refuses a key that is not on the token', () => {
-    expectCleanError(runCeremony(['payload', 'sign', '--key', 'pkcs11:token=signing;object=nope', '--out', join(work, 'x'), UNSIGNED], { env }), 'KEY_NOT_FOUND', 3);
+    expectCleanError(runCeremony(['payload', 'sign', ...ceremonyArgs(), '--key', 'pkcs11:token=signing;object=nope', '--out', join(work, 'x'), UNSIGNED], { env }), 'KEY_NOT_FOUND', 3);
   });
 
   it('a SIGKILL during signing leaves no output file', async () => {
@@ -186,7 +192,7 @@ describe('payload sign refusals leave nothing behind', () => {
     makeUnsignedPayload(input, 384 * 1024 * 1024);
     const outDir = mkdtempSync(join(work, 'out-'));
     const out = join(outDir, 'big.signed');
-    const child = spawnCeremony(['payload', 'sign', '--key', DEV_URI, '--out', out, input], { env });
+    const child = spawnCeremony(['payload', 'sign', ...ceremonyArgs(), '--key', DEV_URI, '--out', out, input], { env });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     // Kill as soon as the temp file has data in it: the copy is under way.
     for (;;) {
@@ -206,7 +212,7 @@ describe('payload sign refusals leave nothing behind', () => {
     makeUnsignedPayload(input, 384 * 1024 * 1024);
     const outDir = mkdtempSync(join(work, 'out-'));
     const out = join(outDir, 'big.signed');
-    const child = spawnCeremony(['payload', 'sign', '--key', DEV_URI, '--out', out, input], { env });
+    const child = spawnCeremony(['payload', 'sign', ...ceremonyArgs(), '--key', DEV_URI, '--out', out, input], { env });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
