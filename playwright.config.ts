@@ -14,7 +14,9 @@ export default defineConfig({
   expect: { timeout: 60_000 },
   workers: 1,
   fullyParallel: false,
-  reporter: [['list']],
+  // The JSON report sits beside vitest's (test-results/vitest.json) for scripts/test-summary.mjs; outputDir
+  // stays a subfolder because Playwright empties it at start.
+  reporter: [['list'], ['json', { outputFile: 'test-results/playwright.json' }]],
   use: {
     browserName: 'chromium',
     headless: true,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { makeDemoBuildServer } from '../../dist/ceremony/release/demo-build-server.js';
+import { writeDemoPayload } from '../../dist/ceremony/payload/demo-payload.js';
 import { runCeremony } from '../helpers/cli.js';
 import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../helpers/softhsm.js';
 
@@ -72,16 +73,33 @@ export function runInit(f: CeremonyFixture): { record: string; shares: string } 
 /**
  * A release signed Flatcar-style by the core's throwaway demo build server (each file with .sig, .DIGESTS
  * and .DIGESTS.asc), its certificate pinned in the config, copied to the "transfer media"; then one file
- * is altered on the media after signing, the attack the verification exists to stop.
+ * is altered on the media after signing, the attack the verification exists to stop. With `payload`, an
+ * unsigned CrAU update payload is signed by the build server too and sits in the inbox beside the release.
  */
-export async function makeInbox(f: CeremonyFixture): Promise<{ inbox: string; files: string[]; tampered: string }> {
-  const build = await makeDemoBuildServer(join(f.dir, 'build'), { rsaBits: 2048 });
+export async function makeInbox(f: CeremonyFixture, opts: { payload?: string } = {}): Promise<{ inbox: string; files: string[]; tampered: string }> {
+  const buildDir = join(f.dir, 'build');
+  mkdirSync(buildDir, { recursive: true });
+  if (opts.payload) writeDemoPayload(join(buildDir, opts.payload));
+  const build = await makeDemoBuildServer(buildDir, { rsaBits: 2048, ...(opts.payload ? { alsoSign: [opts.payload] } : {}) });
   copyFileSync(build.certificate, join(f.dir, 'keys', 'build-server.asc'));
   const inbox = join(f.dir, 'inbox');
   mkdirSync(inbox);
   for (const n of readdirSync(build.dir).filter((n) => n !== basename(build.certificate))) copyFileSync(join(build.dir, n), join(inbox, n));
   const files = build.files.map((p: string) => basename(p));
-  const tampered = files[files.length - 1]!;
+  const tampered = files.filter((n) => n !== opts.payload).at(-1)!;
   appendFileSync(join(inbox, tampered), 'one more line, added on the transfer media\n');
   return { inbox, files, tampered };
+}
+
+/** An RSA-2048 payload key on the signing token, made by the real CLI (`ceremony key generate`). */
+export function makePayloadKey(f: CeremonyFixture, label: string): string {
+  const pinFile = join(f.dir, 'signing.pin');
+  writeFileSync(pinFile, SIGNING_PIN, { mode: 0o600 });
+  try {
+    const r = runCeremony(['key', 'generate', '--token', 'pkcs11:token=signing', '--label', label, '--bits', '2048', '--valid-days', '365', '--pin-file', pinFile], { env: f.env });
+    if (r.code !== 0) throw new Error(`ceremony key generate failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+  } finally {
+    rmSync(pinFile);
+  }
+  return `pkcs11:token=signing;object=${label}`;
 }

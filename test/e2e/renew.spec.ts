@@ -104,7 +104,13 @@ test('custodians renew the signing key with 3 of 5 shares; a mistyped share is r
 
     await panel.getByRole('button', { name: 'Open the record' }).click();
     await expect(page.getByTestId('verdict')).toHaveText('INTACT');
-    await expect(page.getByRole('table', { name: 'Timeline' })).toContainText('share-accepted');
+    const timeline = page.getByRole('table', { name: 'Timeline' });
+    await expect(timeline).toContainText('share-accepted');
+    // The share refused in the app reached the ceremony, which refused it again and recorded it, naming bob.
+    const refusedRow = timeline.locator('tr', { hasText: 'share-refused' });
+    await expect(refusedRow).toHaveCount(1);
+    await expect(refusedRow).toContainText('bob');
+    await expect(refusedRow).toContainText('refused');
     expect(app.blocked).toEqual([]);
   } finally {
     await app.close();

@@ -1,17 +1,23 @@
 /**
- * Sign update on real material: the inbox holds release files signed by the (pinned) build-server key
- * with their signed DIGESTS, one of them altered after signing. The app shows each verdict with
- * its reason, signer fingerprint and SHA-256 (verified by the core in the worker), excludes the rejected
- * file, asks for the PIN in a dialog, refuses to start the ceremony on a networked machine until the
- * operator overrides, then signs on the SoftHSM token, shows the outputs with their self-check, and opens
- * the sealed record in Audit. The first part is driven from the keyboard alone.
+ * Sign update on real material: the inbox holds release files and an update payload (CrAU), all signed by
+ * the (pinned) build-server key with their signed DIGESTS, one release file altered after signing. The app
+ * shows each verdict with its reason, signer fingerprint and SHA-256 (verified by the core in the worker)
+ * and, while any input is rejected, offers no signing at all and says why; main refuses it too (a renderer
+ * calling the API directly is refused by the core, which records the refusal). The maintainer takes the
+ * tampered file out of the inbox and chooses it again: everything verifies, one PIN signs the release files
+ * (detached OpenPGP signatures) and the payload (with the payload key chosen from the token), each output
+ * self-checked, the records intact. The first part is driven from the keyboard alone.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
+import { reviewRecord } from '../../dist/ceremony/audit/review.js';
+import { runCeremony } from '../helpers/cli.js';
 import { openApp } from './bridge.js';
-import { makeFixture, makeInbox, runInit, SIGNING_PIN, type CeremonyFixture } from './fixtures.js';
+import { makeFixture, makeInbox, makePayloadKey, runInit, SIGNING_PIN, type CeremonyFixture } from './fixtures.js';
+
+const PAYLOAD = 'flatcar_test_update.gz';
 
 let f: CeremonyFixture;
 test.beforeAll(async () => {
@@ -19,10 +25,14 @@ test.beforeAll(async () => {
 });
 test.afterAll(() => f.cleanup());
 
-test('a maintainer signs an update: the inbox verified file by file, a tampered file rejected with its reason, the rest signed on the HSM, the record intact', async ({ page }) => {
+test('a maintainer signs an update: a tampered input stops everything until it is taken out; then the release and the payload are signed on the HSM, the records intact', async ({ page }) => {
   runInit(f); // the signing token gets its first OpenPGP signing subkey from the init ceremony
-  const { inbox, files, tampered } = await makeInbox(f);
+  const payloadKey = makePayloadKey(f, 'payload-2027');
+  const { inbox, files, tampered } = await makeInbox(f, { payload: PAYLOAD });
   const good = files.filter((n) => n !== tampered);
+  const releases = good.filter((n) => n !== PAYLOAD);
+  const records = join(f.dir, 'ceremony-records');
+  const signRecords = () => readdirSync(records).filter((n) => /-sign-[0-9a-f]+$/.test(n) && !n.includes('-payload-sign-'));
   const app = await openApp(page, {
     env: f.env,
     airGap: { airGapped: false, interfacesUp: ['eth0'] },
@@ -44,6 +54,7 @@ test('a maintainer signs an update: the inbox verified file by file, a tampered 
     await expect(page.getByRole('button', { name: 'Choose inbox folder…' })).toBeFocused();
     await page.keyboard.press('Enter');
 
+    const panel = page.getByRole('tabpanel', { name: 'Sign update' });
     const table = page.getByRole('table', { name: 'Inbox files' });
     for (const name of good) {
       const row = table.locator(`tr[data-file="${name}"]`);
@@ -51,13 +62,20 @@ test('a maintainer signs an update: the inbox verified file by file, a tampered 
       const sha = createHash('sha256').update(readFileSync(join(inbox, name))).digest('hex');
       await expect(row.getByLabel(`SHA-256 of ${name}`)).toHaveAttribute('data-value', sha);
       await expect(row.getByLabel('signer')).toHaveAttribute('data-value', /^[0-9A-F]{40}$/);
+      // A payload is told by its content (the CrAU magic), not its name: flatcar_production_image.bin is a release file.
+      await expect(row.locator('[data-kind]')).toHaveAttribute('data-kind', name === PAYLOAD ? 'payload' : 'release');
     }
     const bad = table.locator(`tr[data-file="${tampered}"]`);
     await expect(bad).toHaveAttribute('data-status', 'REJECTED');
     await expect(bad).toContainText(/error\[(SIGNATURE_INVALID|DIGEST_MISMATCH)\]/);
-    await expect(page.getByTestId('rejected-note')).toContainText(tampered);
+    // All or nothing: no signing is offered, and the workspace says what to do.
+    const note = page.getByTestId('rejected-note');
+    await expect(note).toContainText('Nothing will be signed');
+    await expect(note).toContainText(tampered);
+    await expect(note).toContainText('Take it out of the inbox folder, then choose the inbox folder again.');
+    await expect(panel.getByRole('button', { name: /^Sign \d+ files?…$/ })).toBeDisabled();
     // The key that will sign, read aloud before any PIN: the init ceremony's signing subkey.
-    const keyFingerprint = await page.getByRole('tabpanel', { name: 'Sign update' }).getByLabel('signing key fingerprint').getAttribute('data-value');
+    const keyFingerprint = await panel.getByLabel('signing key fingerprint').getAttribute('data-value');
     expect(keyFingerprint).toMatch(/^[0-9A-F]{40}$/);
     await expect(page.getByRole('navigation', { name: 'Sign update steps' }).locator('[data-step="verify-input"]')).toHaveAttribute('data-state', 'failed');
     await page.screenshot({ path: 'test-results/screenshots/sign-update.png', fullPage: true });
@@ -65,38 +83,74 @@ test('a maintainer signs an update: the inbox verified file by file, a tampered 
     await page.screenshot({ path: 'test-results/screenshots/sign-update-dark.png', fullPage: true });
     await page.emulateMedia({ colorScheme: 'light' });
 
-    // Only the verified file is offered for signing; the PIN goes in a dialog and is cleared from it.
-    await page.getByRole('button', { name: `Sign ${good.length} file${good.length === 1 ? '' : 's'}…` }).click();
+    // A renderer that calls the API anyway is refused by main: first the air gap (before any dialog or
+    // HSM work), then, after the recorded override, by the core, which verifies every input of the inbox,
+    // signs nothing and records the refusal.
+    type Result = { ok: boolean; error?: { code: string; message: string } };
+    const listedKey = await panel.locator('select option:not([value=""])').getAttribute('value');
+    expect(listedKey).toContain('object=payload-2027');
+    const forceSign = () => page.evaluate(([pin, key]) => (window as never as { ceremony: { signRun(r: unknown): Promise<Result> } }).ceremony.signRun({ pin, payloadKey: key }), [SIGNING_PIN, listedKey!] as const);
+    expect(await forceSign()).toMatchObject({ ok: false, error: { code: 'NETWORK_UP' } });
+    expect(app.dialogs).not.toContain('out-dir');
+    await page.getByRole('button', { name: 'Go on with the network up (recorded)' }).click();
+    const before = signRecords();
+    const refused = await forceSign();
+    expect(refused).toMatchObject({ ok: false, error: { code: expect.stringMatching(/^(SIGNATURE_INVALID|DIGEST_MISMATCH)$/) } });
+    expect(refused.error!.message).toContain('nothing was signed');
+    expect(existsSync(join(f.dir, 'signed')) ? readdirSync(join(f.dir, 'signed')) : []).toEqual([]);
+    const [refusalRecord] = signRecords().filter((n) => !before.includes(n));
+    const refusalLog = readFileSync(join(records, refusalRecord!, 'log.jsonl'), 'utf8');
+    expect(refusalLog).toMatch(new RegExp(`"result":"refused".*${tampered.replace(/\./g, '\\.')}`));
+    expect(refusalLog).not.toContain('"step":"sign"');
+    expect(await page.content()).not.toContain(SIGNING_PIN);
+
+    // The maintainer takes the tampered file off the inbox and chooses the inbox again.
+    rmSync(join(inbox, tampered));
+    await panel.getByRole('button', { name: 'Choose inbox folder…' }).click();
+    await expect(table.locator(`tr[data-file="${tampered}"]`)).toHaveCount(0);
+    for (const name of good) await expect(table.locator(`tr[data-file="${name}"]`)).toHaveAttribute('data-status', 'VERIFIED');
+    await expect(page.getByTestId('rejected-note')).toHaveCount(0);
+    // The payload key, listed from the token's public objects (no PIN), chosen and read aloud.
+    await panel.getByLabel(/Sign the update payload with/).selectOption({ label: 'payload-2027' });
+    await expect(panel.getByLabel('payload key fingerprint')).toHaveAttribute('data-value', /^[0-9A-F]{64}$/);
+
+    // One PIN for everything, in a dialog, cleared from it afterwards.
+    await panel.getByRole('button', { name: `Sign ${good.length} files…` }).click();
     const pinDialog = page.getByRole('dialog', { name: 'Signing token PIN' });
     await pinDialog.getByLabel('PIN').fill(SIGNING_PIN);
     await pinDialog.getByLabel('PIN').press('Enter');
     await expect(pinDialog).toBeHidden();
-    // No PIN left anywhere in the page: every secret input is empty once the dialog closed.
     const secrets = await page.locator('dialog input[type="password"]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
     expect(secrets.length).toBeGreaterThan(0);
     expect(secrets.every((v) => v === '')).toBe(true);
     expect(await page.content()).not.toContain(SIGNING_PIN);
-    const panel = page.getByRole('tabpanel', { name: 'Sign update' });
-    await expect(panel.getByRole('alert')).toContainText('error[NETWORK_UP]');
-    expect(app.dialogs).not.toContain('out-dir');
 
-    // The operator overrides (recorded), signs with the PIN; the core re-verifies, signs on the HSM,
-    // self-checks and seals the record.
-    await page.getByRole('button', { name: 'Go on with the network up (recorded)' }).click();
-    await panel.getByRole('button', { name: /^Sign \d+ files?…$/ }).click();
-    await pinDialog.getByLabel('PIN').fill(SIGNING_PIN);
-    await pinDialog.getByRole('button', { name: 'Sign', exact: true }).click();
     const outputs = panel.getByRole('table', { name: 'Outputs' });
-    for (const name of good) {
+    for (const name of releases) {
       const row = outputs.locator(`tr[data-output="${name}.sig"]`);
       await expect(row).toContainText('OK');
       const sig = readFileSync(join(f.dir, 'signed', `${name}.sig`));
       await expect(row.locator('.fingerprint')).toHaveAttribute('data-value', createHash('sha256').update(sig).digest('hex'));
     }
+    const signedPayload = join(f.dir, 'signed', `${PAYLOAD}.signed`);
+    const payloadRow = outputs.locator(`tr[data-output="${PAYLOAD}.signed"]`);
+    await expect(payloadRow).toContainText('OK');
+    await expect(payloadRow.locator('.fingerprint')).toHaveAttribute('data-value', createHash('sha256').update(readFileSync(signedPayload)).digest('hex'));
     expect(existsSync(join(f.dir, 'signed', `${tampered}.sig`))).toBe(false);
+    expect(existsSync(join(f.dir, 'signed', `${PAYLOAD}.sig`))).toBe(false);
+    // The signed payload verifies by update_engine's rule with the payload key's exported public key (the CLI).
+    const pem = join(f.dir, 'payload-2027.pub.pem');
+    expect(runCeremony(['key', 'export', '--key', payloadKey, '--format', 'pem', '--out', pem], { env: f.env }).code).toBe(0);
+    const verified = runCeremony(['payload', 'verify', '--public-key', pem, signedPayload], { env: f.env });
+    expect(verified.code, verified.stderr).toBe(0);
     await expect(panel.getByLabel('signing key fingerprint').last()).toHaveAttribute('data-value', keyFingerprint!);
     await expect(page.getByRole('navigation', { name: 'Sign update steps' }).locator('[data-step="seal"]')).toHaveAttribute('data-state', 'done');
     await page.screenshot({ path: 'test-results/screenshots/sign-update-signed.png', fullPage: true });
+
+    // The payload's own ceremony record is intact too.
+    const payloadRecords = readdirSync(records).filter((n) => n.includes('-payload-sign-'));
+    expect(payloadRecords).toHaveLength(1);
+    expect((await reviewRecord(join(records, payloadRecords[0]!))).verdict).toBe('intact');
 
     await panel.getByRole('button', { name: 'Open the record' }).click();
     await expect(page.getByTestId('verdict')).toHaveText('INTACT');

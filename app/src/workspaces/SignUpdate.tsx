@@ -26,7 +26,7 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
   const rejected = inbox?.files.filter((f) => f.status === 'REJECTED') ?? [];
   const payloads = inbox?.files.filter((f) => f.kind === 'payload') ?? [];
   const needsPayloadKey = payloads.length > 0 && (inbox?.payloadKeys.length ?? 0) > 0;
-  const toSign = rejected.length > 0 ? [] : (inbox?.files.filter((f) => needsPayloadKey || f.kind !== 'payload') ?? []);
+  const toSign = inbox?.files.filter((f) => needsPayloadKey || f.kind !== 'payload') ?? [];
   const canSign = !running && !outcome && rejected.length === 0 && toSign.length > 0 && (!needsPayloadKey || payloadKey !== '');
   const onStep = useCallback((step: string) => setSteps((s) => advance(s, step, SIGN_STEPS)), []);
 
@@ -100,6 +100,7 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
               <thead>
                 <tr>
                   <th scope="col">File</th>
+                  <th scope="col">Kind</th>
                   <th scope="col">Status</th>
                   <th scope="col">Reason</th>
                   <th scope="col">Signed by</th>
@@ -110,6 +111,7 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
                 {inbox.files.map((f) => (
                   <tr key={f.name} data-file={f.name} data-status={f.status} className={`status-${f.status.replace(' ', '-').toLowerCase()}`}>
                     <th scope="row">{f.name}</th>
+                    <td data-kind={f.kind}>{f.kind === 'payload' ? 'update payload' : f.kind}</td>
                     <td>
                       <strong>{f.status}</strong>
                     </td>
