@@ -31,6 +31,8 @@ import {
   splitForConfig,
   stageShares,
   StagedOutputs,
+  precheckSealKey,
+  sealerForSealKey,
   subkeyWindow,
   type HandedOutShare,
   type QuorumCeremonyOptions,
@@ -61,6 +63,7 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
   }
   const freeSlot = findFreeSlot(mod);
   const signingPin = choosePinSource({ pinFile: o.pinFile, env: o.env, stdin: o.stdin });
+  await precheckSealKey(mod, o.sealKey, o.now());
 
   const run = CeremonyRun.start({
     kind: 'init',
@@ -124,6 +127,7 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
           await ts.login(signingPin, attempts, { warn: (m) => o.reporter.warn(m) });
           return ts;
         }, () => `logged in to '${config.hsm.signingToken}' (${signingPin.kind} PIN)`);
+        if (o.sealKey) sealer = await sealerForSealKey(o.sealKey, [root!, signing!], o.now);
 
         const window = subkeyWindow(config, now);
         const sub = await run.step('generate-key', 'generating the first signing subkey (RSA-4096) on the signing token', () => {
@@ -146,7 +150,7 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
 
         // The root key seals this record: find it the way every later ceremony will, from the token.
         const rootEntry = (await findOpenpgpKeys(root!, now)).find((k) => k.key.label === ROOT_KEY_LABEL);
-        if (rootEntry) sealer = await hsmSealer(root!, rootEntry, o.now);
+        if (rootEntry && !o.sealKey) sealer = await hsmSealer(root!, rootEntry, o.now);
 
         // The PINs were derived with this set ID as salt: the split must carry the same one.
         const split = await run.step('split', `splitting the quorum secret ${config.quorum.threshold}-of-${config.quorum.custodians.length}`, () => splitForConfig(secret!, config, setId), (s) => ({ detail: `split into ${s.shares.length} shares, any ${s.descriptor.threshold} of which recover the secret`, quorum: { threshold: s.descriptor.threshold, total: s.shares.length, custodians: s.descriptor.custodians } }));

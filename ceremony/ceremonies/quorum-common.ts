@@ -9,10 +9,14 @@ import { CeremonyError } from '../errors.js';
 import type { CeremonyConfig } from '../config.js';
 import { writeFileAtomic, fsyncDir } from '../files.js';
 import { generateRsaKeyPair, findPrivateKey, type KeyInfo } from '../hsm/keys.js';
-import type { TokenSession } from '../hsm/token.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import { QuorumSession, splitQuorumSecret, formatShare, formatShareWords, encryptShareForCustodian, wipeShares, type QuorumSplit } from '../quorum/index.js';
 import type { CeremonyReporter } from './runner.js';
+import type { Pkcs11Uri } from '../hsm/uri.js';
+import type { Pkcs11Module } from '../hsm/module.js';
+import { TokenSession as TokenSessionClass } from '../hsm/token.js';
+import type { RecordSealer } from '../audit/seal.js';
+import { chooseSealKey, hsmSealer } from './seal-key.js';
 
 const DAY_MS = 86_400_000;
 
@@ -33,6 +37,29 @@ export interface QuorumCeremonyOptions {
   now: () => Date;
   /** Options as typed, for the record's first line (no secrets: names only). */
   recordedOptions: { name: string; value: string | number | boolean | string[] }[];
+  /** `--seal-key`: seal the record with this OpenPGP key instead of the root key. */
+  sealKey?: Pkcs11Uri;
+}
+
+/**
+ * `--seal-key` is checked before the ceremony starts (DESIGN §5: refused before it starts when no key
+ * can seal); its token's public objects are readable without a PIN.
+ */
+export async function precheckSealKey(mod: Pkcs11Module, sealKey: Pkcs11Uri | undefined, now: Date): Promise<void> {
+  if (!sealKey) return;
+  const ts = TokenSessionClass.open(mod, sealKey, false);
+  try {
+    await chooseSealKey(ts, { sealKey, now });
+  } finally {
+    ts.close();
+  }
+}
+
+/** The sealer for `--seal-key`, on whichever of the ceremony's logged-in sessions holds its token. */
+export async function sealerForSealKey(sealKey: Pkcs11Uri, sessions: TokenSessionClass[], now: () => Date): Promise<RecordSealer> {
+  const ts = sessions.find((s) => s.info.label === sealKey.token);
+  if (!ts) throw new CeremonyError('USAGE', `--seal-key must name a key on the root or the signing token, not on '${sealKey.token ?? '(no token)'}'`);
+  return hsmSealer(ts, await chooseSealKey(ts, { sealKey, now: now() }), now);
 }
 
 export function utcDay(d: Date): Date {
@@ -53,7 +80,7 @@ export function subkeyLabel(now: Date): string {
 }
 
 /** Generate the yearly signing subkey on the signing token (RSA-4096, non-extractable, dated). */
-export function generateSigningSubkey(signing: TokenSession, config: CeremonyConfig, now: Date): { key: KeyInfo; signer: TokenKeySigner } {
+export function generateSigningSubkey(signing: TokenSessionClass, config: CeremonyConfig, now: Date): { key: KeyInfo; signer: TokenKeySigner } {
   const { tokenDays } = subkeyWindow(config, now);
   const made = generateRsaKeyPair(signing, { label: subkeyLabel(now), bits: 4096, validDays: tokenDays, now });
   const key = findPrivateKey(signing, { object: made.label, id: made.id, extraPath: [], extraQuery: [] });

@@ -45,6 +45,8 @@ import {
   splitForConfig,
   stageShares,
   StagedOutputs,
+  precheckSealKey,
+  sealerForSealKey,
   subkeyWindow,
   type HandedOutShare,
   type QuorumCeremonyOptions,
@@ -109,6 +111,12 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
   const newCustodians = config.quorum.custodians.map((c) => c.name);
   const sessionId = quorumSessionId({ currentFingerprint: rootFingerprint, validFrom: window.validFrom, validUntil: window.validUntil, custodians: newCustodians, threshold: config.quorum.threshold });
   const signingPin = choosePinSource({ pinFile: o.pinFile, env: o.env, stdin: o.stdin });
+  try {
+    await precheckSealKey(mod, o.sealKey, now);
+  } catch (e) {
+    root.close();
+    throw e;
+  }
 
   const run = CeremonyRun.start({
     kind: 'renew',
@@ -203,13 +211,14 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         const rootKey = findPrivateKey(root, { object: ROOT_KEY_LABEL, extraPath: [], extraQuery: [] });
         const rootSigner = new TokenKeySigner(root, rootKey, o.now);
         const rootEntry = (await findOpenpgpKeys(root, now)).find((k) => k.key.label === ROOT_KEY_LABEL);
-        if (rootEntry) sealer = await hsmSealer(root, rootEntry, o.now);
+        if (rootEntry && !o.sealKey) sealer = await hsmSealer(root, rootEntry, o.now);
 
         signing = await run.step('hsm-login', `logging in to the signing token '${config.hsm.signingToken}'`, async () => {
           const ts = TokenSession.open(mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] });
           await ts.login(signingPin, attempts, { warn: (m) => o.reporter.warn(m) });
           return ts;
         }, () => ({ detail: `logged in to '${config.hsm.signingToken}' (${signingPin.kind} PIN)`, actor: { role: 'maintainer' } }));
+        if (o.sealKey) sealer = await sealerForSealKey(o.sealKey, [root, signing!], o.now);
 
         const sub = await run.step('generate-key', 'generating the new signing subkey (RSA-4096) on the signing token', () => {
           const made = generateSigningSubkey(signing!, config, now);

@@ -20,17 +20,17 @@ export async function chooseSealKey(ts: TokenSession, opts: { sealKey?: Pkcs11Ur
   let asked: string;
   if (opts.sealKey) {
     const want = opts.sealKey;
-    asked = `the seal key ${want.object ?? want.id?.toString('hex') ?? '(unnamed)'}`;
+    asked = `key '${want.object ?? want.id?.toString('hex') ?? '(unnamed)'}'`;
     chosen = keys.find((k) => (want.object === undefined || k.key.label === want.object) && (want.id === undefined || k.key.id.equals(want.id)));
   } else if (opts.ceremonyKeyLabel !== undefined) {
-    asked = `the ceremony's key '${opts.ceremonyKeyLabel}'`;
+    asked = `key '${opts.ceremonyKeyLabel}'`;
     chosen = keys.find((k) => k.key.label === opts.ceremonyKeyLabel && k.usable) ?? keys.find((k) => k.usable);
   } else {
-    asked = 'a valid OpenPGP signing key';
+    asked = 'valid OpenPGP signing key';
     chosen = keys.find((k) => k.usable);
   }
   if (!chosen) {
-    throw new CeremonyError('KEY_NOT_FOUND', `no key can seal the ceremony record: token '${ts.info.label}' has no ${asked.replace(/^the |^a /, '')} with an OpenPGP certificate (give --seal-key URI)`);
+    throw new CeremonyError('KEY_NOT_FOUND', `no key can seal the ceremony record: token '${ts.info.label}' has no ${asked} with an OpenPGP certificate (make one with key generate --openpgp-uid, or give --seal-key URI)`);
   }
   if (!chosen.usable) {
     throw new CeremonyError('KEY_UNSUITABLE', `the seal key '${chosen.key.label}' cannot sign now (expired, outside its validity window, or not signing-capable)`);

@@ -51,6 +51,13 @@ export function defaultContext(): Omit<CliContext, 'out'> {
 
 const invokedDirectly = process.argv[1] && new URL(import.meta.url).pathname === (await import('node:fs')).realpathSync(process.argv[1]);
 if (invokedDirectly) {
+  // A reader that goes away (`ceremony ... | head`) is not an error of ours: stop quietly.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   const code = await runCli(process.argv.slice(2));
   process.exitCode = code;
 }

@@ -5,10 +5,12 @@ import { loadConfig } from '../../config.js';
 import { runInit } from '../../ceremonies/init.js';
 import { runRenew } from '../../ceremonies/renew.js';
 import { readInputFile } from '../../files.js';
+import { parseUriArg } from '../../hsm/connect.js';
 import { lineReporter } from '../../ceremonies/runner.js';
 import type { CliContext } from '../context.js';
 
 interface InitOpts {
+  sealKey?: string;
   config: string;
   out: string;
   recordDir: string;
@@ -27,6 +29,7 @@ export function registerQuorumCeremonies(program: Command, ctxFor: (json: boolea
     .option('--allow-network', 'run even though a network interface is up (recorded in the audit log)')
     .option('--module <path>', 'PKCS#11 module (the config hsm.module wins)')
     .option('--pin-file <path>', "the maintainers' PIN of the signing token")
+    .option('--seal-key <uri>', 'seal the record with this OpenPGP key on the signing token instead of the root key')
     .action(async (opts: InitOpts, cmd: Command) => {
       const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
       const config = loadConfig(resolve(ctx.cwd, opts.config));
@@ -43,10 +46,12 @@ export function registerQuorumCeremonies(program: Command, ctxFor: (json: boolea
         stdin: ctx.stdin,
         reporter: lineReporter((l) => ctx.out.line(l), (m) => ctx.out.warn(m)),
         now: ctx.now,
+        sealKey: opts.sealKey ? parseUriArg(opts.sealKey, '--seal-key') : undefined,
         recordedOptions: [
           { name: 'config', value: opts.config },
           { name: 'out', value: opts.out },
           { name: 'record-dir', value: opts.recordDir },
+          ...(opts.sealKey ? [{ name: 'seal-key', value: opts.sealKey }] : []),
           ...(opts.allowNetwork ? [{ name: 'allow-network', value: true }] : []),
           ...(opts.pinFile ? [{ name: 'pin-file', value: opts.pinFile }] : []),
         ],
@@ -117,6 +122,7 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
     .option('--allow-network', 'run even though a network interface is up (recorded in the audit log)')
     .option('--module <path>', 'PKCS#11 module (the config hsm.module wins)')
     .option('--pin-file <path>', "the maintainers' PIN of the signing token")
+    .option('--seal-key <uri>', 'seal the record with this OpenPGP key on the signing token instead of the root key')
     .action(async (opts: RenewOpts, cmd: Command) => {
       const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
       const config = loadConfig(resolve(ctx.cwd, opts.config));
@@ -139,7 +145,9 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
         confirmSession: attended ? confirmAtTerminal : undefined,
         expectSessionId: opts.sessionId,
         newPayloadKey: opts.newPayloadKey,
+        sealKey: opts.sealKey ? parseUriArg(opts.sealKey, '--seal-key') : undefined,
         recordedOptions: [
+          ...(opts.sealKey ? [{ name: 'seal-key', value: opts.sealKey }] : []),
           { name: 'config', value: opts.config },
           { name: 'out', value: opts.out },
           { name: 'record-dir', value: opts.recordDir },
