@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCeremony, expectCleanError } from '../../helpers/cli.js';
 import { scanForSecrets } from '../../helpers/secret-scan.js';
+import { assertEveryMutationCaught } from '../../helpers/record-mutations.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ceremony-demo-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,6 +28,17 @@ it('runs init, renew, sign, payload sign, gpg and the audit, and every record re
   expect(scan.filesScanned).toBeGreaterThan(10);
   expect(scan.hits).toEqual([]);
 }, 180_000);
+
+it('catches every single-line edit, deletion, swap, duplication and truncation of each real record (init, renew, sign, payload-sign)', async () => {
+  const records = readdirSync(join(dir, 'd', 'ceremony-records')).map((r) => join(dir, 'd', 'ceremony-records', r));
+  expect(records).toHaveLength(4);
+  const certificate = readFileSync(join(dir, 'd', 'renew', 'certificate.asc'), 'utf8');
+  for (const record of records) {
+    const result = await assertEveryMutationCaught(record, { trustedCertificates: [certificate] });
+    expect(result.total).toBeGreaterThan(50);
+    expect(result.caught).toBe(result.total);
+  }
+}, 300_000);
 
 it('refuses a --dir that already holds something', () => {
   expectCleanError(runCeremony(['demo', '--dir', join(dir, 'd')]), 'OUTPUT_EXISTS', 2);
