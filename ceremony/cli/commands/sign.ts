@@ -5,7 +5,7 @@ import { parseUriArg } from '../../hsm/connect.js';
 import { lineReporter } from '../../ceremonies/runner.js';
 import { runSignUpdate } from '../../ceremonies/sign-update.js';
 import type { CliContext } from '../context.js';
-import { groupHex } from './verify.js';
+import { groupHex, progressFor } from './verify.js';
 
 interface SignOpts {
   trustedKey: string[];
@@ -40,6 +40,8 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
     .action(async (files: string[], opts: SignOpts, cmd: Command) => {
       const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
       const key = parseUriArg(opts.key, '--key');
+      // Large files get a progress bar while they are hashed, on a terminal only.
+      const bar = ctx.out.json ? undefined : progressFor(Boolean(process.stderr.isTTY));
       const result = await runSignUpdate({
         files: files.map((f) => resolve(ctx.cwd, f)),
         trustedKeys: opts.trustedKey.map((f) => resolve(ctx.cwd, f)),
@@ -56,7 +58,7 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
         pinFile: opts.pinFile,
         env: ctx.env,
         stdin: ctx.stdin,
-        reporter: lineReporter((l) => ctx.out.line(l), (m) => ctx.out.warn(m)),
+        reporter: { ...lineReporter((l) => ctx.out.line(l), (m) => ctx.out.warn(m)), progress: bar?.onProgress },
         now: ctx.now,
         recordedOptions: [
           { name: 'trusted-key', value: opts.trustedKey },

@@ -59,8 +59,8 @@ function printResult(ctx: CliContext, r: FileVerification): void {
   if (r.sha512) ctx.out.line(`  SHA-512  ${groupHex(r.sha512)}`);
 }
 
-/** One bar per large file, on stderr, only when stderr is a terminal. */
-function progressFor(stderrIsTTY: boolean) {
+/** One bar per large file, on stderr, only when stderr is a terminal (also used by `ceremony sign`). */
+export function progressFor(stderrIsTTY: boolean) {
   if (!stderrIsTTY) return undefined;
   let bar: cliProgress.SingleBar | null = null;
   let current = '';
