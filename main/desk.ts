@@ -70,7 +70,7 @@ export function createDesk(deps: DeskDeps): Handlers {
   let overridden = false;
   let config: DeskConfig | undefined;
   // What main scanned; signing always covers every file of this folder (the worker lists it again).
-  let inbox: { folder: string; keyUri: string; hasPayloads: boolean; payloadKeys: string[] } | undefined;
+  let inbox: { folder: string; scanned: string[]; keyUri: string; hasPayloads: boolean; payloadKeys: string[] } | undefined;
   let lastRecord: string | undefined;
   let audited: string | undefined;
   // The shares stay in main (checked by the core's QuorumSession as they arrive) until the worker needs them.
@@ -133,7 +133,7 @@ export function createDesk(deps: DeskDeps): Handlers {
       const job = worker.run('inbox.scan', { folder, trustedKeys: c.trustedKeys, signingKeyUri: c.signingKeyUri, module: c.module }, relay(ctx, () => id));
       id = job.id;
       const view = await job.result;
-      inbox = { folder, keyUri: view.signingKey.uri, hasPayloads: view.files.some((f) => f.kind === 'payload'), payloadKeys: view.payloadKeys.map((k) => k.uri) };
+      inbox = { folder, scanned: view.files.map((f) => f.name), keyUri: view.signingKey.uri, hasPayloads: view.files.some((f) => f.kind === 'payload'), payloadKeys: view.payloadKeys.map((k) => k.uri) };
       return view;
     },
     signRun: async (req, ctx) => {
@@ -154,7 +154,7 @@ export function createDesk(deps: DeskDeps): Handlers {
         let id = '';
         const job = worker.run(
           'sign.run',
-          { folder: inbox.folder, ...(req.payloadKey ? { payloadKeyUri: req.payloadKey } : {}), trustedKeys: c.trustedKeys, signingKeyUri: inbox.keyUri, module: c.module, outDir, recordDir: recordDir(c), allowNetwork: overridden, pin },
+          { folder: inbox.folder, scanned: inbox.scanned, ...(req.payloadKey ? { payloadKeyUri: req.payloadKey } : {}), trustedKeys: c.trustedKeys, signingKeyUri: inbox.keyUri, module: c.module, outDir, recordDir: recordDir(c), allowNetwork: overridden, pin },
           relay(ctx, () => id),
         );
         id = job.id;

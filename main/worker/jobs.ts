@@ -235,6 +235,12 @@ export const JOBS: JobTable = {
       throwIfCancelled(ctx.signal);
       const { main } = await listInbox(params.folder);
       if (main.length === 0) throw new CeremonyError('USAGE', `the inbox folder ${params.folder} holds no file to sign`);
+      // Nothing the maintainer has not seen verified and read aloud is signed: a file added or taken
+      // away since the scan means the inbox must be chosen again.
+      const seen = new Set(params.scanned);
+      if (main.length !== seen.size || main.some((x) => !seen.has(x))) {
+        throw new CeremonyError('USAGE', 'the inbox folder changed since it was verified; choose the inbox folder again');
+      }
       const { releases, payloads } = await splitInbox(params.folder, main);
       const all = main.map((n) => join(params.folder, n));
       const payloadOut = (n: string) => join(params.outDir, `${n}.signed`);

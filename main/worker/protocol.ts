@@ -29,6 +29,8 @@ export interface JobSpecs {
   'sign.run': {
     params: {
       folder: string;
+      /** The files main's scan showed (read aloud); the folder must still hold exactly these. */
+      scanned: string[];
       payloadKeyUri?: string;
       trustedKeys: string[];
       signingKeyUri: string;

@@ -98,7 +98,7 @@ describe('the desk', () => {
     // The IPC schema refuses a file list; even a handler called directly passes only the folder.
     await desk.signRun({ pin: '123456', files: ['a.bin'] } as never, ctx);
     const sign = ran.find((r) => r.job === 'sign.run')!;
-    expect(sign.params).toMatchObject({ folder: '/media/inbox' });
+    expect(sign.params).toMatchObject({ folder: '/media/inbox', scanned: ['a.bin', 'b.bin'] });
     expect(sign.params).not.toHaveProperty('files');
   });
 

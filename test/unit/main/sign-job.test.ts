@@ -67,7 +67,8 @@ async function scan(folder: string) {
 }
 
 function signParams(inbox: { folder: string; outDir: string; recordDir: string }, keyUri: string, payloadKeyUri?: string) {
-  return { ...inbox, trustedKeys: [build.certificate], signingKeyUri: keyUri, module: SOFTHSM_MODULE, allowNetwork: true, pin: Buffer.from(PIN), ...(payloadKeyUri ? { payloadKeyUri } : {}) };
+  const scanned = readdirSync(inbox.folder).filter((x) => !/\.(sig|asc|DIGESTS)$/.test(x));
+  return { ...inbox, scanned, trustedKeys: [build.certificate], signingKeyUri: keyUri, module: SOFTHSM_MODULE, allowNetwork: true, pin: Buffer.from(PIN), ...(payloadKeyUri ? { payloadKeyUri } : {}) };
 }
 
 function logsOf(recordDir: string): string[] {
@@ -137,6 +138,15 @@ describe('the sign-update jobs', () => {
     expect(pem.code).toBe(0);
     const v = await verifyPayload(join(inbox.outDir, `${PAYLOAD}.signed`), [createPublicKey(pem.stdout)]);
     expect(v.ok).toBe(true);
+  });
+
+  it('a file put into the inbox after it was verified and read aloud is never signed: the inbox must be chosen again', async () => {
+    const inbox = freshInbox();
+    const view = await scan(inbox.folder);
+    const params = signParams(inbox, view.signingKey.uri, view.payloadKeys[0]!.uri);
+    copyFileSync(join(inbox.folder, 'version.txt'), join(inbox.folder, 'unseen.txt'));
+    await expect(JOBS['sign.run'](params, ctx())).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('choose the inbox folder again') });
+    expect(existsSync(inbox.outDir)).toBe(false);
   });
 
   it('with no payload key chosen (none on the token), the release files are signed and the payload is skipped with a note', async () => {
