@@ -212,7 +212,14 @@ export class CeremonyRecord {
    * to the record's parent folder (the reviewer looks it up there), or absolute on another root.
    */
   async addArtifact(path: string, role: ArtifactRole, name: string = basename(path)): Promise<ManifestArtifact> {
-    const ref = await describeFile(path, name);
+    return this.addArtifactWithHash(path, role, await describeFile(path, name));
+  }
+
+  /**
+   * List an artifact whose SHA-256 the ceremony already computed over exactly these bytes (while
+   * verifying or writing it), so a large file is not read again just for the manifest.
+   */
+  addArtifactWithHash(path: string, role: ArtifactRole, ref: FileRef): ManifestArtifact {
     const abs = resolve(path);
     const rel = relative(dirname(this.dir), abs);
     const artifact: ManifestArtifact = {

@@ -68,7 +68,7 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
   const run = CeremonyRun.start({
     kind: 'init',
     command: 'ceremony init',
-    options: o.recordedOptions as never,
+    options: o.recordedOptions,
     recordDir: o.recordDir,
     allowNetwork: o.allowNetwork,
     attended: o.attended,

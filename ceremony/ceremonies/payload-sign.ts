@@ -6,7 +6,7 @@
  * update_engine's rule and the exported public keys → record sealed by an OpenPGP key of the token.
  */
 import { basename } from 'node:path';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { CeremonyError } from '../errors.js';
 import { connectToken } from '../hsm/connect.js';
 import { openModule, resolveModulePath } from '../hsm/module.js';
@@ -19,29 +19,17 @@ import { loadTrustedCertificates } from '../openpgp/verify/certificate.js';
 import { verifyReleaseFiles } from '../release/verify-release.js';
 import { signPayload, verifyPayload, type SignPayloadResult } from '../payload/index.js';
 import type { SealedRecord } from '../audit/record.js';
-import type { OptionEntry } from '../audit/events.js';
 import type { OpenpgpTokenKey } from '../openpgp/hsm-store.js';
-import { CeremonyRun, withCeremony, type CeremonyReporter } from './runner.js';
+import { CeremonyRun, withCeremony, type CeremonyContext } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
 
-export interface PayloadSignOptions {
+export interface PayloadSignOptions extends CeremonyContext {
   input: string;
   output: string;
   /** In signature order: the last key makes the version-2 signature update_engine checks. */
   keys: Pkcs11Uri[];
   trustedKeys?: string[];
   overwrite?: boolean;
-  sealKey?: Pkcs11Uri;
-  recordDir: string;
-  allowNetwork: boolean;
-  attended: boolean;
-  module?: string;
-  pinFile?: string;
-  env: NodeJS.ProcessEnv;
-  stdin?: NodeJS.ReadStream;
-  reporter: CeremonyReporter;
-  now: () => Date;
-  recordedOptions: OptionEntry[];
   signal?: AbortSignal;
 }
 
@@ -153,13 +141,13 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
         // 4. Independent check: update_engine's rule over the written file, with the exported public keys.
         await run.step('self-check', "checking the written payload with update_engine's rule and the exported public keys", async () => {
           const exported = signers.map((s) => publicKeyOf(s.session, s.key.handle));
-          const v = await verifyPayload(o.output, [exported.at(-1)!]);
-          return v;
+          // The bulk was hashed while it was written; structure and signatures are read back from the file.
+          return verifyPayload(o.output, [exported.at(-1)!], { signedHash: result.signedHash });
         }, (v) => `the version-2 signature verifies over bytes 0..${v.signedBytes} (${v.reason})`);
         written = false; // checked: from here on the output stays whatever happens to the seal
         run.note('write-output', { detail: `${basename(o.output)} written`, outputs: [{ name: basename(o.output), sha256: result.outputSha256.toString('hex'), size: result.size }] });
-        await run.record.addArtifact(o.input, 'input');
-        await run.record.addArtifact(o.output, 'output');
+        run.record.addArtifactWithHash(o.input, 'input', { name: basename(o.input), sha256: result.inputSha256.toString('hex'), size: statSync(o.input).size });
+        run.record.addArtifactWithHash(o.output, 'output', { name: basename(o.output), sha256: result.outputSha256.toString('hex'), size: result.size });
         return result;
       },
       () => sealer,

@@ -11,7 +11,7 @@ import { writeFileAtomic, fsyncDir } from '../files.js';
 import { generateRsaKeyPair, findPrivateKey, type KeyInfo } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import { QuorumSession, splitQuorumSecret, formatShare, formatShareWords, encryptShareForCustodian, wipeShares, type QuorumSplit } from '../quorum/index.js';
-import type { CeremonyReporter } from './runner.js';
+import type { CeremonyContext } from './runner.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
 import type { Pkcs11Module } from '../hsm/module.js';
 import { TokenSession as TokenSessionClass } from '../hsm/token.js';
@@ -20,25 +20,9 @@ import { chooseSealKey, hsmSealer } from './seal-key.js';
 
 const DAY_MS = 86_400_000;
 
-export interface QuorumCeremonyOptions {
+export interface QuorumCeremonyOptions extends CeremonyContext {
   config: CeremonyConfig;
   outDir: string;
-  recordDir: string;
-  allowNetwork: boolean;
-  /** A person is at a terminal (prompts possible); else the run is unattended. */
-  attended: boolean;
-  /** `--module`; the config's hsm.module wins when set. */
-  module?: string;
-  /** The maintainers' PIN for the signing token. */
-  pinFile?: string;
-  env: NodeJS.ProcessEnv;
-  stdin?: NodeJS.ReadStream;
-  reporter: CeremonyReporter;
-  now: () => Date;
-  /** Options as typed, for the record's first line (no secrets: names only). */
-  recordedOptions: { name: string; value: string | number | boolean | string[] }[];
-  /** `--seal-key`: seal the record with this OpenPGP key instead of the root key. */
-  sealKey?: Pkcs11Uri;
 }
 
 /**

@@ -121,7 +121,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
   const run = CeremonyRun.start({
     kind: 'renew',
     command: 'ceremony renew',
-    options: o.recordedOptions as never,
+    options: o.recordedOptions,
     recordDir: o.recordDir,
     allowNetwork: o.allowNetwork,
     attended: o.attended,

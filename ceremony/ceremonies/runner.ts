@@ -10,6 +10,7 @@ import { CeremonyRecord, type SealedRecord } from '../audit/record.js';
 import type { RecordSealer } from '../audit/seal.js';
 import type { Actor, CeremonyKind, CeremonyStep, EventInput, OptionEntry } from '../audit/events.js';
 import { TOOL_VERSION } from '../version.js';
+import type { Pkcs11Uri } from '../hsm/uri.js';
 
 export type RunnableStep = Exclude<CeremonyStep, 'ceremony-start' | 'ceremony-end' | 'seal'>;
 
@@ -38,6 +39,26 @@ export interface StartOptions {
 }
 
 type StepOutcome = Omit<EventInput, 'step'> | string;
+
+/** What every ceremony takes besides its own inputs: record, seal, network, HSM access, clock, reporter. */
+export interface CeremonyContext {
+  recordDir: string;
+  /** `--seal-key`: seal the record with this OpenPGP key instead of the ceremony's default. */
+  sealKey?: Pkcs11Uri;
+  allowNetwork: boolean;
+  /** A person is at a terminal (prompts possible); else the run is unattended. */
+  attended: boolean;
+  /** `--module` */
+  module?: string;
+  /** The maintainers' PIN of the signing token, from a file. */
+  pinFile?: string;
+  env: NodeJS.ProcessEnv;
+  stdin?: NodeJS.ReadStream;
+  reporter: CeremonyReporter;
+  now: () => Date;
+  /** Options as typed, for the record's first line (no secrets: names and paths only). */
+  recordedOptions: OptionEntry[];
+}
 
 export class CeremonyRun {
   private sealed: SealedRecord | undefined;

@@ -27,12 +27,11 @@ import { certificateKeys, exportCertificate } from '../openpgp/build/certificate
 import { toOpenpgpTime } from '../openpgp/build/packets.js';
 import type { OpenpgpTokenKey } from '../openpgp/hsm-store.js';
 import type { SealedRecord } from '../audit/record.js';
-import type { OptionEntry } from '../audit/events.js';
-import { CeremonyRun, withCeremony, type CeremonyReporter } from './runner.js';
+import { CeremonyRun, withCeremony, type CeremonyContext } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
 import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
 
-export interface SignUpdateOptions {
+export interface SignUpdateOptions extends CeremonyContext {
   files: string[];
   trustedKeys: string[];
   key: Pkcs11Uri;
@@ -40,17 +39,6 @@ export interface SignUpdateOptions {
   armor: boolean;
   signature?: string;
   digests?: string;
-  sealKey?: Pkcs11Uri;
-  recordDir: string;
-  allowNetwork: boolean;
-  attended: boolean;
-  module?: string;
-  pinFile?: string;
-  env: NodeJS.ProcessEnv;
-  stdin?: NodeJS.ReadStream;
-  reporter: CeremonyReporter;
-  now: () => Date;
-  recordedOptions: OptionEntry[];
   /** Warn when the signing key expires within this many days (the renewal window). */
   renewWindowDays?: number;
 }
@@ -209,9 +197,10 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
           }
           return done;
         }, (done) => ({ detail: `${done.length} signature(s) written`, outputs: done.map((d) => ({ name: basename(d.output), sha256: d.signatureSha256 })) }));
-        for (const s of written) {
-          await run.record.addArtifact(s.input, 'input');
-          await run.record.addArtifact(s.output, 'output');
+        for (const [i, s] of written.entries()) {
+          // Hashes from the verification pass and of the bytes just written: no file is read again.
+          run.record.addArtifactWithHash(s.input, 'input', { name: basename(s.input), sha256: s.sha256, size: verified[i]!.size ?? undefined });
+          run.record.addArtifactWithHash(s.output, 'output', { name: basename(s.output), sha256: s.signatureSha256, size: byteLength(signed[i]!.bytes) });
         }
         run.record.addKey(`signing-${keyEntry.openpgp.keyId}`, exportCertificate(keyEntry.certificate, 'armored'));
         const primaryFingerprint = (await certificateKeys(keyEntry.certificate)).find((k) => k.role === 'primary')!.fingerprint;
@@ -286,4 +275,8 @@ async function signingKeyEntry(ts: TokenSession, uri: Pkcs11Uri, now: Date): Pro
   }
   if (!entry.canSign) throw new CeremonyError('KEY_UNSUITABLE', `key '${entry.key.label}' is not an OpenPGP signing key`);
   return entry;
+}
+
+function byteLength(b: Uint8Array | string): number {
+  return typeof b === 'string' ? Buffer.byteLength(b) : b.length;
 }

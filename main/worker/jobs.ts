@@ -380,7 +380,7 @@ export const JOBS: JobTable = {
           { name: 'config', value: params.configFile },
           { name: 'out', value: params.outDir },
           { name: 'record-dir', value: params.recordDir },
-          ...(params.allowNetwork ? [{ name: 'allow-network', value: true }] : []),
+          ...(params.allowNetwork ? [{ name: 'allow-network' as const, value: true }] : []),
         ],
         shares: params.shares.map((s) => ({ source: s.source, text: Buffer.from(s.text) })),
         expectSessionId: params.sessionId,

@@ -6,23 +6,18 @@ import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { runPayloadSign } from '../../ceremonies/payload-sign.js';
-import { lineReporter } from '../../ceremonies/runner.js';
 import { CeremonyError } from '../../errors.js';
 import { readInputFile } from '../../files.js';
 import { parseUriArg } from '../../hsm/connect.js';
 import { inspectPayload, payloadRefusal, type Progress } from '../../payload/index.js';
 import type { CliContext } from '../context.js';
+import { ceremonyContext, withCeremonyOptions, type CeremonyCliOptions } from '../ceremony-options.js';
 
-interface SignOpts {
+interface SignOpts extends CeremonyCliOptions {
   key: string[];
   out: string;
   trustedKey?: string[];
-  sealKey?: string;
-  recordDir: string;
-  allowNetwork?: boolean;
   force?: boolean;
-  module?: string;
-  pinFile?: string;
 }
 
 interface VerifyOpts {
@@ -32,7 +27,9 @@ interface VerifyOpts {
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 function spkiFingerprint(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 function readPublicKey(path: string): KeyObject {
@@ -43,7 +40,11 @@ function readPublicKey(path: string): KeyObject {
   } catch (e) {
     throw new CeremonyError('INPUT_MALFORMED', `${path} is not a PEM public key`, { cause: e });
   }
-  if (key.asymmetricKeyType !== 'rsa') throw new CeremonyError('INPUT_MALFORMED', `${path} is not an RSA public key; update_engine checks RSA signatures only`);
+  if (key.asymmetricKeyType !== 'rsa')
+    throw new CeremonyError(
+      'INPUT_MALFORMED',
+      `${path} is not an RSA public key; update_engine checks RSA signatures only`,
+    );
   return key;
 }
 
@@ -57,7 +58,9 @@ function progressReporter(ctx: CliContext, label: string): { tick: (p: Progress)
       const pct = p.total === 0 ? 100 : Math.floor((p.bytes / p.total) * 100);
       if (pct !== last) {
         last = pct;
-        process.stderr.write(`\r${label} ${pct}% (${(p.bytes / 1048576).toFixed(0)} of ${(p.total / 1048576).toFixed(0)} MiB)`);
+        process.stderr.write(
+          `\r${label} ${pct}% (${(p.bytes / 1048576).toFixed(0)} of ${(p.total / 1048576).toFixed(0)} MiB)`,
+        );
       }
     },
     done() {
@@ -84,86 +87,98 @@ function abortOnSignals(): { signal: AbortSignal; release: () => void } {
 export function registerPayload(program: Command, ctxFor: (json: boolean) => CliContext): void {
   const payload = program.command('payload').description('sign and verify Flatcar update payloads (CrAU)');
 
-  payload
+  const sign = payload
     .command('sign')
-    .description('the payload ceremony: verify the server signature (with --trusted-key), sign on the HSM byte-identical to delta_generator; several --key give several signatures, the last one version 2')
+    .description(
+      'the payload ceremony: verify the server signature (with --trusted-key), sign on the HSM byte-identical to delta_generator; several --key give several signatures, the last one version 2',
+    )
     .argument('<payload>', 'the unsigned payload (delta_generator output)')
-    .requiredOption('--key <uri>', 'a signing key, e.g. pkcs11:token=signing;object=payload-2026 (repeat for several signatures, in order)', collect)
-    .requiredOption('--out <file>', 'where to write the signed payload (refused if it exists, unless --force)')
-    .option('--trusted-key <cert>', "pinned build server certificate: the payload's signature (and DIGESTS) are verified first (repeatable)", collect)
-    .option('--force', 'replace --out if it exists')
-    .option('--seal-key <uri>', 'the HSM key that seals the ceremony record (default: the newest valid OpenPGP signing key on the token)')
-    .option('--record-dir <dir>', 'where the ceremony record is written', './ceremony-records')
-    .option('--allow-network', 'run even though a network interface is up (recorded in the audit log)')
-    .option('--module <path>', 'PKCS#11 module')
-    .option('--pin-file <path>', 'read the user PIN from this file')
-    .action(async (input: string, opts: SignOpts, cmd: Command) => {
-      const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
-      const keys = opts.key.map((k) => parseUriArg(k, '--key'));
-      const { signal, release } = abortOnSignals();
-      const progress = progressReporter(ctx, 'signing');
-      try {
-        const { payload: r, record } = await runPayloadSign({
-          input: resolve(ctx.cwd, input),
-          output: resolve(ctx.cwd, opts.out),
-          keys,
-          trustedKeys: opts.trustedKey?.map((f) => resolve(ctx.cwd, f)),
-          overwrite: opts.force,
-          sealKey: opts.sealKey ? parseUriArg(opts.sealKey, '--seal-key') : undefined,
-          recordDir: resolve(ctx.cwd, opts.recordDir),
-          allowNetwork: Boolean(opts.allowNetwork),
-          attended: Boolean(ctx.stdin.isTTY),
-          module: opts.module,
-          pinFile: opts.pinFile,
-          env: ctx.env,
-          stdin: ctx.stdin,
-          signal,
-          now: ctx.now,
-          reporter: { ...lineReporter((l) => ctx.out.line(l), (m) => ctx.out.warn(m)), progress: (_label, done, total) => progress.tick({ bytes: done, total }) },
-          recordedOptions: [
+    .requiredOption(
+      '--key <uri>',
+      'a signing key, e.g. pkcs11:token=signing;object=payload-2026 (repeat for several signatures, in order)',
+      collect,
+    )
+    .requiredOption(
+      '--out <file>',
+      'where to write the signed payload (refused if it exists, unless --force)',
+    )
+    .option(
+      '--trusted-key <cert>',
+      "pinned build server certificate: the payload's signature (and DIGESTS) are verified first (repeatable)",
+      collect,
+    )
+    .option('--force', 'replace --out if it exists');
+  withCeremonyOptions(
+    sign,
+    'the HSM key that seals the ceremony record (default: the newest valid OpenPGP signing key on the token)',
+  ).action(async (input: string, opts: SignOpts, cmd: Command) => {
+    const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
+    const keys = opts.key.map((k) => parseUriArg(k, '--key'));
+    const { signal, release } = abortOnSignals();
+    const progress = progressReporter(ctx, 'signing');
+    try {
+      const { payload: r, record } = await runPayloadSign({
+        ...ceremonyContext(
+          ctx,
+          opts,
+          [
             { name: 'key', value: opts.key },
             { name: 'out', value: opts.out },
             { name: 'payload', value: input },
-            { name: 'record-dir', value: opts.recordDir },
             ...(opts.trustedKey ? [{ name: 'trusted-key' as const, value: opts.trustedKey }] : []),
-            ...(opts.sealKey ? [{ name: 'seal-key' as const, value: opts.sealKey }] : []),
-            ...(opts.allowNetwork ? [{ name: 'allow-network' as const, value: true }] : []),
-            ...(opts.pinFile ? [{ name: 'pin-file' as const, value: opts.pinFile }] : []),
           ],
-        });
-        progress.done();
-        ctx.out.result({
-          ok: true,
-          input: r.input,
-          output: r.output,
-          inputSha256: r.inputSha256,
-          signedHash: r.signedHash,
-          outputSha256: r.outputSha256,
-          size: r.size,
-          signaturesOffset: r.signaturesOffset,
-          signaturesSize: r.signaturesSize,
-          signatures: r.signatures,
-          record: record.dir,
-        });
-        ctx.out.line(`signed ${r.input} -> ${r.output}`);
-        ctx.out.line(`  input  sha256 ${r.inputSha256.toString('hex')}`);
-        ctx.out.line(`  signed sha256 ${r.signedHash.toString('hex')}  (bytes 0..${r.size - r.signaturesSize})`);
-        for (const s of r.signatures) {
-          ctx.out.line(`  signature version ${s.version}  ${s.bytes} bytes  ${s.key}${s.version === 2 ? '  (checked by update_engine)' : ''}`);
-        }
-        ctx.out.line(`  output sha256 ${r.outputSha256.toString('hex')}`);
-        ctx.out.line(`  record ${record.dir}`);
-      } finally {
-        progress.done();
-        release();
+          (_label, done, total) => progress.tick({ bytes: done, total }),
+        ),
+        input: resolve(ctx.cwd, input),
+        output: resolve(ctx.cwd, opts.out),
+        keys,
+        trustedKeys: opts.trustedKey?.map((f) => resolve(ctx.cwd, f)),
+        overwrite: opts.force,
+        signal,
+      });
+      progress.done();
+      ctx.out.result({
+        ok: true,
+        input: r.input,
+        output: r.output,
+        inputSha256: r.inputSha256,
+        signedHash: r.signedHash,
+        outputSha256: r.outputSha256,
+        size: r.size,
+        signaturesOffset: r.signaturesOffset,
+        signaturesSize: r.signaturesSize,
+        signatures: r.signatures,
+        record: record.dir,
+      });
+      ctx.out.line(`signed ${r.input} -> ${r.output}`);
+      ctx.out.line(`  input  sha256 ${r.inputSha256.toString('hex')}`);
+      ctx.out.line(
+        `  signed sha256 ${r.signedHash.toString('hex')}  (bytes 0..${r.size - r.signaturesSize})`,
+      );
+      for (const s of r.signatures) {
+        ctx.out.line(
+          `  signature version ${s.version}  ${s.bytes} bytes  ${s.key}${s.version === 2 ? '  (checked by update_engine)' : ''}`,
+        );
       }
-    });
+      ctx.out.line(`  output sha256 ${r.outputSha256.toString('hex')}`);
+      ctx.out.line(`  record ${record.dir}`);
+    } finally {
+      progress.done();
+      release();
+    }
+  });
 
   payload
     .command('verify')
-    .description("check a signed payload as update_engine does (its version-2 signature over everything before the signatures) and list every signature")
+    .description(
+      'check a signed payload as update_engine does (its version-2 signature over everything before the signatures) and list every signature',
+    )
     .argument('<payload>', 'the signed payload')
-    .requiredOption('--public-key <pem>', 'an RSA public key (SPKI PEM), e.g. update-payload-key.pub.pem (repeatable)', collect)
+    .requiredOption(
+      '--public-key <pem>',
+      'an RSA public key (SPKI PEM), e.g. update-payload-key.pub.pem (repeatable)',
+      collect,
+    )
     .action(async (path: string, opts: VerifyOpts, cmd: Command) => {
       const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
       const keys = opts.publicKey.map(readPublicKey);
@@ -183,13 +198,29 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
         verifiedBy: s.verifiedBy.map(named),
       }));
       const publicKeys = keys.map((k, i) => ({ file: named(i), spkiSha256: spkiFingerprint(k) }));
-      ctx.out.line(`${path}: ${v.signatures.length} signature(s); signed bytes 0..${v.signedBytes}, sha256 ${v.hash.toString('hex')}`);
+      ctx.out.line(
+        `${path}: ${v.signatures.length} signature(s); signed bytes 0..${v.signedBytes}, sha256 ${v.hash.toString('hex')}`,
+      );
       for (const s of signatures) {
-        const by = s.verifiedBy.length ? `valid with ${s.verifiedBy.join(', ')}` : 'not valid with the given key(s)';
-        ctx.out.line(`  #${s.index + 1}  version ${s.version ?? '(none)'}  ${s.bytes} bytes  ${by}${s.checkedByUpdateEngine ? '  <- checked by update_engine' : ''}`);
+        const by = s.verifiedBy.length
+          ? `valid with ${s.verifiedBy.join(', ')}`
+          : 'not valid with the given key(s)';
+        ctx.out.line(
+          `  #${s.index + 1}  version ${s.version ?? '(none)'}  ${s.bytes} bytes  ${by}${s.checkedByUpdateEngine ? '  <- checked by update_engine' : ''}`,
+        );
       }
-      const report = { payload: path, signedBytes: v.signedBytes, signedHash: v.hash.toString('hex'), publicKeys, signatures, reason: v.reason };
-      if (!v.ok) throw new CeremonyError('PAYLOAD_SIGNATURE_INVALID', payloadRefusal(path, v).message, { details: report });
+      const report = {
+        payload: path,
+        signedBytes: v.signedBytes,
+        signedHash: v.hash.toString('hex'),
+        publicKeys,
+        signatures,
+        reason: v.reason,
+      };
+      if (!v.ok)
+        throw new CeremonyError('PAYLOAD_SIGNATURE_INVALID', payloadRefusal(path, v).message, {
+          details: report,
+        });
       ctx.out.result({ ok: true, ...report });
       ctx.out.line(`OK: update_engine would accept it (${v.reason})`);
     });

@@ -5,65 +5,49 @@ import { loadConfig } from '../../config.js';
 import { runInit } from '../../ceremonies/init.js';
 import { runRenew } from '../../ceremonies/renew.js';
 import { readInputFile } from '../../files.js';
-import { parseUriArg } from '../../hsm/connect.js';
-import { lineReporter } from '../../ceremonies/runner.js';
 import type { CliContext } from '../context.js';
+import { ceremonyContext, withCeremonyOptions, type CeremonyCliOptions } from '../ceremony-options.js';
 
-interface InitOpts {
-  sealKey?: string;
+interface InitOpts extends CeremonyCliOptions {
   config: string;
   out: string;
-  recordDir: string;
-  allowNetwork?: boolean;
-  module?: string;
-  pinFile?: string;
 }
 
 export function registerQuorumCeremonies(program: Command, ctxFor: (json: boolean) => CliContext): void {
-  program
-    .command('init')
-    .description('the init ceremony: root token, root key, certificate, first signing subkey, k-of-n shares')
-    .requiredOption('--config <file>', 'the ceremony config (JSON, DESIGN §5)')
-    .requiredOption('--out <dir>', 'where certificate.asc, root.fingerprint and shares/ are written (must not hold them yet)')
-    .option('--record-dir <dir>', 'where the ceremony record is written', './ceremony-records')
-    .option('--allow-network', 'run even though a network interface is up (recorded in the audit log)')
-    .option('--module <path>', 'PKCS#11 module (the config hsm.module wins)')
-    .option('--pin-file <path>', "the maintainers' PIN of the signing token")
-    .option('--seal-key <uri>', 'seal the record with this OpenPGP key on the signing token instead of the root key')
-    .action(async (opts: InitOpts, cmd: Command) => {
-      const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
-      const config = loadConfig(resolve(ctx.cwd, opts.config));
-      const attended = Boolean(ctx.stdin.isTTY);
-      const result = await runInit({
-        config,
-        outDir: resolve(ctx.cwd, opts.out),
-        recordDir: resolve(ctx.cwd, opts.recordDir),
-        allowNetwork: Boolean(opts.allowNetwork),
-        attended,
-        module: opts.module,
-        pinFile: opts.pinFile,
-        env: ctx.env,
-        stdin: ctx.stdin,
-        reporter: lineReporter((l) => ctx.out.line(l), (m) => ctx.out.warn(m)),
-        now: ctx.now,
-        sealKey: opts.sealKey ? parseUriArg(opts.sealKey, '--seal-key') : undefined,
-        recordedOptions: [
-          { name: 'config', value: opts.config },
-          { name: 'out', value: opts.out },
-          { name: 'record-dir', value: opts.recordDir },
-          ...(opts.sealKey ? [{ name: 'seal-key', value: opts.sealKey }] : []),
-          ...(opts.allowNetwork ? [{ name: 'allow-network', value: true }] : []),
-          ...(opts.pinFile ? [{ name: 'pin-file', value: opts.pinFile }] : []),
-        ],
-      });
-      ctx.out.line('');
-      ctx.out.line(`root fingerprint  ${groups(result.rootFingerprint)}`);
-      ctx.out.line(`signing subkey    ${groups(result.subkeyFingerprint)}`);
-      ctx.out.line(`certificate       ${result.certificatePath}`);
-      for (const s of result.shares) ctx.out.line(`share ${s.index} for ${s.custodian.padEnd(12)} ${s.file}${s.encrypted ? ' (encrypted)' : ''}`);
-      ctx.out.line(`record            ${result.record.dir}`);
-      ctx.out.result({ ok: true, ...result });
+  withCeremonyOptions(
+    program
+      .command('init')
+      .description(
+        'the init ceremony: root token, root key, certificate, first signing subkey, k-of-n shares',
+      )
+      .requiredOption('--config <file>', 'the ceremony config (JSON, DESIGN §5)')
+      .requiredOption(
+        '--out <dir>',
+        'where certificate.asc, root.fingerprint and shares/ are written (must not hold them yet)',
+      ),
+    'seal the record with this OpenPGP key on the signing token instead of the root key',
+  ).action(async (opts: InitOpts, cmd: Command) => {
+    const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
+    const config = loadConfig(resolve(ctx.cwd, opts.config));
+    const result = await runInit({
+      ...ceremonyContext(ctx, opts, [
+        { name: 'config', value: opts.config },
+        { name: 'out', value: opts.out },
+      ]),
+      config,
+      outDir: resolve(ctx.cwd, opts.out),
     });
+    ctx.out.line('');
+    ctx.out.line(`root fingerprint  ${groups(result.rootFingerprint)}`);
+    ctx.out.line(`signing subkey    ${groups(result.subkeyFingerprint)}`);
+    ctx.out.line(`certificate       ${result.certificatePath}`);
+    for (const s of result.shares)
+      ctx.out.line(
+        `share ${s.index} for ${s.custodian.padEnd(12)} ${s.file}${s.encrypted ? ' (encrypted)' : ''}`,
+      );
+    ctx.out.line(`record            ${result.record.dir}`);
+    ctx.out.result({ ok: true, ...result });
+  });
 }
 
 /** Fingerprints in groups of four for reading aloud. */
@@ -78,10 +62,15 @@ interface RenewOpts extends InitOpts {
 }
 
 /** Read one share envelope pasted at the terminal (until its END line); empty input ends the prompting. */
-async function promptForShare(have: number, need: number): Promise<{ source: string; text: Buffer } | undefined> {
+async function promptForShare(
+  have: number,
+  need: number,
+): Promise<{ source: string; text: Buffer } | undefined> {
   const { createInterface } = await import('node:readline');
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  process.stderr.write(`\nShare ${have + 1} of ${need}: paste the share (envelope or words), or an empty line to stop\n`);
+  process.stderr.write(
+    `\nShare ${have + 1} of ${need}: paste the share (envelope or words), or an empty line to stop\n`,
+  );
   const lines: string[] = [];
   try {
     for await (const line of rl) {
@@ -101,7 +90,9 @@ async function confirmAtTerminal(id: { display: string; words: string }): Promis
   const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
   try {
-    process.stderr.write(`\nQuorum session ID:\n    ${id.display}\n    ${id.words}\nEvery custodian reads it on this screen and on their own copy of the parameters.\n`);
+    process.stderr.write(
+      `\nQuorum session ID:\n    ${id.display}\n    ${id.words}\nEvery custodian reads it on this screen and on their own copy of the parameters.\n`,
+    );
     const answer = await rl.question('Do all custodians confirm this session ID? Type "yes": ');
     return answer.trim().toLowerCase() === 'yes';
   } finally {
@@ -110,62 +101,68 @@ async function confirmAtTerminal(id: { display: string; words: string }): Promis
 }
 
 export function registerRenew(program: Command, ctxFor: (json: boolean) => CliContext): void {
-  program
-    .command('renew')
-    .description('the renewal ceremony: k shares unlock the root key, a new signing subkey is bound, PINs rotate and are re-split')
-    .requiredOption('--config <file>', 'the ceremony config: its custodians and threshold become the new quorum')
-    .requiredOption('--out <dir>', 'where certificate.asc, transition.json(.asc) and the new shares/ are written')
-    .option('--share <file...>', 'a custodian share file (repeatable); on a terminal, shares may also be pasted')
-    .option('--session-id <id>', 'unattended runs: the quorum session ID the custodians agreed on (refused if different)')
-    .option('--new-payload-key <label>', 'also generate a new RSA-2048 payload key, announced in transition.json')
-    .option('--record-dir <dir>', 'where the ceremony record is written', './ceremony-records')
-    .option('--allow-network', 'run even though a network interface is up (recorded in the audit log)')
-    .option('--module <path>', 'PKCS#11 module (the config hsm.module wins)')
-    .option('--pin-file <path>', "the maintainers' PIN of the signing token")
-    .option('--seal-key <uri>', 'seal the record with this OpenPGP key on the signing token instead of the root key')
-    .action(async (opts: RenewOpts, cmd: Command) => {
-      const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
-      const config = loadConfig(resolve(ctx.cwd, opts.config));
-      const attended = Boolean(ctx.stdin.isTTY);
-      const shares = (opts.share ?? []).map((f) => ({ source: f, text: readInputFile(resolve(ctx.cwd, f), 'share file', 64 * 1024) }));
-      const result = await runRenew({
-        config,
-        outDir: resolve(ctx.cwd, opts.out),
-        recordDir: resolve(ctx.cwd, opts.recordDir),
-        allowNetwork: Boolean(opts.allowNetwork),
-        attended,
-        module: opts.module,
-        pinFile: opts.pinFile,
-        env: ctx.env,
-        stdin: ctx.stdin,
-        reporter: lineReporter((l) => ctx.out.line(l), (m) => ctx.out.warn(m)),
-        now: ctx.now,
-        shares,
-        promptShare: attended ? promptForShare : undefined,
-        confirmSession: attended ? confirmAtTerminal : undefined,
-        expectSessionId: opts.sessionId,
-        newPayloadKey: opts.newPayloadKey,
-        sealKey: opts.sealKey ? parseUriArg(opts.sealKey, '--seal-key') : undefined,
-        recordedOptions: [
-          ...(opts.sealKey ? [{ name: 'seal-key', value: opts.sealKey }] : []),
-          { name: 'config', value: opts.config },
-          { name: 'out', value: opts.out },
-          { name: 'record-dir', value: opts.recordDir },
-          { name: 'share', value: opts.share ?? [] },
-          ...(opts.allowNetwork ? [{ name: 'allow-network', value: true }] : []),
-          ...(opts.pinFile ? [{ name: 'pin-file', value: opts.pinFile }] : []),
-          ...(opts.newPayloadKey ? [{ name: 'new-payload-key', value: opts.newPayloadKey }] : []),
-        ],
-      });
-      ctx.out.line('');
-      ctx.out.line(`quorum session    ${result.sessionId.slice(0, 32).match(/.{4}/g)!.join('-')}`);
-      ctx.out.line(`root fingerprint  ${groups(result.rootFingerprint)}`);
-      ctx.out.line(`new subkey        ${groups(result.subkeyFingerprint)}`);
-      for (const p of result.previousSubkeys) ctx.out.line(`earlier subkey    ${groups(p)}`);
-      ctx.out.line(`certificate       ${result.certificatePath}`);
-      ctx.out.line(`transition        ${result.transitionPath} (+ .asc, signed by the root key)`);
-      for (const s of result.shares) ctx.out.line(`new share ${s.index} for ${s.custodian.padEnd(12)} ${s.file}${s.encrypted ? ' (encrypted)' : ''}`);
-      ctx.out.line(`record            ${result.record.dir}`);
-      ctx.out.result({ ok: true, ...result });
+  withCeremonyOptions(
+    program
+      .command('renew')
+      .description(
+        'the renewal ceremony: k shares unlock the root key, a new signing subkey is bound, PINs rotate and are re-split',
+      )
+      .requiredOption(
+        '--config <file>',
+        'the ceremony config: its custodians and threshold become the new quorum',
+      )
+      .requiredOption(
+        '--out <dir>',
+        'where certificate.asc, transition.json(.asc) and the new shares/ are written',
+      )
+      .option(
+        '--share <file...>',
+        'a custodian share file (repeatable); on a terminal, shares may also be pasted',
+      )
+      .option(
+        '--session-id <id>',
+        'unattended runs: the quorum session ID the custodians agreed on (refused if different)',
+      )
+      .option(
+        '--new-payload-key <label>',
+        'also generate a new RSA-2048 payload key, announced in transition.json',
+      ),
+    'seal the record with this OpenPGP key on the signing token instead of the root key',
+  ).action(async (opts: RenewOpts, cmd: Command) => {
+    const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
+    const config = loadConfig(resolve(ctx.cwd, opts.config));
+    const attended = Boolean(ctx.stdin.isTTY);
+    const shares = (opts.share ?? []).map((f) => ({
+      source: f,
+      text: readInputFile(resolve(ctx.cwd, f), 'share file', 64 * 1024),
+    }));
+    const result = await runRenew({
+      ...ceremonyContext(ctx, opts, [
+        { name: 'config', value: opts.config },
+        { name: 'out', value: opts.out },
+        { name: 'share', value: opts.share ?? [] },
+        ...(opts.newPayloadKey ? [{ name: 'new-payload-key' as const, value: opts.newPayloadKey }] : []),
+      ]),
+      config,
+      outDir: resolve(ctx.cwd, opts.out),
+      shares,
+      promptShare: attended ? promptForShare : undefined,
+      confirmSession: attended ? confirmAtTerminal : undefined,
+      expectSessionId: opts.sessionId,
+      newPayloadKey: opts.newPayloadKey,
     });
+    ctx.out.line('');
+    ctx.out.line(`quorum session    ${result.sessionId.slice(0, 32).match(/.{4}/g)!.join('-')}`);
+    ctx.out.line(`root fingerprint  ${groups(result.rootFingerprint)}`);
+    ctx.out.line(`new subkey        ${groups(result.subkeyFingerprint)}`);
+    for (const p of result.previousSubkeys) ctx.out.line(`earlier subkey    ${groups(p)}`);
+    ctx.out.line(`certificate       ${result.certificatePath}`);
+    ctx.out.line(`transition        ${result.transitionPath} (+ .asc, signed by the root key)`);
+    for (const s of result.shares)
+      ctx.out.line(
+        `new share ${s.index} for ${s.custodian.padEnd(12)} ${s.file}${s.encrypted ? ' (encrypted)' : ''}`,
+      );
+    ctx.out.line(`record            ${result.record.dir}`);
+    ctx.out.result({ ok: true, ...result });
+  });
 }

@@ -2,86 +2,79 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { parseUriArg } from '../../hsm/connect.js';
-import { lineReporter } from '../../ceremonies/runner.js';
 import { runSignUpdate } from '../../ceremonies/sign-update.js';
 import type { CliContext } from '../context.js';
+import { ceremonyContext, withCeremonyOptions, type CeremonyCliOptions } from '../ceremony-options.js';
 import { groupHex, progressFor } from './verify.js';
 
-interface SignOpts {
+interface SignOpts extends CeremonyCliOptions {
   trustedKey: string[];
   key: string;
   outDir: string;
   armor?: boolean;
   signature?: string;
   digests?: string;
-  sealKey?: string;
-  recordDir: string;
-  allowNetwork?: boolean;
-  module?: string;
-  pinFile?: string;
 }
 
 export function registerSign(program: Command, ctxFor: (json: boolean) => CliContext): void {
-  program
-    .command('sign')
-    .description('the sign-update ceremony: verify every release file against the build server, then sign each on the HSM')
-    .argument('<file...>', 'release files (each with FILE.sig/.asc and FILE.DIGESTS(.asc) beside it)')
-    .requiredOption('--trusted-key <cert...>', 'pinned build server certificate(s)')
-    .requiredOption('--key <uri>', 'the OpenPGP signing key on the HSM, e.g. pkcs11:token=signing;object=signing-2026-...')
-    .requiredOption('--out-dir <dir>', 'where NAME.sig (or NAME.asc with --armor) is written')
-    .option('--armor', 'write armored .asc signatures instead of binary .sig')
-    .option('--signature <file>', 'the build server signature of the (single) FILE, instead of FILE.sig/.asc')
-    .option('--digests <file>', 'a DIGESTS file listing every FILE, instead of FILE.DIGESTS(.asc)')
-    .option('--seal-key <uri>', 'the HSM key that seals the ceremony record (default: the signing key)')
-    .option('--record-dir <dir>', 'where the ceremony record is written', './ceremony-records')
-    .option('--allow-network', 'run even though a network interface is up (recorded in the audit log)')
-    .option('--module <path>', 'PKCS#11 module')
-    .option('--pin-file <path>', 'read the signing token PIN from this file')
-    .action(async (files: string[], opts: SignOpts, cmd: Command) => {
-      const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
-      const key = parseUriArg(opts.key, '--key');
-      // Large files get a progress bar while they are hashed, on a terminal only.
-      const bar = ctx.out.json ? undefined : progressFor(Boolean(process.stderr.isTTY));
-      const result = await runSignUpdate({
-        files: files.map((f) => resolve(ctx.cwd, f)),
-        trustedKeys: opts.trustedKey.map((f) => resolve(ctx.cwd, f)),
-        key,
-        outDir: resolve(ctx.cwd, opts.outDir),
-        armor: Boolean(opts.armor),
-        signature: opts.signature && resolve(ctx.cwd, opts.signature),
-        digests: opts.digests && resolve(ctx.cwd, opts.digests),
-        sealKey: opts.sealKey ? parseUriArg(opts.sealKey, '--seal-key') : undefined,
-        recordDir: resolve(ctx.cwd, opts.recordDir),
-        allowNetwork: Boolean(opts.allowNetwork),
-        attended: Boolean(ctx.stdin.isTTY),
-        module: opts.module,
-        pinFile: opts.pinFile,
-        env: ctx.env,
-        stdin: ctx.stdin,
-        reporter: { ...lineReporter((l) => ctx.out.line(l), (m) => ctx.out.warn(m)), progress: bar?.onProgress },
-        now: ctx.now,
-        recordedOptions: [
+  withCeremonyOptions(
+    program
+      .command('sign')
+      .description(
+        'the sign-update ceremony: verify every release file against the build server, then sign each on the HSM',
+      )
+      .argument('<file...>', 'release files (each with FILE.sig/.asc and FILE.DIGESTS(.asc) beside it)')
+      .requiredOption('--trusted-key <cert...>', 'pinned build server certificate(s)')
+      .requiredOption(
+        '--key <uri>',
+        'the OpenPGP signing key on the HSM, e.g. pkcs11:token=signing;object=signing-2026-...',
+      )
+      .requiredOption('--out-dir <dir>', 'where NAME.sig (or NAME.asc with --armor) is written')
+      .option('--armor', 'write armored .asc signatures instead of binary .sig')
+      .option(
+        '--signature <file>',
+        'the build server signature of the (single) FILE, instead of FILE.sig/.asc',
+      )
+      .option('--digests <file>', 'a DIGESTS file listing every FILE, instead of FILE.DIGESTS(.asc)'),
+    'the HSM key that seals the ceremony record (default: the signing key)',
+  ).action(async (files: string[], opts: SignOpts, cmd: Command) => {
+    const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
+    const key = parseUriArg(opts.key, '--key');
+    // Large files get a progress bar while they are hashed, on a terminal only.
+    const bar = ctx.out.json ? undefined : progressFor(Boolean(process.stderr.isTTY));
+    const result = await runSignUpdate({
+      ...ceremonyContext(
+        ctx,
+        opts,
+        [
           { name: 'trusted-key', value: opts.trustedKey },
           { name: 'key', value: opts.key },
           { name: 'out-dir', value: opts.outDir },
-          { name: 'record-dir', value: opts.recordDir },
           { name: 'file', value: files },
           ...(opts.armor ? [{ name: 'armor' as const, value: true }] : []),
           ...(opts.signature ? [{ name: 'signature' as const, value: opts.signature }] : []),
           ...(opts.digests ? [{ name: 'digests' as const, value: opts.digests }] : []),
-          ...(opts.sealKey ? [{ name: 'seal-key' as const, value: opts.sealKey }] : []),
-          ...(opts.allowNetwork ? [{ name: 'allow-network' as const, value: true }] : []),
-          ...(opts.pinFile ? [{ name: 'pin-file' as const, value: opts.pinFile }] : []),
         ],
-      });
-      ctx.out.line('');
-      ctx.out.line(`signed with ${groupHex(result.key.fingerprint)} (primary ${groupHex(result.key.primaryFingerprint)})`);
-      for (const s of result.signed) {
-        ctx.out.line(`SIGNED  ${s.input}`);
-        ctx.out.line(`  SHA-256    ${groupHex(s.sha256)}`);
-        ctx.out.line(`  signature  ${s.output}`);
-      }
-      ctx.out.line(`record  ${result.record.dir}`);
-      ctx.out.result({ ok: true, ...result });
+        bar?.onProgress,
+      ),
+      files: files.map((f) => resolve(ctx.cwd, f)),
+      trustedKeys: opts.trustedKey.map((f) => resolve(ctx.cwd, f)),
+      key,
+      outDir: resolve(ctx.cwd, opts.outDir),
+      armor: Boolean(opts.armor),
+      signature: opts.signature && resolve(ctx.cwd, opts.signature),
+      digests: opts.digests && resolve(ctx.cwd, opts.digests),
     });
+    ctx.out.line('');
+    ctx.out.line(
+      `signed with ${groupHex(result.key.fingerprint)} (primary ${groupHex(result.key.primaryFingerprint)})`,
+    );
+    for (const s of result.signed) {
+      ctx.out.line(`SIGNED  ${s.input}`);
+      ctx.out.line(`  SHA-256    ${groupHex(s.sha256)}`);
+      ctx.out.line(`  signature  ${s.output}`);
+    }
+    ctx.out.line(`record  ${result.record.dir}`);
+    ctx.out.result({ ok: true, ...result });
+  });
 }

@@ -1,0 +1,72 @@
+/**
+ * The options every ceremony command takes (DESIGN §5): where the record goes, which key seals it, the
+ * network override, the PKCS#11 module and the PIN file; and how a command turns them into the core's
+ * ceremony context and the option list its record commits to.
+ */
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { parseUriArg } from '../hsm/connect.js';
+import type { OptionEntry, RecordableOption } from '../audit/events.js';
+import { lineReporter, type CeremonyContext } from '../ceremonies/runner.js';
+import type { CliContext } from './context.js';
+
+export interface CeremonyCliOptions {
+  recordDir: string;
+  sealKey?: string;
+  allowNetwork?: boolean;
+  module?: string;
+  pinFile?: string;
+}
+
+export function withCeremonyOptions(
+  cmd: Command,
+  sealKeyHelp = "the HSM key that seals the ceremony record (default: the ceremony's own OpenPGP key)",
+): Command {
+  return cmd
+    .option('--record-dir <dir>', 'where the ceremony record is written', './ceremony-records')
+    .option('--seal-key <uri>', sealKeyHelp)
+    .option('--allow-network', 'run even though a network interface is up (recorded in the audit log)')
+    .option('--module <path>', 'PKCS#11 module')
+    .option('--pin-file <path>', 'read the signing token PIN from this file');
+}
+
+/** The core's ceremony context from the common options: cwd-relative paths resolved, steps printed. */
+export function ceremonyContext(
+  ctx: CliContext,
+  opts: CeremonyCliOptions,
+  extra: OptionEntry[],
+  progress?: CeremonyContext['reporter']['progress'],
+): CeremonyContext {
+  return {
+    recordDir: resolve(ctx.cwd, opts.recordDir),
+    sealKey: opts.sealKey ? parseUriArg(opts.sealKey, '--seal-key') : undefined,
+    allowNetwork: Boolean(opts.allowNetwork),
+    attended: Boolean(ctx.stdin.isTTY),
+    module: opts.module,
+    pinFile: opts.pinFile,
+    env: ctx.env,
+    stdin: ctx.stdin,
+    now: ctx.now,
+    reporter: {
+      ...lineReporter(
+        (l) => ctx.out.line(l),
+        (m) => ctx.out.warn(m),
+      ),
+      ...(progress ? { progress } : {}),
+    },
+    recordedOptions: [...extra, ...recordedCommonOptions(opts)],
+  };
+}
+
+/** The common options as the record's first line lists them (names and paths; never a secret). */
+function recordedCommonOptions(opts: CeremonyCliOptions): OptionEntry[] {
+  const out: OptionEntry[] = [{ name: 'record-dir', value: opts.recordDir }];
+  const add = (name: RecordableOption, value: string | boolean | undefined) => {
+    if (value !== undefined && value !== false) out.push({ name, value });
+  };
+  add('seal-key', opts.sealKey);
+  add('allow-network', opts.allowNetwork);
+  add('module', opts.module);
+  add('pin-file', opts.pinFile);
+  return out;
+}
