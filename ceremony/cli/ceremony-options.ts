@@ -9,6 +9,8 @@ import { parseUriArg } from '../hsm/connect.js';
 import type { OptionEntry, RecordableOption } from '../audit/events.js';
 import { lineReporter, type CeremonyContext } from '../ceremonies/runner.js';
 import type { CliContext } from './context.js';
+import { loadConfig } from '../config.js';
+import { CeremonyError } from '../errors.js';
 
 export interface CeremonyCliOptions {
   recordDir: string;
@@ -69,4 +71,18 @@ function recordedCommonOptions(opts: CeremonyCliOptions): OptionEntry[] {
   add('module', opts.module);
   add('pin-file', opts.pinFile);
   return out;
+}
+
+/**
+ * The pinned build-server certificates: `--trusted-key` (repeatable), else the config's
+ * `trustedBuildKeys` (DESIGN §5). Nothing is trusted implicitly: with neither, the command is refused.
+ */
+export function trustedKeyPaths(ctx: CliContext, trustedKey: string[] | undefined, configFile: string | undefined): string[] {
+  if (trustedKey && trustedKey.length > 0) return trustedKey.map((f) => resolve(ctx.cwd, f));
+  if (configFile) {
+    const keys = loadConfig(resolve(ctx.cwd, configFile)).trustedBuildKeys;
+    if (keys.length > 0) return keys;
+    throw new CeremonyError('USAGE', `the config ${configFile} lists no trustedBuildKeys; give --trusted-key CERT.asc`);
+  }
+  throw new CeremonyError('USAGE', 'give the build server certificate with --trusted-key CERT.asc (or --config with trustedBuildKeys); no keyring is consulted');
 }

@@ -4,11 +4,12 @@ import { resolve } from 'node:path';
 import { parseUriArg } from '../../hsm/connect.js';
 import { runSignUpdate } from '../../ceremonies/sign-update.js';
 import type { CliContext } from '../context.js';
-import { ceremonyContext, withCeremonyOptions, type CeremonyCliOptions } from '../ceremony-options.js';
+import { ceremonyContext, trustedKeyPaths, withCeremonyOptions, type CeremonyCliOptions } from '../ceremony-options.js';
 import { groupHex, progressFor } from './verify.js';
 
 interface SignOpts extends CeremonyCliOptions {
-  trustedKey: string[];
+  trustedKey?: string[];
+  config?: string;
   key: string;
   outDir: string;
   armor?: boolean;
@@ -24,7 +25,8 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
         'the sign-update ceremony: verify every release file against the build server, then sign each on the HSM',
       )
       .argument('<file...>', 'release files (each with FILE.sig/.asc and FILE.DIGESTS(.asc) beside it)')
-      .requiredOption('--trusted-key <cert...>', 'pinned build server certificate(s)')
+      .option('--trusted-key <cert...>', 'pinned build server certificate(s)')
+      .option('--config <file>', "take the pinned certificates from the ceremony config's trustedBuildKeys")
       .requiredOption(
         '--key <uri>',
         'the OpenPGP signing key on the HSM, e.g. pkcs11:token=signing;object=signing-2026-...',
@@ -40,6 +42,7 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
   ).action(async (files: string[], opts: SignOpts, cmd: Command) => {
     const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
     const key = parseUriArg(opts.key, '--key');
+    const trustedKeys = trustedKeyPaths(ctx, opts.trustedKey, opts.config);
     // Large files get a progress bar while they are hashed, on a terminal only.
     const bar = ctx.out.json ? undefined : progressFor(Boolean(process.stderr.isTTY));
     const result = await runSignUpdate({
@@ -47,7 +50,8 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
         ctx,
         opts,
         [
-          { name: 'trusted-key', value: opts.trustedKey },
+          { name: 'trusted-key', value: trustedKeys },
+          ...(opts.config ? [{ name: 'config' as const, value: opts.config }] : []),
           { name: 'key', value: opts.key },
           { name: 'out-dir', value: opts.outDir },
           { name: 'file', value: files },
@@ -58,7 +62,7 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
         bar?.onProgress,
       ),
       files: files.map((f) => resolve(ctx.cwd, f)),
-      trustedKeys: opts.trustedKey.map((f) => resolve(ctx.cwd, f)),
+      trustedKeys,
       key,
       outDir: resolve(ctx.cwd, opts.outDir),
       armor: Boolean(opts.armor),

@@ -11,6 +11,7 @@ import { loadTrustedCertificates, type KeyDescription, type TrustedCertificate }
 import { CLOCK_TOLERANCE_MS } from '../../openpgp/verify/rules.js';
 import { verifyReleaseFiles, type FileVerification } from '../../release/verify-release.js';
 import type { CliContext } from '../context.js';
+import { trustedKeyPaths } from '../ceremony-options.js';
 
 /** Files smaller than this verify in well under a second: no progress bar. */
 const PROGRESS_MIN_BYTES = 64 * 1024 * 1024;
@@ -98,16 +99,17 @@ export function registerVerify(program: Command, ctxFor: (json: boolean) => CliC
         `${CLOCK_TOLERANCE_MS / 60000} minutes in the future. Exit 0 all verified, 1 any rejected, 2 unreadable or malformed input.`,
     )
     .argument('<file...>', 'release files to verify')
-    .requiredOption('--trusted-key <cert>', 'a pinned OpenPGP certificate (repeatable); no keyring is consulted', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--trusted-key <cert>', 'a pinned OpenPGP certificate (repeatable); no keyring is consulted', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--config <file>', "take the pinned certificates from the ceremony config's trustedBuildKeys")
     .option('--signature <sig>', 'the detached signature of FILE (one FILE only)')
     .option('--digests <file>', 'a DIGESTS file for every FILE: clearsigned, or with <file>.sig / <file>.asc beside it')
-    .action(async (files: string[], opts: { trustedKey: string[]; signature?: string; digests?: string }, cmd: Command) => {
+    .action(async (files: string[], opts: { trustedKey?: string[]; config?: string; signature?: string; digests?: string }, cmd: Command) => {
       const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
       if (opts.signature && files.length > 1) {
         throw new CeremonyError('USAGE', '--signature names the signature of one file; give exactly one FILE with it');
       }
       const now = ctx.now();
-      const trusted = await loadTrustedCertificates(opts.trustedKey, now);
+      const trusted = await loadTrustedCertificates(trustedKeyPaths(ctx, opts.trustedKey, opts.config), now);
       printCertificates(ctx, trusted);
       const progress = ctx.out.json ? undefined : progressFor(Boolean(process.stderr.isTTY));
       let results: FileVerification[];
