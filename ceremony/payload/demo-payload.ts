@@ -7,7 +7,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { ManifestType, uint64 } from './schema.js';
-import { HEADER_SIZE } from './format.js';
+import { crauHeader, HEADER_SIZE } from './format.js';
 
 const BLOCK = 4096;
 
@@ -15,14 +15,6 @@ export interface WrittenPayload {
   path: string;
   size: number;
   blobSize: number;
-}
-
-function header(manifestLength: number): Buffer {
-  const h = Buffer.alloc(HEADER_SIZE);
-  h.write('CrAU', 0, 'ascii');
-  h.writeBigUInt64BE(1n, 4);
-  h.writeBigUInt64BE(BigInt(manifestLength), 12);
-  return h;
 }
 
 /** Write an unsigned payload whose blob is `blobSize` bytes of `pattern` repeated. */
@@ -40,7 +32,7 @@ export function writeUnsignedPayload(path: string, blobSize: number, pattern: Bu
   );
   const fd = openSync(path, 'wx');
   try {
-    writeSync(fd, header(manifest.length));
+    writeSync(fd, crauHeader(manifest.length));
     writeSync(fd, manifest);
     for (let done = 0; done < blobSize; done += pattern.length) writeSync(fd, pattern, 0, Math.min(pattern.length, blobSize - done));
   } finally {

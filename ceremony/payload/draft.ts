@@ -19,7 +19,7 @@ import { dirname } from 'node:path';
 import { CeremonyError, isCeremonyError } from '../errors.js';
 import { fsyncDir, tempPathFor } from '../files.js';
 import { constantTimeEqual } from '../crypto.js';
-import { HEADER_SIZE, openPayload, readMetadata, type PayloadMetadata } from './format.js';
+import { crauHeader, openPayload, readMetadata, type PayloadMetadata } from './format.js';
 import { ManifestType, OP_REPLACE, SPARSE_HOLE, uint64, type DeltaArchiveManifest } from './schema.js';
 import { encodeSignatures, signaturesBlobSize, signatureVersions } from './signatures.js';
 import { sha256OfOpenFile, type ParallelHash } from './parallel-hash.js';
@@ -95,14 +95,6 @@ export function addSignaturePlaceholder(meta: PayloadMetadata, blobSize: number)
     dst_extents: [{ start_block: SPARSE_HOLE, num_blocks: uint64(Math.ceil(blobSize / NOOP_BLOCK_SIZE)) }],
   });
   return Buffer.from(ManifestType.encode(m as unknown as Record<string, unknown>).finish());
-}
-
-function headerFor(manifestLength: number): Buffer {
-  const h = Buffer.alloc(HEADER_SIZE);
-  h.write('CrAU', 0, 'ascii');
-  h.writeBigUInt64BE(1n, 4);
-  h.writeBigUInt64BE(BigInt(manifestLength), 12);
-  return h;
 }
 
 /** Refuse an output that is the input itself, or that exists when overwriting was not asked for. */
@@ -203,7 +195,7 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
     }
     const blobSize = signaturesBlobSize(signatureSizes);
     const manifest = addSignaturePlaceholder(meta, blobSize);
-    const head = Buffer.concat([headerFor(manifest.length), manifest]);
+    const head = Buffer.concat([crauHeader(manifest.length), manifest]);
 
     const signedHash = createHash('sha256');
     try {

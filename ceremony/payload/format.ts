@@ -23,6 +23,15 @@ export const CRAU_MAGIC = Buffer.from('CrAU', 'ascii');
 export const HEADER_SIZE = 20;
 export const FORMAT_VERSION = 1n;
 
+/** The 20-byte header (update_engine payload_constants.cc): "CrAU", u64 BE version 1, u64 BE manifest length. */
+export function crauHeader(manifestLength: number): Buffer {
+  const h = Buffer.alloc(HEADER_SIZE);
+  CRAU_MAGIC.copy(h, 0);
+  h.writeBigUInt64BE(FORMAT_VERSION, 4);
+  h.writeBigUInt64BE(BigInt(manifestLength), 12);
+  return h;
+}
+
 export const PAYLOAD_LIMITS = {
   /** A real manifest is a few hundred KiB at most; 16 MiB bounds what we read into memory. */
   maxManifestBytes: 16 * 1024 * 1024,
