@@ -25,7 +25,7 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
         'the sign-update ceremony: verify every release file against the build server, then sign each on the HSM',
       )
       .argument('<file...>', 'release files (each with FILE.sig/.asc and FILE.DIGESTS(.asc) beside it)')
-      .option('--trusted-key <cert...>', 'pinned build server certificate(s)')
+      .option('--trusted-key <cert>', 'a pinned build server certificate (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
       .option('--config <file>', "take the pinned certificates from the ceremony config's trustedBuildKeys")
       .requiredOption(
         '--key <uri>',
