@@ -212,21 +212,22 @@ export class CeremonyRecord {
    * to the record's parent folder (the reviewer looks it up there), or absolute on another root.
    */
   async addArtifact(path: string, role: ArtifactRole, name: string = basename(path)): Promise<ManifestArtifact> {
-    return this.addArtifactWithHash(path, role, await describeFile(path, name));
+    const ref = await describeFile(path, name);
+    return this.addArtifactWithHash(path, role, { ...ref, size: ref.size ?? 0 });
   }
 
   /**
    * List an artifact whose SHA-256 the ceremony already computed over exactly these bytes (while
    * verifying or writing it), so a large file is not read again just for the manifest.
    */
-  addArtifactWithHash(path: string, role: ArtifactRole, ref: FileRef): ManifestArtifact {
+  addArtifactWithHash(path: string, role: ArtifactRole, ref: FileRef & { size: number }): ManifestArtifact {
     const abs = resolve(path);
     const rel = relative(dirname(this.dir), abs);
     const artifact: ManifestArtifact = {
       name: ref.name,
       path: isAbsolute(rel) ? abs : rel.split('\\').join('/'),
       sha256: ref.sha256,
-      size: ref.size ?? 0,
+      size: ref.size,
       role,
     };
     this.artifacts.push(artifact);

@@ -14,7 +14,6 @@ import { assertKeyUsable, findPrivateKey, publicKeyOf } from '../hsm/keys.js';
 import { PinAttempts, TokenSession } from '../hsm/token.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
-import { hashBytes } from '../crypto.js';
 import { loadTrustedCertificates } from '../openpgp/verify/certificate.js';
 import { verifyReleaseFiles } from '../release/verify-release.js';
 import { signPayload, verifyPayload, type SignPayloadResult } from '../payload/index.js';
@@ -22,6 +21,7 @@ import type { SealedRecord } from '../audit/record.js';
 import type { OpenpgpTokenKey } from '../openpgp/hsm-store.js';
 import { CeremonyRun, withCeremony, type CeremonyContext } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
+import { spkiFingerprint } from './sign-update.js';
 
 export interface PayloadSignOptions extends CeremonyContext {
   input: string;
@@ -162,7 +162,3 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
   }
 }
 
-/** An RSA payload key has no OpenPGP fingerprint: the record names it by the SHA-256 of its SPKI, upper-case. */
-function spkiFingerprint(ts: TokenSession, handle: Buffer): string {
-  return hashBytes('sha256', publicKeyOf(ts, handle).export({ type: 'spki', format: 'der' })).toString('hex').toUpperCase();
-}

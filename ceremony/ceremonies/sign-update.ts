@@ -16,13 +16,14 @@ import { hashBytes, type HashAlgorithm } from '../crypto.js';
 import { connectToken } from '../hsm/connect.js';
 import { PinAttempts, TokenSession } from '../hsm/token.js';
 import { openModule, resolveModulePath } from '../hsm/module.js';
-import { assertKeyUsable, findPrivateKey } from '../hsm/keys.js';
+import { assertKeyUsable, findPrivateKey, publicKeyOf } from '../hsm/keys.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import { loadTrustedCertificates } from '../openpgp/verify/certificate.js';
 import { verifyReleaseFiles, type FileVerification } from '../release/verify-release.js';
 import { prepareDetachedSignature } from '../openpgp/build/detached.js';
 import { verifyDetachedSignature } from '../openpgp/build/self-check.js';
+import { signPayload, verifyPayload } from '../payload/index.js';
 import { certificateKeys, exportCertificate } from '../openpgp/build/certificate.js';
 import { toOpenpgpTime } from '../openpgp/build/packets.js';
 import type { OpenpgpTokenKey } from '../openpgp/hsm-store.js';
@@ -41,6 +42,22 @@ export interface SignUpdateOptions extends CeremonyContext {
   digests?: string;
   /** Warn when the signing key expires within this many days (the renewal window). */
   renewWindowDays?: number;
+  /**
+   * Update payloads (CrAU) signed in the same ceremony with `payloadKeys` (the last makes the version-2
+   * signature), written as OUT_DIR/NAME.signed: verified with the release files, all or nothing, one record.
+   */
+  payloads?: string[];
+  payloadKeys?: Pkcs11Uri[];
+}
+
+export interface SignedPayload {
+  input: string;
+  output: string;
+  inputSha256: string;
+  inputSize: number;
+  outputSha256: string;
+  outputSize: number;
+  signedHash: string;
 }
 
 export interface SignedFile {
@@ -54,6 +71,7 @@ export interface SignedFile {
 export interface SignUpdateResult {
   verified: FileVerification[];
   signed: SignedFile[];
+  payloads: SignedPayload[];
   key: { uri: string; fingerprint: string; primaryFingerprint: string };
   record: SealedRecord;
 }
@@ -61,16 +79,19 @@ export interface SignUpdateResult {
 const DAY_MS = 86_400_000;
 
 export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateResult> {
-  if (o.files.length === 0) throw new CeremonyError('USAGE', 'give at least one release file to sign');
+  const payloads = o.payloads ?? [];
+  if (o.files.length === 0 && payloads.length === 0) throw new CeremonyError('USAGE', 'give at least one release file to sign');
+  if (payloads.length > 0 && (o.payloadKeys ?? []).length === 0) throw new CeremonyError('USAGE', 'update payloads need a payload key (--payload-key URI)');
   if (o.trustedKeys.length === 0) throw new CeremonyError('USAGE', 'give the build server certificate with --trusted-key (nothing is signed without verifying its signature first)');
   const names = new Set<string>();
-  for (const f of o.files) {
+  for (const f of [...o.files, ...payloads]) {
     const n = basename(f);
     if (names.has(n)) throw new CeremonyError('USAGE', `two inputs are named ${n}: their signatures would overwrite each other in --out-dir`);
     names.add(n);
   }
   const outputs = o.files.map((f) => join(o.outDir, `${basename(f)}${o.armor ? '.asc' : '.sig'}`));
-  for (const out of outputs) if (existsSync(out)) throw new CeremonyError('OUTPUT_EXISTS', `${out} already exists; a ceremony never overwrites a signature`);
+  const payloadOutputs = payloads.map((f) => join(o.outDir, `${basename(f)}.signed`));
+  for (const out of [...outputs, ...payloadOutputs]) if (existsSync(out)) throw new CeremonyError('OUTPUT_EXISTS', `${out} already exists; a ceremony never overwrites a signature`);
 
   // Refuse before anything starts when no key could seal the record (DESIGN §5): the token's public
   // objects (keys and their certificates) are readable without a PIN.
@@ -99,6 +120,9 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
   let ts: TokenSession | undefined;
   let sealer: Awaited<ReturnType<typeof hsmSealer>> | undefined;
   const attempts = new PinAttempts();
+  // Payload outputs already moved into place, to take back if the ceremony fails after them.
+  const committedPayloads: string[] = [];
+  const payloadSessions = new Map<string, TokenSession>();
   try {
     const { value, sealed } = await withCeremony(
       run,
@@ -115,7 +139,7 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
         const prepared = prepareDetachedSignature({ signer: placeholderSigner, key: keyEntry.openpgp, created, armor: o.armor });
 
         const verified = await run.step('verify-input', `verifying ${o.files.length} file(s) against the build server's signatures and DIGESTS`, () =>
-          verifyReleaseFiles(o.files, {
+          verifyReleaseFiles([...o.files, ...payloads], {
             trusted,
             signature: o.signature,
             digests: o.digests,
@@ -163,7 +187,8 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
         sealer = await hsmSealer(ts!, sealEntry, o.now);
 
         const signed: { input: FileVerification; output: string; bytes: Uint8Array | string; binary: Uint8Array }[] = [];
-        for (const [i, r] of verified.entries()) {
+        const releaseResults = verified.slice(0, o.files.length);
+        for (const [i, r] of releaseResults.entries()) {
           const digest = r.trailed?.[0];
           if (!digest) throw new CeremonyError('INTERNAL', `the verification pass did not hash ${r.file} for signing`);
           const sig = await run.step('sign', `signing ${basename(r.file)}`, () => {
@@ -182,6 +207,10 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
           signed.push({ input: r, output: outputs[i]!, bytes: sig.output, binary: sig.binary });
         }
 
+        // Payloads: signed (each written atomically) after every release signature checked out; if
+        // anything fails from here on, the payloads already written are taken back (all or nothing).
+        const payloadResults = await signPayloads(run, o, verified.slice(o.files.length), payloadOutputs, ts!, attempts, committedPayloads, payloadSessions);
+
         const written = await run.step('write-output', `writing ${signed.length} signature(s) to ${o.outDir}`, () => {
           mkdirSync(o.outDir, { recursive: true });
           const done: SignedFile[] = [];
@@ -199,18 +228,27 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
         }, (done) => ({ detail: `${done.length} signature(s) written`, outputs: done.map((d) => ({ name: basename(d.output), sha256: d.signatureSha256 })) }));
         for (const [i, s] of written.entries()) {
           // Hashes from the verification pass and of the bytes just written: no file is read again.
-          run.record.addArtifactWithHash(s.input, 'input', { name: basename(s.input), sha256: s.sha256, size: verified[i]!.size ?? undefined });
+          run.record.addArtifactWithHash(s.input, 'input', { name: basename(s.input), sha256: s.sha256, size: releaseResults[i]!.size! });
           run.record.addArtifactWithHash(s.output, 'output', { name: basename(s.output), sha256: s.signatureSha256, size: byteLength(signed[i]!.bytes) });
         }
         run.record.addKey(`signing-${keyEntry.openpgp.keyId}`, exportCertificate(keyEntry.certificate, 'armored'));
         const primaryFingerprint = (await certificateKeys(keyEntry.certificate)).find((k) => k.role === 'primary')!.fingerprint;
-        return { verified, signed: written, key: { uri: key.uri, fingerprint: keyEntry.openpgp.fingerprint, primaryFingerprint } };
+        for (const p of payloadResults) {
+          run.record.addArtifactWithHash(p.input, 'input', { name: basename(p.input), sha256: p.inputSha256, size: p.inputSize });
+          run.record.addArtifactWithHash(p.output, 'output', { name: basename(p.output), sha256: p.outputSha256, size: p.outputSize });
+        }
+        return { verified, signed: written, payloads: payloadResults, key: { uri: key.uri, fingerprint: keyEntry.openpgp.fingerprint, primaryFingerprint } };
       },
       () => sealer,
     );
+    committedPayloads.length = 0;
     return { ...value, record: sealed };
+  } catch (e) {
+    for (const out of committedPayloads) rmQuiet(out);
+    throw e;
   } finally {
     ts?.close();
+    for (const extra of payloadSessions.values()) extra.close();
   }
 }
 
@@ -279,4 +317,66 @@ async function signingKeyEntry(ts: TokenSession, uri: Pkcs11Uri, now: Date): Pro
 
 function byteLength(b: Uint8Array | string): number {
   return typeof b === 'string' ? Buffer.byteLength(b) : b.length;
+}
+
+/**
+ * Sign each verified payload with the payload keys (DESIGN §3): one login per token (the signing
+ * token's session is reused), keys inside their validity window, the payload signed only if it still
+ * has the SHA-256 that was verified, and the written file checked with update_engine's rule.
+ */
+async function signPayloads(
+  run: CeremonyRun,
+  o: SignUpdateOptions,
+  verified: FileVerification[],
+  outputs: string[],
+  signingSession: TokenSession,
+  attempts: PinAttempts,
+  committed: string[],
+  /** Sessions opened here on other tokens; the caller closes them. */
+  extraSessions: Map<string, TokenSession>,
+): Promise<SignedPayload[]> {
+  if (verified.length === 0) return [];
+  const sessionFor = (token: string | undefined) => (token === undefined || token === signingSession.info.label ? signingSession : extraSessions.get(token));
+  const signers: TokenKeySigner[] = [];
+  for (const uri of o.payloadKeys ?? []) {
+    let session = sessionFor(uri.token);
+    if (!session) {
+      session = await run.step('hsm-login', `logging in to token '${uri.token}'`, () =>
+        connectToken(uri, { module: o.module, pinFile: o.pinFile, env: o.env, stdin: o.stdin, attempts, login: true, readWrite: false, events: { warn: (m) => o.reporter.warn(m) } }),
+      (t) => `logged in to '${t.info.label}'`);
+      extraSessions.set(uri.token!, session);
+    }
+    const s = session;
+    const key = await run.step('select-key', `selecting payload key ${uri.object ?? ''} and checking its validity window`, () => {
+      const k = findPrivateKey(s, uri);
+      assertKeyUsable(k, o.now(), (m) => o.reporter.warn(m));
+      return k;
+    }, (k) => ({ detail: `payload key '${k.label}' (RSA-${k.bits}) is inside its validity window`, key: { uri: k.uri, label: k.label, fingerprint: spkiFingerprint(s, k.handle), ...(k.startDate ? { validFrom: k.startDate.toISOString() } : {}), ...(k.endDate ? { validUntil: new Date(k.endDate.getTime() + DAY_MS).toISOString() } : {}) } }));
+    signers.push(new TokenKeySigner(s, key, o.now, (m) => o.reporter.warn(m)));
+  }
+  const last = signers.at(-1)!;
+  const out: SignedPayload[] = [];
+  mkdirSync(o.outDir, { recursive: true });
+  for (const [i, v] of verified.entries()) {
+    const output = outputs[i]!;
+    const r = await run.step('sign', `signing the update payload ${basename(v.file)}`, async () => {
+      const result = await signPayload({ input: v.file, output, signers, expectInputSha256: Buffer.from(v.sha256!, 'hex'), onProgress: (p) => o.reporter.progress?.(`signing ${basename(v.file)}`, p.bytes, p.total) });
+      committed.push(output);
+      return result;
+    }, (res) => ({
+      detail: `${basename(v.file)} signed: SHA-256 ${res.signedHash.toString('hex')} of bytes 0..${res.size - res.signaturesSize}, signature versions ${res.signatures.map((x) => x.version).join(', ')}`,
+      inputs: [{ name: basename(v.file), sha256: v.sha256!, size: v.size ?? undefined }],
+      key: { uri: last.key.uri, fingerprint: spkiFingerprint(last.session, last.key.handle) },
+    }));
+    await run.step('self-check', `checking ${basename(output)} with update_engine's rule and the exported public key`, () =>
+      verifyPayload(output, [publicKeyOf(last.session, last.key.handle)], { signedHash: r.signedHash }),
+    (c) => `${basename(output)}: the version-2 signature verifies over bytes 0..${c.signedBytes}`);
+    out.push({ input: v.file, output, inputSha256: r.inputSha256.toString('hex'), inputSize: v.size!, outputSha256: r.outputSha256.toString('hex'), outputSize: r.size, signedHash: r.signedHash.toString('hex') });
+  }
+  return out;
+}
+
+/** An RSA payload key has no OpenPGP fingerprint: the record names it by the SHA-256 of its SPKI, upper-case. */
+export function spkiFingerprint(ts: TokenSession, handle: Buffer): string {
+  return hashBytes('sha256', publicKeyOf(ts, handle).export({ type: 'spki', format: 'der' })).toString('hex').toUpperCase();
 }

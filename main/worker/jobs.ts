@@ -17,7 +17,6 @@ import { readQuorumSet, readRootCertificate } from '../../ceremony/ceremonies/qu
 import { subkeyWindow } from '../../ceremony/ceremonies/quorum-common.js';
 import { runRenew } from '../../ceremony/ceremonies/renew.js';
 import { runSignUpdate } from '../../ceremony/ceremonies/sign-update.js';
-import { runPayloadSign } from '../../ceremony/ceremonies/payload-sign.js';
 import { CRAU_MAGIC } from '../../ceremony/payload/format.js';
 import { hashBytes } from '../../ceremony/crypto.js';
 import { findKeys, publicKeyOf } from '../../ceremony/hsm/keys.js';
@@ -263,56 +262,43 @@ export const JOBS: JobTable = {
         ...(params.allowNetwork ? [{ name: 'allow-network' as const, value: true }] : []),
       ];
 
-      // Payloads are verified before anything is signed; if one fails, the release ceremony is run on
-      // EVERY input so that the core verifies them all, refuses, and its record names each refusal.
+      // One ceremony, one record: release files and payloads are verified together and nothing is signed
+      // unless every input verifies (runSignUpdate signs the payloads with the payload key, all or nothing).
+      // Without a payload key the payloads are still verified, as inputs of the same ceremony, but the
+      // ceremony is refused if any fails; they are then left unsigned, with a note.
+      const records: RecordRef[] = [];
+      const outputs: OutputView[] = [];
+      const skipped: { name: string; reason: string }[] = [];
       let payloadsFailed = false;
-      if (payloads.length > 0) {
+      if (payloads.length > 0 && !params.payloadKeyUri) {
         const trusted = await loadTrustedCertificates(params.trustedKeys, new Date());
         const checked = await verifyReleaseFiles(payloads.map((n) => join(params.folder, n)), { trusted, now: new Date(), onProgress: () => throwIfCancelled(ctx.signal) });
         payloadsFailed = checked.some((v) => v.status !== 'VERIFIED');
+        if (!payloadsFailed) for (const n of payloads) skipped.push({ name: n, reason: 'the signing token holds no RSA-2048 payload key, so this update payload was not signed' });
       }
-      const records: RecordRef[] = [];
-      const outputs: OutputView[] = [];
-      let key: { uri: string; fingerprint: string } | undefined;
+      const withPayloads = Boolean(params.payloadKeyUri) && payloads.length > 0;
       const releaseInputs = payloadsFailed ? all : releases.map((n) => join(params.folder, n));
-      if (releaseInputs.length > 0) {
+      let key: { uri: string; fingerprint: string } | undefined;
+      if (releaseInputs.length > 0 || withPayloads) {
         const r = await runSignUpdate({
           ...common,
           files: releaseInputs,
+          ...(withPayloads ? { payloads: payloads.map((n) => join(params.folder, n)), payloadKeys: [parsePkcs11Uri(params.payloadKeyUri!)] } : {}),
           key: parsePkcs11Uri(params.signingKeyUri),
           outDir: params.outDir,
           armor: false,
           reporter: reporterFor(ctx),
-          recordedOptions: recorded([{ name: 'key', value: params.signingKeyUri }, { name: 'out-dir', value: params.outDir }]),
+          recordedOptions: recorded([
+            { name: 'key', value: params.signingKeyUri },
+            { name: 'out-dir', value: params.outDir },
+            ...(withPayloads ? [{ name: 'payload-key' as const, value: [params.payloadKeyUri!] }] : []),
+          ]),
         });
-        // runSignUpdate signs nothing unless every input verified; had a payload been given to it, it
-        // would have refused. Reaching here with payloadsFailed means a payload changed between checks.
         if (payloadsFailed) throw new CeremonyError('INTERNAL', 'a payload failed verification before signing and passed after: the inbox changed during the ceremony');
         key = { uri: r.key.uri, fingerprint: r.key.fingerprint };
         records.push({ id: r.record.ceremonyId, folder: r.record.dir });
         outputs.push(...r.signed.map((s) => ({ name: basename(s.output), path: s.output, sha256: s.signatureSha256, selfCheck: 'OK' as const })));
-      }
-
-      const skipped: { name: string; reason: string }[] = [];
-      for (const n of payloads) {
-        if (!params.payloadKeyUri) {
-          skipped.push({ name: n, reason: 'the signing token holds no RSA-2048 payload key, so this update payload was not signed' });
-          continue;
-        }
-        throwIfCancelled(ctx.signal);
-        const output = payloadOut(n);
-        const r = await runPayloadSign({
-          ...common,
-          input: join(params.folder, n),
-          output,
-          keys: [parsePkcs11Uri(params.payloadKeyUri)],
-          reporter: reporterFor(ctx),
-          signal: ctx.signal,
-          recordedOptions: recorded([{ name: 'key', value: [params.payloadKeyUri] }, { name: 'out', value: output }]),
-        });
-        key ??= { uri: params.payloadKeyUri, fingerprint: (await payloadKeysOn(params.signingKeyUri, params.module)).find((k) => k.uri === params.payloadKeyUri)?.fingerprint ?? '' };
-        records.push({ id: r.record.ceremonyId, folder: r.record.dir });
-        outputs.push({ name: basename(output), path: output, sha256: r.payload.outputSha256.toString('hex'), selfCheck: 'OK' });
+        outputs.push(...r.payloads.map((p) => ({ name: basename(p.output), path: p.output, sha256: p.outputSha256, selfCheck: 'OK' as const })));
       }
       if (records.length === 0) {
         throw new CeremonyError('KEY_NOT_FOUND', 'the inbox holds only update payloads and the signing token has no payload key: nothing was signed');

@@ -8,6 +8,8 @@ import { ceremonyContext, trustedKeyPaths, withCeremonyOptions, type CeremonyCli
 import { groupHex, progressFor } from './verify.js';
 
 interface SignOpts extends CeremonyCliOptions {
+  payload?: string[];
+  payloadKey?: string[];
   trustedKey?: string[];
   config?: string;
   key: string;
@@ -24,7 +26,7 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
       .description(
         'the sign-update ceremony: verify every release file against the build server, then sign each on the HSM',
       )
-      .argument('<file...>', 'release files (each with FILE.sig/.asc and FILE.DIGESTS(.asc) beside it)')
+      .argument('[file...]', 'release files (each with FILE.sig/.asc and FILE.DIGESTS(.asc) beside it)')
       .option('--trusted-key <cert>', 'a pinned build server certificate (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
       .option('--config <file>', "take the pinned certificates from the ceremony config's trustedBuildKeys")
       .requiredOption(
@@ -37,7 +39,9 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
         '--signature <file>',
         'the build server signature of the (single) FILE, instead of FILE.sig/.asc',
       )
-      .option('--digests <file>', 'a DIGESTS file listing every FILE, instead of FILE.DIGESTS(.asc)'),
+      .option('--digests <file>', 'a DIGESTS file listing every FILE, instead of FILE.DIGESTS(.asc)')
+      .option('--payload <file>', 'an unsigned update payload (CrAU) to sign in the same ceremony, written as OUT_DIR/NAME.signed (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+      .option('--payload-key <uri>', 'the RSA payload key(s) for --payload, in signature order (repeatable; the last makes the version-2 signature)', (v: string, prev: string[] = []) => [...prev, v]),
     'the HSM key that seals the ceremony record (default: the signing key)',
   ).action(async (files: string[], opts: SignOpts, cmd: Command) => {
     const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
@@ -58,6 +62,8 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
           ...(opts.armor ? [{ name: 'armor' as const, value: true }] : []),
           ...(opts.signature ? [{ name: 'signature' as const, value: opts.signature }] : []),
           ...(opts.digests ? [{ name: 'digests' as const, value: opts.digests }] : []),
+          ...(opts.payload ? [{ name: 'payload' as const, value: opts.payload }] : []),
+          ...(opts.payloadKey ? [{ name: 'payload-key' as const, value: opts.payloadKey }] : []),
         ],
         bar?.onProgress,
       ),
@@ -68,6 +74,8 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
       armor: Boolean(opts.armor),
       signature: opts.signature && resolve(ctx.cwd, opts.signature),
       digests: opts.digests && resolve(ctx.cwd, opts.digests),
+      payloads: (opts.payload ?? []).map((f) => resolve(ctx.cwd, f)),
+      payloadKeys: (opts.payloadKey ?? []).map((k) => parseUriArg(k, '--payload-key')),
     });
     ctx.out.line('');
     ctx.out.line(
@@ -77,6 +85,11 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
       ctx.out.line(`SIGNED  ${s.input}`);
       ctx.out.line(`  SHA-256    ${groupHex(s.sha256)}`);
       ctx.out.line(`  signature  ${s.output}`);
+    }
+    for (const p of result.payloads) {
+      ctx.out.line(`SIGNED  ${p.input} (update payload)`);
+      ctx.out.line(`  signed SHA-256  ${groupHex(p.signedHash)}`);
+      ctx.out.line(`  output          ${p.output}`);
     }
     ctx.out.line(`record  ${result.record.dir}`);
     ctx.out.result({ ok: true, ...result });

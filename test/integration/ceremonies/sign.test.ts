@@ -18,6 +18,7 @@ import { envPinSource } from '../../../ceremony/hsm/pin.js';
 import { generateRsaKeyPair } from '../../../ceremony/hsm/keys.js';
 import { createOpenpgpCertificateForKey } from '../../../ceremony/openpgp/hsm-store.js';
 import { reviewRecord } from '../../../ceremony/audit/review.js';
+import { writeDemoPayload } from '../../../ceremony/payload/demo-payload.js';
 
 const PIN = 'release-maintainer-7';
 const KEY = 'pkcs11:token=signing;object=release-2026';
@@ -82,6 +83,39 @@ describe('ceremony sign', () => {
     const bad = gpg.verify(join(work, 'signed', 'flatcar_production_image.bin.sig'), tampered);
     expect(bad.code).not.toBe(0);
     expect(bad.status.some((s) => s.startsWith('BADSIG'))).toBe(true);
+  });
+
+  it('signs release files and an update payload in one ceremony and one record, all or nothing', async () => {
+    const inbox = join(work, 'inbox-payload');
+    mkdirSync(inbox);
+    writeDemoPayload(join(inbox, 'flatcar_production_update.gz'));
+    const server = await makeDemoBuildServer(inbox, { rsaBits: 2048, alsoSign: ['flatcar_production_update.gz'] });
+    const payload = join(inbox, 'flatcar_production_update.gz');
+    const releases = server.files.filter((f) => f !== payload);
+    const gen = runCeremony(['key', 'generate', '--token', 'pkcs11:token=signing', '--label', 'payload-2027', '--bits', '2048', '--valid-days', '395'], { env });
+    expect(gen.code, gen.stderr).toBe(0);
+    const pub = join(work, 'payload-2027.pub.pem');
+    expect(runCeremony(['key', 'export', '--key', 'pkcs11:token=signing;object=payload-2027', '--out', pub], { env }).code).toBe(0);
+    const before = records().length;
+    const args = (out: string) => ['sign', '--trusted-key', join(inbox, 'build-server.asc'), '--key', KEY, '--payload-key', 'pkcs11:token=signing;object=payload-2027', '--payload', payload, '--out-dir', out, '--record-dir', 'records', '--allow-network', ...releases];
+
+    const run = runCeremony(args('signed-both'), { env, cwd: work });
+    expect(run.code, run.stderr).toBe(0);
+    expect(readdirSync(join(work, 'signed-both')).sort()).toEqual(['flatcar_production_image.bin.sig', 'flatcar_production_update.gz.signed', 'version.txt.sig']);
+    expect(runCeremony(['payload', 'verify', '--public-key', pub, join(work, 'signed-both', 'flatcar_production_update.gz.signed')]).code).toBe(0);
+    expect(records().length).toBe(before + 1);
+    const record = records()[before]!;
+    expect((await reviewRecord(record)).verdict).toBe('intact');
+    expect(steps(record).filter((e) => e.step === 'sign')).toHaveLength(3);
+
+    // a tampered payload: nothing is signed, not even the release files that verify
+    const bytes = readFileSync(payload);
+    bytes[bytes.length - 10]! ^= 1;
+    writeFileSync(payload, bytes);
+    const refused = runCeremony(args('signed-none'), { env, cwd: work });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error\[(SIGNATURE_INVALID|DIGEST_MISMATCH)\]: 1 of 3 input\(s\) failed verification, so nothing was signed/m);
+    expect(existsSync(join(work, 'signed-none')) ? readdirSync(join(work, 'signed-none')) : []).toEqual([]);
   });
 
   it('leaves a sealed record that passes review, whose every single-line mutation is caught', async () => {

@@ -124,14 +124,14 @@ describe('the sign-update jobs', () => {
     expect(logs[0]).toMatch(new RegExp(`"result":"refused".*${PAYLOAD.replace(/\./g, '\\.')}`));
   });
 
-  it('every input verified: one PIN signs the release files (OpenPGP) and the payload (payload key), each in a sealed record', async () => {
+  it('every input verified: one PIN signs the release files (OpenPGP) and the payload (payload key) in one sealed record', async () => {
     const inbox = freshInbox();
     const view = await scan(inbox.folder);
     const outcome = await JOBS['sign.run'](signParams(inbox, view.signingKey.uri, view.payloadKeys[0]!.uri), ctx());
     const releases = build.files.map((p) => basename(p)).filter((x) => x !== PAYLOAD);
     expect(outcome.outputs.map((o) => o.name).sort()).toEqual([...releases.map((x) => `${x}.sig`), `${PAYLOAD}.signed`].sort());
     expect(outcome.skipped).toEqual([]);
-    expect(outcome.records).toHaveLength(2);
+    expect(outcome.records).toHaveLength(1); // one ceremony, one record, release files and payload together
     for (const r of outcome.records) expect((await reviewRecord(r.folder)).verdict).toBe('intact');
     // The payload carries the payload key's signature, checked by update_engine's rule with its public key.
     const pem = runCeremony(['key', 'export', '--key', 'pkcs11:token=signing;object=payload-2027', '--format', 'pem', '--module', SOFTHSM_MODULE], { env: hsm.env });
