@@ -66,14 +66,9 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
   await precheckSealKey(mod, o.sealKey, o.now());
 
   const run = CeremonyRun.start({
+    ...o,
     kind: 'init',
     command: 'ceremony init',
-    options: o.recordedOptions,
-    recordDir: o.recordDir,
-    allowNetwork: o.allowNetwork,
-    attended: o.attended,
-    reporter: o.reporter,
-    now: o.now,
     quorum: { threshold: config.quorum.threshold, total: config.quorum.custodians.length, custodians: config.quorum.custodians.map((c) => c.name) },
   });
   const attempts = new PinAttempts();

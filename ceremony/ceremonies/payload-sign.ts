@@ -60,14 +60,9 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
   }
 
   const run = CeremonyRun.start({
+    ...o,
     kind: 'payload-sign',
     command: 'ceremony payload sign',
-    options: o.recordedOptions,
-    recordDir: o.recordDir,
-    allowNetwork: o.allowNetwork,
-    attended: o.attended,
-    reporter: o.reporter,
-    now: o.now,
     actor: { role: 'maintainer' },
   });
   const sessions = new Map<string, TokenSession>();

@@ -119,14 +119,9 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
   }
 
   const run = CeremonyRun.start({
+    ...o,
     kind: 'renew',
     command: 'ceremony renew',
-    options: o.recordedOptions,
-    recordDir: o.recordDir,
-    allowNetwork: o.allowNetwork,
-    attended: o.attended,
-    reporter: o.reporter,
-    now: o.now,
     quorum: { threshold: inForce.threshold, total: inForce.custodians.length, custodians: inForce.custodians },
   });
   const inject = (step: RunnableStep) => {

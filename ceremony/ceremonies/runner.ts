@@ -22,17 +22,12 @@ export interface CeremonyReporter {
   progress?(label: string, done: number, total: number): void;
 }
 
-export interface StartOptions {
+/** How a ceremony starts: its kind and command, on top of the context every ceremony takes. */
+export interface StartOptions extends Pick<CeremonyContext, 'recordDir' | 'allowNetwork' | 'attended' | 'reporter' | 'now' | 'recordedOptions'> {
   kind: CeremonyKind;
   /** e.g. `ceremony sign` */
   command: string;
-  options: OptionEntry[];
-  recordDir: string;
-  allowNetwork: boolean;
-  attended: boolean;
   actor?: Actor;
-  reporter: CeremonyReporter;
-  now?: () => Date;
   quorum?: { threshold: number; total?: number; custodians?: string[] };
   /** For tests: the network status to assume. */
   airGap?: AirGapStatus;
@@ -76,7 +71,7 @@ export class CeremonyRun {
    */
   static start(opts: StartOptions): CeremonyRun {
     const status = requireAirGap(opts.allowNetwork, opts.airGap ?? checkAirGap());
-    const now = opts.now ?? (() => new Date());
+    const now = opts.now;
     const record = CeremonyRecord.create({
       recordDir: opts.recordDir,
       kind: opts.kind,
@@ -85,7 +80,7 @@ export class CeremonyRun {
       now,
       parameters: {
         command: opts.command,
-        options: opts.options,
+        options: opts.recordedOptions,
         toolVersion: TOOL_VERSION,
         host: { airGapped: status.airGapped, interfacesUp: status.interfacesUp, overridden: status.overridden },
         overrides: status.overridden ? ['allow-network'] : [],

@@ -107,14 +107,9 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
   }
 
   const run = CeremonyRun.start({
+    ...o,
     kind: 'sign',
     command: 'ceremony sign',
-    options: o.recordedOptions,
-    recordDir: o.recordDir,
-    allowNetwork: o.allowNetwork,
-    attended: o.attended,
-    reporter: o.reporter,
-    now: o.now,
     actor: { role: 'maintainer' },
   });
   let ts: TokenSession | undefined;
