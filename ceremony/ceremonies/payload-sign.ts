@@ -8,20 +8,17 @@
 import { basename } from 'node:path';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { CeremonyError } from '../errors.js';
-import { connectToken } from '../hsm/connect.js';
 import { openModule, resolveModulePath } from '../hsm/module.js';
-import { assertKeyUsable, findPrivateKey, publicKeyOf } from '../hsm/keys.js';
 import { PinAttempts, TokenSession } from '../hsm/token.js';
-import { TokenKeySigner } from '../hsm/token-signer.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
 import { loadTrustedCertificates } from '../openpgp/verify/certificate.js';
 import { verifyReleaseFiles } from '../release/verify-release.js';
-import { signPayload, verifyPayload, type SignPayloadResult } from '../payload/index.js';
+import type { SignPayloadResult } from '../payload/index.js';
 import type { SealedRecord } from '../audit/record.js';
 import type { OpenpgpTokenKey } from '../openpgp/hsm-store.js';
 import { CeremonyRun, withCeremony, type CeremonyContext } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
-import { spkiFingerprint } from './sign-update.js';
+import { selectPayloadSigners, signPayloadStep, tokenIdentity } from './payload-steps.js';
 
 export interface PayloadSignOptions extends CeremonyContext {
   input: string;
@@ -36,11 +33,6 @@ export interface PayloadSignOptions extends CeremonyContext {
 export interface PayloadSignCeremonyResult {
   payload: SignPayloadResult;
   record: SealedRecord;
-}
-
-/** Keys on the same token share one session and one login (one PIN entry for many keys). */
-function tokenIdentity(uri: Pkcs11Uri): string {
-  return JSON.stringify([uri.modulePath ?? '', uri.moduleName ?? '', uri.token ?? '', uri.serial ?? '', uri.slotId ?? '', uri.manufacturer ?? '', uri.model ?? '']);
 }
 
 export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSignCeremonyResult> {
@@ -98,47 +90,11 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
           run.note('verify-input', { result: 'warning', detail: `no --trusted-key: the server signature of ${basename(o.input)} was not checked` });
         }
 
-        // 2. One login per token, then every key found and inside its validity window.
-        const signers: TokenKeySigner[] = [];
-        for (const uri of o.keys) {
-          const id = tokenIdentity(uri);
-          let ts = sessions.get(id);
-          if (!ts) {
-            ts = await run.step('hsm-login', `logging in to token '${uri.token ?? ''}'`, () =>
-              connectToken(uri, { module: o.module, pinFile: o.pinFile, env: o.env, stdin: o.stdin, attempts, login: true, readWrite: false, events: { warn: (m) => o.reporter.warn(m) } }),
-            (s) => `logged in to '${s.info.label}'`);
-            sessions.set(id, ts);
-          }
-          const session = ts;
-          const key = await run.step('select-key', `selecting ${uri.object ?? 'the key'} and checking its validity window`, () => {
-            const k = findPrivateKey(session, uri);
-            assertKeyUsable(k, o.now(), (m) => o.reporter.warn(m));
-            return k;
-          }, (k) => ({
-            detail: `key '${k.label}' (RSA-${k.bits}) is inside its validity window`,
-            key: { uri: k.uri, label: k.label, fingerprint: spkiFingerprint(session, k.handle), ...(k.startDate ? { validFrom: k.startDate.toISOString() } : {}), ...(k.endDate ? { validUntil: new Date(k.endDate.getTime() + 86_400_000).toISOString() } : {}) },
-          }));
-          signers.push(new TokenKeySigner(session, key, o.now, (m) => o.reporter.warn(m)));
-        }
+        // 2. One login per token, every key inside its validity window; 3. sign; 4. check the written file.
+        const signers = await selectPayloadSigners(run, o, o.keys, sessions, attempts);
         const sealSession = sessions.get(tokenIdentity(sealUri));
         if (sealSession) sealer = await hsmSealer(sealSession, sealEntry, o.now);
-
-        // 3. Sign in one streaming pass; the output is moved into place only when every signature checks.
-        const result = await run.step('sign', `signing ${basename(o.input)} with ${signers.length} key(s)`, () =>
-          signPayload({ input: o.input, output: o.output, signers, overwrite: o.overwrite, expectInputSha256: verifiedSha256, signal: o.signal, onProgress: (p) => o.reporter.progress?.('signing', p.bytes, p.total) }),
-        (r) => ({
-          detail: `signed ${basename(r.input)}: SHA-256 ${r.signedHash.toString('hex')} of bytes 0..${r.size - r.signaturesSize}, signature versions ${r.signatures.map((s) => s.version).join(', ')}`,
-          inputs: [{ name: basename(r.input), sha256: r.inputSha256.toString('hex') }],
-          key: { uri: signers.at(-1)!.key.uri, fingerprint: spkiFingerprint(signers.at(-1)!.session, signers.at(-1)!.key.handle) },
-        }));
-        written = true;
-
-        // 4. Independent check: update_engine's rule over the written file, with the exported public keys.
-        await run.step('self-check', "checking the written payload with update_engine's rule and the exported public keys", async () => {
-          const exported = signers.map((s) => publicKeyOf(s.session, s.key.handle));
-          // The bulk was hashed while it was written; structure and signatures are read back from the file.
-          return verifyPayload(o.output, [exported.at(-1)!], { signedHash: result.signedHash });
-        }, (v) => `the version-2 signature verifies over bytes 0..${v.signedBytes} (${v.reason})`);
+        const result = await signPayloadStep(run, o, { input: o.input, output: o.output, verifiedSha256, overwrite: o.overwrite, signal: o.signal }, signers, () => (written = true));
         written = false; // checked: from here on the output stays whatever happens to the seal
         run.note('write-output', { detail: `${basename(o.output)} written`, outputs: [{ name: basename(o.output), sha256: result.outputSha256.toString('hex'), size: result.size }] });
         run.record.addArtifactWithHash(o.input, 'input', { name: basename(o.input), sha256: result.inputSha256.toString('hex'), size: statSync(o.input).size });

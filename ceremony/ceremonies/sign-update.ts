@@ -16,20 +16,20 @@ import { hashBytes, type HashAlgorithm } from '../crypto.js';
 import { connectToken } from '../hsm/connect.js';
 import { PinAttempts, TokenSession } from '../hsm/token.js';
 import { openModule, resolveModulePath } from '../hsm/module.js';
-import { assertKeyUsable, findPrivateKey, publicKeyOf } from '../hsm/keys.js';
+import { assertKeyUsable, findPrivateKey } from '../hsm/keys.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import { loadTrustedCertificates } from '../openpgp/verify/certificate.js';
 import { verifyReleaseFiles, type FileVerification } from '../release/verify-release.js';
 import { prepareDetachedSignature } from '../openpgp/build/detached.js';
 import { verifyDetachedSignature } from '../openpgp/build/self-check.js';
-import { signPayload, verifyPayload } from '../payload/index.js';
 import { certificateKeys, exportCertificate } from '../openpgp/build/certificate.js';
 import { toOpenpgpTime } from '../openpgp/build/packets.js';
 import type { OpenpgpTokenKey } from '../openpgp/hsm-store.js';
 import type { SealedRecord } from '../audit/record.js';
 import { CeremonyRun, withCeremony, type CeremonyContext } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
+import { selectPayloadSigners, signPayloadStep, tokenIdentity } from './payload-steps.js';
 import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
 
 export interface SignUpdateOptions extends CeremonyContext {
@@ -315,9 +315,8 @@ function byteLength(b: Uint8Array | string): number {
 }
 
 /**
- * Sign each verified payload with the payload keys (DESIGN §3): one login per token (the signing
- * token's session is reused), keys inside their validity window, the payload signed only if it still
- * has the SHA-256 that was verified, and the written file checked with update_engine's rule.
+ * Sign each verified payload with the payload keys (payload-steps.ts); the signing token's session is
+ * reused for payload keys on the same token.
  */
 async function signPayloads(
   run: CeremonyRun,
@@ -331,47 +330,15 @@ async function signPayloads(
   extraSessions: Map<string, TokenSession>,
 ): Promise<SignedPayload[]> {
   if (verified.length === 0) return [];
-  const sessionFor = (token: string | undefined) => (token === undefined || token === signingSession.info.label ? signingSession : extraSessions.get(token));
-  const signers: TokenKeySigner[] = [];
-  for (const uri of o.payloadKeys ?? []) {
-    let session = sessionFor(uri.token);
-    if (!session) {
-      session = await run.step('hsm-login', `logging in to token '${uri.token}'`, () =>
-        connectToken(uri, { module: o.module, pinFile: o.pinFile, env: o.env, stdin: o.stdin, attempts, login: true, readWrite: false, events: { warn: (m) => o.reporter.warn(m) } }),
-      (t) => `logged in to '${t.info.label}'`);
-      extraSessions.set(uri.token!, session);
-    }
-    const s = session;
-    const key = await run.step('select-key', `selecting payload key ${uri.object ?? ''} and checking its validity window`, () => {
-      const k = findPrivateKey(s, uri);
-      assertKeyUsable(k, o.now(), (m) => o.reporter.warn(m));
-      return k;
-    }, (k) => ({ detail: `payload key '${k.label}' (RSA-${k.bits}) is inside its validity window`, key: { uri: k.uri, label: k.label, fingerprint: spkiFingerprint(s, k.handle), ...(k.startDate ? { validFrom: k.startDate.toISOString() } : {}), ...(k.endDate ? { validUntil: new Date(k.endDate.getTime() + DAY_MS).toISOString() } : {}) } }));
-    signers.push(new TokenKeySigner(s, key, o.now, (m) => o.reporter.warn(m)));
-  }
-  const last = signers.at(-1)!;
-  const out: SignedPayload[] = [];
+  const sessions = new Map<string, TokenSession>([[tokenIdentity(o.key), signingSession], ...extraSessions]);
+  const signers = await selectPayloadSigners(run, o, o.payloadKeys ?? [], sessions, attempts);
+  for (const [id, s] of sessions) if (s !== signingSession) extraSessions.set(id, s);
   mkdirSync(o.outDir, { recursive: true });
+  const out: SignedPayload[] = [];
   for (const [i, v] of verified.entries()) {
     const output = outputs[i]!;
-    const r = await run.step('sign', `signing the update payload ${basename(v.file)}`, async () => {
-      const result = await signPayload({ input: v.file, output, signers, expectInputSha256: Buffer.from(v.sha256!, 'hex'), onProgress: (p) => o.reporter.progress?.(`signing ${basename(v.file)}`, p.bytes, p.total) });
-      committed.push(output);
-      return result;
-    }, (res) => ({
-      detail: `${basename(v.file)} signed: SHA-256 ${res.signedHash.toString('hex')} of bytes 0..${res.size - res.signaturesSize}, signature versions ${res.signatures.map((x) => x.version).join(', ')}`,
-      inputs: [{ name: basename(v.file), sha256: v.sha256!, size: v.size ?? undefined }],
-      key: { uri: last.key.uri, fingerprint: spkiFingerprint(last.session, last.key.handle) },
-    }));
-    await run.step('self-check', `checking ${basename(output)} with update_engine's rule and the exported public key`, () =>
-      verifyPayload(output, [publicKeyOf(last.session, last.key.handle)], { signedHash: r.signedHash }),
-    (c) => `${basename(output)}: the version-2 signature verifies over bytes 0..${c.signedBytes}`);
+    const r = await signPayloadStep(run, o, { input: v.file, output, verifiedSha256: Buffer.from(v.sha256!, 'hex') }, signers, (path) => committed.push(path));
     out.push({ input: v.file, output, inputSha256: r.inputSha256.toString('hex'), inputSize: v.size!, outputSha256: r.outputSha256.toString('hex'), outputSize: r.size, signedHash: r.signedHash.toString('hex') });
   }
   return out;
-}
-
-/** An RSA payload key has no OpenPGP fingerprint: the record names it by the SHA-256 of its SPKI, upper-case. */
-export function spkiFingerprint(ts: TokenSession, handle: Buffer): string {
-  return hashBytes('sha256', publicKeyOf(ts, handle).export({ type: 'spki', format: 'der' })).toString('hex').toUpperCase();
 }
