@@ -11,6 +11,7 @@ import { makeSoftHsm, type SoftHsm } from '../../helpers/softhsm.js';
 import { expectCleanError, runCeremony } from '../../helpers/cli.js';
 import { makeGpgHome, type GpgHome } from '../../helpers/gpg.js';
 import { scanForSecrets } from '../../helpers/secret-scan.js';
+import { checkAirGap } from '../../../ceremony/airgap.js';
 import { combineShareData, deriveRootPins, formatShare, parseShare } from '../../../ceremony/quorum/index.js';
 
 const PIN = 'maintainer-pin-1';
@@ -155,12 +156,14 @@ describe('init', () => {
 
   it('refuses on a networked machine without --allow-network, before anything is made', () => {
     const before = tokenDigest();
-    const run = ceremony(['renew', '--config', 'config.json', '--out', 'nonet', '--record-dir', 'records-nonet', ...['alice.decrypted.share', 'init/shares/bob.share', 'init/shares/carol.share'].flatMap((s) => ['--share', s])]);
-    // this machine has a network interface up; a truly air-gapped CI machine would pass the check instead
-    if (run.code !== 0) {
+    const run = ceremony(['renew', '--config', 'config.json', '--out', 'nonet', '--record-dir', 'records-nonet', ...['init/shares/bob.share', 'init/shares/carol.share', 'init/shares/dave.share'].flatMap((s) => ['--share', s])]);
+    if (!checkAirGap().airGapped) {
       expectCleanError(run, 'NETWORK_UP', 1);
       expect(existsSync(join(work, 'records-nonet'))).toBe(false);
       expect(tokenDigest()).toBe(before);
+    } else {
+      // an air-gapped machine passes the check and renews (the unit test covers the refusal there)
+      expect(run.code, run.stderr).toBe(0);
     }
     restoreTokens('tokens-after-init');
   });
