@@ -15,7 +15,7 @@ import { envPinSource } from '../../../ceremony/hsm/pin.js';
 import { parsePkcs11Uri } from '../../../ceremony/hsm/uri.js';
 import { createDetachedSignature } from '../../../ceremony/openpgp/build/index.js';
 import { newestSigningKey } from '../../../ceremony/openpgp/hsm-store.js';
-import { makeGpg, type Gpg } from './gpg.js';
+import { makeGpgHome as makeGpg, type GpgHome as Gpg } from '../../helpers/gpg.js';
 
 const PIN = '975310';
 let hsm: SoftHsm;

@@ -24,7 +24,7 @@ import {
   type PrimaryKeyFlags,
 } from '../../../ceremony/openpgp/build/index.js';
 import { findOpenpgpKeys, newestSigningKey, readCertificate, storeCertificate } from '../../../ceremony/openpgp/hsm-store.js';
-import { makeGpg, type Gpg } from './gpg.js';
+import { makeGpgHome as makeGpg, type GpgHome as Gpg } from '../../helpers/gpg.js';
 
 const PIN = '864209';
 const DAY = 86_400_000;
