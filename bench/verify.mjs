@@ -67,7 +67,7 @@ try {
   gpg(['--quick-add-key', fpr, 'rsa4096', 'sign', '1y']);
   const cert = join(dir, 'build-server.asc');
   writeFileSync(cert, gpg(['--armor', '--export', fpr]).stdout);
-  // Flatcar's build signs with SHA-512 (see ../shared/vectors/digests/version.txt.sig: digest algo 10).
+  // Flatcar's build signs with SHA-512 (see test/vectors/digests/version.txt.sig: digest algo 10).
   gpg(['--digest-algo', 'SHA512', '--output', `${file}.sig`, '--detach-sign', file]);
 
   const hashes = { md5: createHash('md5'), sha1: createHash('sha1'), sha512: createHash('sha512') };

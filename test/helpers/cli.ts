@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../dist/ceremony/cli/main.js', import.meta.url));
-export const VECTORS = fileURLToPath(new URL('../../../shared/vectors/', import.meta.url));
+export const VECTORS = fileURLToPath(new URL('../vectors/', import.meta.url));
 
 export interface CliRun {
   code: number;

@@ -1,4 +1,4 @@
-/** The shared vectors (../shared/vectors/digests/): a release file signed by a throwaway GnuPG key. */
+/** The test vectors (test/vectors/digests/): a release file signed by a throwaway GnuPG key. */
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { loadTrustedCertificates } from '../../../ceremony/openpgp/verify/certificate.js';
