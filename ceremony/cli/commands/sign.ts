@@ -5,7 +5,8 @@ import { parseUriArg } from '../../hsm/connect.js';
 import { runSignUpdate } from '../../ceremonies/sign-update.js';
 import type { CliContext } from '../context.js';
 import { ceremonyContext, trustedKeyPaths, withCeremonyOptions, type CeremonyCliOptions } from '../ceremony-options.js';
-import { groupHex, progressFor } from './verify.js';
+import { groupHex } from './verify.js';
+import { progressFor } from '../progress.js';
 
 interface SignOpts extends CeremonyCliOptions {
   payload?: string[];

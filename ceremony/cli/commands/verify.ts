@@ -5,16 +5,13 @@
  * was for unreadable or malformed input (or a certificate could not be loaded at all).
  */
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { CeremonyError, ERROR_EXIT_CODES } from '../../errors.js';
 import { loadTrustedCertificates, type KeyDescription, type TrustedCertificate } from '../../openpgp/verify/certificate.js';
 import { CLOCK_TOLERANCE_MS } from '../../openpgp/verify/rules.js';
 import { verifyReleaseFiles, type FileVerification } from '../../release/verify-release.js';
 import type { CliContext } from '../context.js';
 import { trustedKeyPaths } from '../ceremony-options.js';
-
-/** Files smaller than this verify in well under a second: no progress bar. */
-const PROGRESS_MIN_BYTES = 64 * 1024 * 1024;
+import { progressFor } from '../progress.js';
 
 /** Hex in groups of four, as people read fingerprints and digests aloud. */
 export function groupHex(hex: string): string {
@@ -58,33 +55,6 @@ function printResult(ctx: CliContext, r: FileVerification): void {
   }
   if (r.sha256) ctx.out.line(`  SHA-256  ${groupHex(r.sha256)}`);
   if (r.sha512) ctx.out.line(`  SHA-512  ${groupHex(r.sha512)}`);
-}
-
-/** One bar per large file, on stderr, only when stderr is a terminal (also used by `ceremony sign`). */
-export function progressFor(stderrIsTTY: boolean) {
-  if (!stderrIsTTY) return undefined;
-  let bar: cliProgress.SingleBar | null = null;
-  let current = '';
-  return {
-    onProgress(file: string, n: number, total: number) {
-      if (total < PROGRESS_MIN_BYTES) return;
-      if (file !== current) {
-        bar?.stop();
-        current = file;
-        bar = new cliProgress.SingleBar({ stream: process.stderr, format: `hashing ${file} [{bar}] {percentage}% {value}/{total} MiB`, hideCursor: true }, cliProgress.Presets.shades_classic);
-        bar.start(Math.ceil(total / 1048576), 0);
-      }
-      bar!.update(n >= total ? Math.ceil(total / 1048576) : Math.floor(n / 1048576));
-      if (n >= total) {
-        bar!.stop();
-        bar = null;
-        current = '';
-      }
-    },
-    stop() {
-      bar?.stop();
-    },
-  };
 }
 
 export function registerVerify(program: Command, ctxFor: (json: boolean) => CliContext): void {
