@@ -20,7 +20,8 @@ export interface DemoBuildServer {
   files: string[];
 }
 
-function flatcarDigests(entries: { name: string; bytes: Uint8Array }[]): string {
+/** Flatcar's DIGESTS layout: `# MD5 HASH`, `# SHA1 HASH`, `# SHA512 HASH`, each followed by `<hex>  <name>` lines. */
+export function flatcarDigests(entries: { name: string; bytes: Uint8Array }[]): string {
   let text = '';
   for (const alg of ['md5', 'sha1', 'sha512'] as const) {
     text += `# ${alg.toUpperCase()} HASH\n`;
