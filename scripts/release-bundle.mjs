@@ -13,11 +13,12 @@
 // Layout: OUT/ the artifacts, the DIGESTS, NAME.sig for each, release-key.asc; OUT/ceremony/ the ceremony's
 // inputs as the build server handed them over (with its signatures and certificate) and its sealed record.
 // The keys are throwaway: a real release runs step 4 on the air-gapped laptop with the release key on the HSM
-// (README, "Releasing"). The PIN is random, lives in this process and reaches `ceremony` only through
-// CEREMONY_PIN (the documented automation path), never argv or a file.
+// (README, "Releasing"). The PINs are random and live in this process; the token is initialized through the
+// core, and `ceremony` gets the user PIN only through CEREMONY_PIN (the documented automation path), never
+// argv or a file.
 //
 // usage: node scripts/release-bundle.mjs --out DIR [--app-dir DIR]   (DIR must not exist or be empty)
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,9 +30,10 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CLI = join(ROOT, 'dist/ceremony/cli/main.js');
 const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 
+/** A refusal of the bundle: reported as one line, exit 1 (temporary tokens are removed first). */
+class BundleError extends Error {}
 function die(message) {
-  process.stderr.write(`release-bundle: ${message}\n`);
-  process.exit(1);
+  throw new BundleError(message);
 }
 
 function say(message) {
@@ -51,6 +53,8 @@ export async function makeReleaseBundle({ out, appDir }) {
   const { name, version } = packageInfo();
   const { makeDemoBuildServer, flatcarDigests } = await import(join(ROOT, 'dist/ceremony/release/demo-build-server.js'));
   const { checkAirGap } = await import(join(ROOT, 'dist/ceremony/airgap.js'));
+  const { openModule, closeModule } = await import(join(ROOT, 'dist/ceremony/hsm/module.js'));
+  const { findFreeSlot, initializeToken } = await import(join(ROOT, 'dist/ceremony/hsm/token.js'));
 
   // The ceremony's inputs stay in the bundle (ceremony/build-server/), so its record's hashes can be checked there.
   mkdirSync(out, { recursive: true });
@@ -81,12 +85,19 @@ export async function makeReleaseBundle({ out, appDir }) {
     // 4. The release ceremony on a throwaway SoftHSM token; it writes OUT/NAME.sig beside the artifacts.
     mkdirSync(join(hsm, 'tokens'));
     writeFileSync(join(hsm, 'softhsm2.conf'), `directories.tokendir = ${join(hsm, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-    const pin = randomBytes(12).toString('hex');
-    const env = { ...process.env, SOFTHSM2_CONF: join(hsm, 'softhsm2.conf'), CEREMONY_PKCS11_MODULE: SOFTHSM_MODULE, CEREMONY_PIN: pin };
-    execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'release', '--pin', pin, '--so-pin', randomBytes(12).toString('hex')], {
-      env,
-      stdio: 'ignore',
-    });
+    // The token is initialized through the core (as `ceremony demo` does), so neither PIN is ever on an argv.
+    const pin = Buffer.from(randomBytes(12).toString('base64url'));
+    const soPin = Buffer.from(randomBytes(12).toString('base64url'));
+    process.env.SOFTHSM2_CONF = join(hsm, 'softhsm2.conf');
+    const mod = openModule(SOFTHSM_MODULE);
+    try {
+      initializeToken(mod, findFreeSlot(mod), 'release', soPin, pin);
+    } finally {
+      soPin.fill(0);
+      closeModule();
+    }
+    const env = { ...process.env, CEREMONY_PKCS11_MODULE: SOFTHSM_MODULE, CEREMONY_PIN: pin.toString() };
+    pin.fill(0);
     const label = `release-${version}`;
     const key = `pkcs11:token=release;object=${label}`;
     ceremony(['key', 'generate', '--token', 'pkcs11:token=release', '--label', label, '--bits', '4096', '--valid-days', '30', '--openpgp-uid', `${name} release (throwaway CI key) <release@${name}.invalid>`], env);
@@ -133,8 +144,15 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.stderr.write('usage: node scripts/release-bundle.mjs --out DIR [--app-dir DIR]\n');
     process.exit(2);
   }
-  const bundle = await makeReleaseBundle({ out, appDir: opt('--app-dir', join(ROOT, 'dist-app')) });
-  checkReleaseBundle(bundle);
+  let bundle;
+  try {
+    bundle = await makeReleaseBundle({ out, appDir: opt('--app-dir', join(ROOT, 'dist-app')) });
+    checkReleaseBundle(bundle);
+  } catch (e) {
+    if (!(e instanceof BundleError)) throw e;
+    process.stderr.write(`release-bundle: ${e.message}\n`);
+    process.exit(1);
+  }
   say(`${out}: ceremony verify VERIFIED ${bundle.files.length - 1} artifacts against the signed DIGESTS; gpg --verify accepted ${bundle.files.length} signatures`);
   for (const f of readdirSync(out).sort()) say(`  ${f}`);
 }
