@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { CeremonyError } from '../../errors.js';
 import { hasValidBackSignature, latestBindingSignature, type TrustedCertificate } from './certificate.js';
+import { issuerClaim } from './subpackets.js';
 import { hashDisplayName, signatureTrailer, strongHashName, type DetachedSignature } from './signature.js';
 
 /** Build servers and this laptop have unsynchronised clocks: a signature may be dated up to 5 minutes ahead. */
@@ -56,10 +57,6 @@ export interface PreparedSignature {
 
 const KIND_TYPES: Record<SignatureKind, number> = { binary: openpgp.enums.signature.binary, text: openpgp.enums.signature.text };
 
-function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex').toUpperCase();
-}
-
 /** Type, hash strength and trust: the rules that need no data. */
 export function prepareSignature(signature: DetachedSignature, rules: SignatureRules): PreparedSignature {
   const { packet, source } = signature;
@@ -72,16 +69,23 @@ export function prepareSignature(signature: DetachedSignature, rules: SignatureR
   if (!hash) {
     throw new CeremonyError('SIGNATURE_WEAK_HASH', `${source} uses ${hashDisplayName(packet.hashAlgorithm)}; only SHA-256 or stronger is accepted`);
   }
-  const issuerFpr = packet.issuerFingerprint ? hex(packet.issuerFingerprint) : null;
+  const issuer = issuerClaim(packet);
+  // Two different signed fingerprints, or a signed key ID that is not the signed fingerprint's (RFC 4880 §12.2: the
+  // low 64 bits), name no one key: refuse rather than pick one.
+  if (issuer.hashed && (new Set(issuer.fingerprints).size > 1 || issuer.keyIDs.some((id) => issuer.fingerprints.some((f) => !f.endsWith(id))))) {
+    throw new CeremonyError('SIGNATURE_INVALID', `${source} names two different issuers in its signed part`);
+  }
   const candidates: PreparedSignature['candidates'] = [];
   for (const cert of rules.trusted) {
-    for (const key of cert.key.getKeys(packet.issuerKeyID)) {
-      if (issuerFpr && key.getFingerprint().toUpperCase() !== issuerFpr) continue;
-      candidates.push({ cert, key });
+    for (const key of [cert.key, ...cert.key.subkeys]) {
+      const fpr = key.getFingerprint().toUpperCase();
+      const named = issuer.fingerprints.includes(fpr) || issuer.keyIDs.includes(key.getKeyID().toHex().toUpperCase());
+      // a signed fingerprint is the issuer; a bare key ID (signed or not) only narrows the keys worth trying
+      if (named && (!issuer.hashed || issuer.fingerprints.length === 0 || issuer.fingerprints.includes(fpr))) candidates.push({ cert, key });
     }
   }
   if (candidates.length === 0) {
-    const who = issuerFpr ?? packet.issuerKeyID.toHex().toUpperCase();
+    const who = issuer.fingerprints[0] ?? issuer.keyIDs[0] ?? 'an unnamed key';
     throw new CeremonyError('SIGNATURE_UNTRUSTED', `${source} was made by key ${who}, which no pinned certificate holds`);
   }
   return { signature, hash, trailer: signatureTrailer(packet), candidates };
@@ -91,8 +95,12 @@ async function cryptoCheck(prepared: PreparedSignature, digest: Uint8Array): Pro
   const packet = prepared.signature.packet as openpgp.SignaturePacket & { hashed?: Uint8Array };
   let why = '';
   for (const c of prepared.candidates) {
+    const claimed = packet.issuerKeyID;
     try {
       packet.hashed = digest;
+      // openpgp.js compares its folded issuer key ID (the unhashed one wins) with the key: give it the candidate's,
+      // chosen above from the signed issuer.
+      packet.issuerKeyID = c.key.getKeyID();
       // date null: openpgp.js skips its own date checks; ours (with the stated tolerance) follow. It still refuses
       // unknown critical subpackets and notations (RFC 4880 §5.2.3.1).
       await packet.verify(c.key.keyPacket, packet.signatureType!, null as unknown as object, null as unknown as Date, true);
@@ -102,6 +110,7 @@ async function cryptoCheck(prepared: PreparedSignature, digest: Uint8Array): Pro
       why = e instanceof Error ? e.message : String(e);
     } finally {
       delete packet.hashed;
+      packet.issuerKeyID = claimed;
     }
   }
   const source = prepared.signature.source;

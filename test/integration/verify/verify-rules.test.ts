@@ -12,6 +12,8 @@ import { CLOCK_TOLERANCE_MS, completeSignature, prepareSignature } from '../../.
 import { parseDetachedSignature } from '../../../ceremony/openpgp/verify/signature.js';
 import { createHash } from 'node:crypto';
 import { isCeremonyError } from '../../../ceremony/errors.js';
+import { appendUnhashedSubpacket } from '../../helpers/openpgp-tamper.js';
+import { spawnSync } from 'node:child_process';
 
 let c: GpgCorpus;
 let trusted: TrustedCertificate[];
@@ -156,5 +158,22 @@ describe('build-server signatures (GnuPG corpus)', () => {
     const r = (await verifyReleaseFiles([file], { trusted, now: new Date(Date.now() + 2 * 86_400_000), signature: out }))[0]!;
     expect(r).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_INVALID' });
     expect(r.reason).toMatch(/expired on/);
+  });
+
+  it('stops an unhashed issuer from overriding the signed issuer fingerprint (extra issuer naming another key)', async () => {
+    // Anyone can add an unhashed Issuer subpacket without breaking a signature (RFC 4880 §5.2.3.5); openpgp.js lets
+    // the last one read win. Naming a stranger made the good signature "untrusted", naming another pinned subkey
+    // (here the revoked one) made it "invalid": the signed Issuer Fingerprint must decide which key checks it.
+    const file = release('extra unhashed issuer\n');
+    const original = readFileSync(`${file}.sig`);
+    for (const [label, other] of [['stranger', c.untrusted.primary], ['revoked subkey', c.build.revoked]] as const) {
+      const sig = `${file}.${label.replace(' ', '-')}.sig`;
+      writeFileSync(sig, appendUnhashedSubpacket(original, 16, Buffer.from(other.slice(-16), 'hex')));
+      const r = await verify1(file, { signature: sig });
+      expect(r, label).toMatchObject({ status: 'VERIFIED', signature: { keyFingerprint: c.build.current } });
+      // GnuPG and Sequoia agree: the signature is good, made by the current subkey.
+      expect(c.gpg(['--status-fd', '1', '--verify', sig, file])).toContain(`VALIDSIG ${c.build.current}`);
+      expect(spawnSync('sqv', ['--keyring', c.build.cert, sig, file], { encoding: 'utf8' })).toMatchObject({ status: 0, stdout: `${c.build.primary}\n` });
+    }
   });
 });
