@@ -56,15 +56,18 @@ function expiryOf(created: Date, keyExpirationTime: number | null | undefined): 
 }
 
 /**
- * The newest subkey binding signature (RFC 4880 §5.2.1, 0x18) that verifies cryptographically and is not dated
- * after `notAfter`. GnuPG replaces a subkey's binding when its expiry is changed, so the binding in force may be
- * younger than signatures the subkey made: like GnuPG, validity is judged by the newest binding.
+ * The newest subkey binding signature (RFC 4880 §5.2.1, 0x18) that verifies cryptographically, is not dated after
+ * `notAfter` and has not passed its own signature expiration time (§5.2.3.10) at `now`: an expired binding binds
+ * nothing, as GnuPG ignores it. GnuPG replaces a subkey's binding when its expiry is changed, so the binding in
+ * force may be younger than signatures the subkey made: like GnuPG, validity is judged by the newest binding.
  */
-export async function latestBindingSignature(subkey: openpgp.Subkey, notAfter?: Date): Promise<openpgp.SignaturePacket | null> {
+export async function latestBindingSignature(subkey: openpgp.Subkey, notAfter?: Date, now: Date = new Date()): Promise<openpgp.SignaturePacket | null> {
   const primary = subkey.mainKey.keyPacket;
   let latest: openpgp.SignaturePacket | null = null;
   for (const sig of subkey.bindingSignatures) {
     if (notAfter && sig.created && sig.created > notAfter) continue;
+    const expires = sig.getExpirationTime();
+    if (expires instanceof Date && expires <= now) continue;
     try {
       await sig.verify(primary, openpgp.enums.signature.subkeyBinding, { key: primary, bind: subkey.keyPacket }, null as unknown as Date);
       if (!latest || (sig.created ?? 0) >= (latest.created ?? 0)) latest = sig;
@@ -75,10 +78,14 @@ export async function latestBindingSignature(subkey: openpgp.Subkey, notAfter?: 
   return latest;
 }
 
-/** RFC 4880 §5.2.1 0x19: the primary-key binding ("back-") signature a signing subkey must embed. */
+/**
+ * RFC 4880 §5.2.1 0x19: the primary-key binding ("back-") signature a signing subkey must embed. Its type is checked
+ * first: openpgp.js hashes the two keys the same way for 0x18, 0x19 and 0x28, so a subkey's signature of another
+ * type over the same pair would otherwise pass for its consent to be bound.
+ */
 export async function hasValidBackSignature(subkey: openpgp.Subkey, binding: openpgp.SignaturePacket): Promise<boolean> {
   const back = binding.embeddedSignature;
-  if (!back) return false;
+  if (!back || back.signatureType !== openpgp.enums.signature.keyBinding) return false;
   try {
     const primary = subkey.mainKey.keyPacket;
     await back.verify(subkey.keyPacket, openpgp.enums.signature.keyBinding, { key: primary, bind: subkey.keyPacket }, null as unknown as Date);
@@ -91,7 +98,7 @@ export async function hasValidBackSignature(subkey: openpgp.Subkey, binding: ope
 async function describeSubkey(subkey: openpgp.Subkey, now: Date): Promise<KeyDescription> {
   const info = subkey.getAlgorithmInfo();
   const created = subkey.getCreationTime();
-  const binding = await latestBindingSignature(subkey);
+  const binding = await latestBindingSignature(subkey, undefined, now);
   const capabilities = capabilitiesOf(binding?.keyFlags);
   const expires = expiryOf(created, binding?.keyExpirationTime);
   let state: KeyState;

@@ -148,7 +148,7 @@ export async function completeSignature(prepared: PreparedSignature, digest: Uin
     throw new CeremonyError('SIGNATURE_KEY_EXPIRED', `${source} was made on ${created.toISOString()}, after certificate ${primaryFpr} expired (${primaryExpiry.toISOString()})`);
   }
   if (isSubkey) {
-    const binding = await latestBindingSignature(key, new Date(rules.now.getTime() + tolerance));
+    const binding = await latestBindingSignature(key, new Date(rules.now.getTime() + tolerance), rules.now);
     if (!binding) {
       throw new CeremonyError('SIGNATURE_NOT_SIGNING_KEY', `${source} was made by subkey ${keyFpr}, which has no valid binding signature from ${primaryFpr}`);
     }
