@@ -9,7 +9,7 @@ import { CeremonyError } from '../errors.js';
 import { fileExists, readInputFile } from '../files.js';
 import { parseDetachedSignature, MAX_SIGNATURE_BYTES } from '../openpgp/verify/signature.js';
 import { verifySignatureOverBytes, type SignatureRules, type SignerIdentity } from '../openpgp/verify/rules.js';
-import { MAX_DIGESTS_BYTES, parseDigests, type DigestEntry } from './parse.js';
+import { MAX_DIGESTS_BYTES, parseDigestsList, type DigestEntry, type UnknownSection } from './parse.js';
 
 export interface SignedDigests {
   source: string;
@@ -19,6 +19,8 @@ export interface SignedDigests {
   entries: DigestEntry[];
   /** Non-blank lines outside the clearsigned block, ignored (0 for a detached signature). */
   ignoredLines: number;
+  /** Signed sections for digest algorithms not known here, whose lines were not checked. */
+  unknownSections: UnknownSection[];
 }
 
 const BEGIN_SIGNED = '-----BEGIN PGP SIGNED MESSAGE-----';
@@ -71,7 +73,7 @@ export async function readClearsignedDigests(bytes: Uint8Array, source: string, 
   // RFC 4880 §7.1: the signed text is the dash-unescaped text without trailing whitespace, lines ending <CR><LF>.
   const text = message.getText();
   const signer = await verifySignatureOverBytes({ source, packet }, Buffer.from(text, 'utf8'), { ...rules, kinds: ['text'] });
-  return { source, signatureSource: source, form: 'clearsigned', signer, entries: parseDigests(text, source), ignoredLines };
+  return { source, signatureSource: source, form: 'clearsigned', signer, ...parseDigestsList(text, source), ignoredLines };
 }
 
 export async function readDetachedDigests(
@@ -85,7 +87,7 @@ export async function readDetachedDigests(
   const signature = await parseDetachedSignature(signatureBytes, signatureSource);
   // The bytes are checked before a single character is interpreted.
   const signer = await verifySignatureOverBytes(signature, bytes, { ...rules, kinds: ['binary', 'text'] });
-  return { source, signatureSource, form: 'detached', signer, entries: parseDigests(decodeText(bytes, source), source), ignoredLines: 0 };
+  return { source, signatureSource, form: 'detached', signer, ...parseDigestsList(decodeText(bytes, source), source), ignoredLines: 0 };
 }
 
 /**

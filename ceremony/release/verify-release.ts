@@ -146,6 +146,9 @@ async function verifyOne(file: string, options: ReleaseVerifyOptions, rules: Sig
       if (signed.ignoredLines > 0) {
         notices.push(`${digestsPath}: ${signed.ignoredLines} line(s) outside the clearsigned block were ignored; only signed text counts`);
       }
+      for (const u of signed.unknownSections) {
+        notices.push(`${digestsPath} line ${u.line}: the "${u.name}" section names a digest algorithm this verifier does not know; it was not checked`);
+      }
       listed = { signed, entries: digestsForFile(signed.entries, basename(file), digestsPath) };
     } else if (options.requireDigests ?? true) {
       throw new CeremonyError('DIGEST_MISSING', `${file} has no DIGESTS (looked for ${file}.DIGESTS.asc and ${file}.DIGESTS); give one with --digests`);

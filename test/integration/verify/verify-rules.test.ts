@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { makeGpgCorpus, type GpgCorpus } from '../../helpers/gpg-corpus.js';
 import { loadTrustedCertificates, type TrustedCertificate } from '../../../ceremony/openpgp/verify/certificate.js';
 import { verifyReleaseFiles } from '../../../ceremony/release/verify-release.js';
@@ -175,5 +175,41 @@ describe('build-server signatures (GnuPG corpus)', () => {
       expect(c.gpg(['--status-fd', '1', '--verify', sig, file])).toContain(`VALIDSIG ${c.build.current}`);
       expect(spawnSync('sqv', ['--keyring', c.build.cert, sig, file], { encoding: 'utf8' })).toMatchObject({ status: 0, stdout: `${c.build.primary}\n` });
     }
+  });
+
+  it("verifies against a Flatcar SDK DIGESTS with a BLAKE2B section (b2sum, sha512sum, gpg --clearsign), checking BLAKE2b-512 in the same read", async () => {
+    // Gentoo catalyst, which builds Flatcar's SDK, writes `# BLAKE2B HASH` with b2sum's output; the whole list used
+    // to be refused as malformed.
+    const dir = join(c.dir, 'sdk');
+    mkdirSync(dir);
+    const file = join(dir, 'flatcar-sdk-amd64.tar.bz2');
+    writeFileSync(file, Buffer.alloc(70_000, 0x5a));
+    c.sign(file, c.build.current);
+    const sum = (tool: string) => {
+      const r = spawnSync(tool, [basename(file)], { cwd: dir, encoding: 'utf8' });
+      expect(r.status, tool).toBe(0);
+      return r.stdout;
+    };
+    const digests = (name: string, text: string) => c.clearsign((writeFileSync(join(dir, name), text), join(dir, name)), c.build.current);
+    const good = digests('sdk.DIGESTS', `# BLAKE2B HASH\n${sum('b2sum')}# SHA512 HASH\n${sum('sha512sum')}`);
+    const r = await verify1(file, { digests: good });
+    expect(r).toMatchObject({ status: 'VERIFIED', digestsCheck: { checked: ['blake2b512', 'sha512'] } });
+    expect(r.digests.blake2b512).toBe(sum('b2sum').split(' ')[0]);
+
+    // the BLAKE2b digest is really compared: a wrong one (of other bytes) is refused though SHA-512 matches
+    const other = join(dir, 'other');
+    writeFileSync(other, 'other bytes');
+    const wrongB2 = spawnSync('b2sum', [other], { encoding: 'utf8' }).stdout.split(' ')[0];
+    const bad = digests('bad.DIGESTS', `# BLAKE2B HASH\n${wrongB2}  ${basename(file)}\n# SHA512 HASH\n${sum('sha512sum')}`);
+    expect(await verify1(file, { digests: bad })).toMatchObject({ status: 'REJECTED', code: 'DIGEST_MISMATCH' });
+
+    // headers in lower case, and an unknown section that is reported, not fatal
+    const mixed = digests('mixed.DIGESTS', `# whirlpool hash\n${'ab'.repeat(64)}  ${basename(file)}\n# blake2b hash\n${sum('b2sum')}# sha512 hash\n${sum('sha512sum')}`);
+    const m = await verify1(file, { digests: mixed });
+    expect(m).toMatchObject({ status: 'VERIFIED', digestsCheck: { checked: ['blake2b512', 'sha512'] } });
+    expect(m.notices.join('\n')).toMatch(/line 1: the "whirlpool" section names a digest algorithm this verifier does not know/);
+    // without SHA-512 the list still does not vouch for the file
+    const noSha512 = digests('b2only.DIGESTS', `# BLAKE2B HASH\n${sum('b2sum')}`);
+    expect(await verify1(file, { digests: noSha512 })).toMatchObject({ status: 'REJECTED', code: 'DIGEST_MISSING' });
   });
 });

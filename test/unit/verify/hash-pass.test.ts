@@ -20,13 +20,13 @@ describe('hashFileOnce', () => {
     it(`gives every digest and the data‖trailer digest from one pass (${parallel ? 'worker lanes' : 'serial'})`, async () => {
       const seen: number[] = [];
       const r = await hashFileOnce(file, {
-        algorithms: ['md5', 'sha1', 'sha256', 'sha512'],
+        algorithms: ['md5', 'sha1', 'sha256', 'sha512', 'blake2b512'],
         trailers: [{ algorithm: 'sha512', trailer }, { algorithm: 'sha256', trailer }],
         parallel,
         onProgress: (n) => seen.push(n),
       });
       expect(r.size).toBe(data.length);
-      for (const a of ['md5', 'sha1', 'sha256', 'sha512']) expect(r.digests[a]!.toString('hex')).toBe(createHash(a).update(data).digest('hex'));
+      for (const a of ['md5', 'sha1', 'sha256', 'sha512', 'blake2b512']) expect(r.digests[a]!.toString('hex')).toBe(createHash(a).update(data).digest('hex'));
       expect(r.trailed[0]!.toString('hex')).toBe(createHash('sha512').update(data).update(trailer).digest('hex'));
       expect(r.trailed[1]!.toString('hex')).toBe(createHash('sha256').update(data).update(trailer).digest('hex'));
       expect(seen.at(-1)).toBe(data.length);
