@@ -34,6 +34,8 @@ export interface CeremonyConfig {
   keys: { subkeyValidityDays: number; overlapDays: number; renewWindowDays: number };
   /** Absolute paths of the pinned build-server certificates. */
   trustedBuildKeys: string[];
+  /** Absolute paths of certificates of designated revokers the pinned ones name (checked for revocations only). */
+  revokerKeys: string[];
 }
 
 const path = z.string().min(1, 'must be a path').max(4096);
@@ -79,6 +81,7 @@ const Schema = z.strictObject({
     })
     .default({ subkeyValidityDays: 365, overlapDays: 30, renewWindowDays: 60 }),
   trustedBuildKeys: z.array(path).max(64).default([]),
+  revokerKeys: z.array(path).max(64).default([]),
 });
 
 function fieldName(p: readonly PropertyKey[]): string {
@@ -128,6 +131,7 @@ export function parseConfig(raw: unknown, file: string): CeremonyConfig {
     },
     keys: c.keys,
     trustedBuildKeys: c.trustedBuildKeys.map(abs),
+    revokerKeys: c.revokerKeys.map(abs),
   };
 }
 

@@ -68,6 +68,7 @@ export const RECORDABLE_OPTIONS = [
   'key',
   'seal-key',
   'trusted-key',
+  'revoker-key',
   'signature',
   'digests',
   'out',

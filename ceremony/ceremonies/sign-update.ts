@@ -35,6 +35,8 @@ import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
 export interface SignUpdateOptions extends CeremonyContext {
   files: string[];
   trustedKeys: string[];
+  /** Certificates of designated revokers the pinned ones name (checked for revocations only). */
+  revokerKeys?: string[];
   key: Pkcs11Uri;
   outDir: string;
   armor: boolean;
@@ -122,7 +124,7 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
     const { value, sealed } = await withCeremony(
       run,
       async () => {
-        const trusted = await run.step('load-trusted-keys', 'loading the pinned build server certificates', () => loadTrustedCertificates(o.trustedKeys, o.now()), (certs) => ({
+        const trusted = await run.step('load-trusted-keys', 'loading the pinned build server certificates', () => loadTrustedCertificates(o.trustedKeys, o.now(), o.revokerKeys), (certs) => ({
           detail: `pinned ${certs.map((c) => `${c.description.fingerprint} (${c.description.userIDs[0] ?? 'no user ID'})`).join(', ')}`.slice(0, 500),
         }));
         for (const c of trusted) run.record.addKey(`trusted-${c.description.fingerprint.slice(-16)}`, c.key.armor());

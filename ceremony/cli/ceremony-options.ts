@@ -86,3 +86,12 @@ export function trustedKeyPaths(ctx: CliContext, trustedKey: string[] | undefine
   }
   throw new CeremonyError('USAGE', 'give the build server certificate with --trusted-key CERT.asc (or --config with trustedBuildKeys); no keyring is consulted');
 }
+
+/**
+ * Certificates of designated revokers (RFC 4880 §5.2.3.15) the pinned certificates name: `--revoker-key`
+ * (repeatable), else the config's `revokerKeys` with --config. They are used only to check revocations.
+ */
+export function revokerKeyPaths(ctx: CliContext, revokerKey: string[] | undefined, configFile: string | undefined): string[] {
+  if (revokerKey && revokerKey.length > 0) return revokerKey.map((f) => resolve(ctx.cwd, f));
+  return configFile ? loadConfig(resolve(ctx.cwd, configFile)).revokerKeys : [];
+}

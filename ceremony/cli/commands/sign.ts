@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { parseUriArg } from '../../hsm/connect.js';
 import { runSignUpdate } from '../../ceremonies/sign-update.js';
 import type { CliContext } from '../context.js';
-import { ceremonyContext, trustedKeyPaths, withCeremonyOptions, type CeremonyCliOptions } from '../ceremony-options.js';
+import { ceremonyContext, revokerKeyPaths, trustedKeyPaths, withCeremonyOptions, type CeremonyCliOptions } from '../ceremony-options.js';
 import { groupHex } from './verify.js';
 import { progressFor } from '../progress.js';
 
@@ -12,6 +12,7 @@ interface SignOpts extends CeremonyCliOptions {
   payload?: string[];
   payloadKey?: string[];
   trustedKey?: string[];
+  revokerKey?: string[];
   config?: string;
   key: string;
   outDir: string;
@@ -29,7 +30,8 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
       )
       .argument('[file...]', 'release files (each with FILE.sig/.asc and FILE.DIGESTS(.asc) beside it)')
       .option('--trusted-key <cert>', 'a pinned build server certificate (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-      .option('--config <file>', "take the pinned certificates from the ceremony config's trustedBuildKeys")
+      .option('--config <file>', "take the pinned certificates from the ceremony config's trustedBuildKeys (and revokerKeys)")
+      .option('--revoker-key <cert>', 'the certificate of a designated revoker a pinned certificate names, to check its revocations (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
       .requiredOption(
         '--key <uri>',
         'the OpenPGP signing key on the HSM, e.g. pkcs11:token=signing;object=signing-2026-...',
@@ -48,6 +50,7 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
     const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
     const key = parseUriArg(opts.key, '--key');
     const trustedKeys = trustedKeyPaths(ctx, opts.trustedKey, opts.config);
+    const revokerKeys = revokerKeyPaths(ctx, opts.revokerKey, opts.config);
     // Large files get a progress bar while they are hashed, on a terminal only.
     const bar = ctx.out.json ? undefined : progressFor(Boolean(process.stderr.isTTY));
     const result = await runSignUpdate({
@@ -56,6 +59,7 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
         opts,
         [
           { name: 'trusted-key', value: trustedKeys },
+          ...(revokerKeys.length > 0 ? [{ name: 'revoker-key' as const, value: revokerKeys }] : []),
           ...(opts.config ? [{ name: 'config' as const, value: opts.config }] : []),
           { name: 'key', value: opts.key },
           { name: 'out-dir', value: opts.outDir },
@@ -70,6 +74,7 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
       ),
       files: files.map((f) => resolve(ctx.cwd, f)),
       trustedKeys,
+      revokerKeys,
       key,
       outDir: resolve(ctx.cwd, opts.outDir),
       armor: Boolean(opts.armor),

@@ -10,7 +10,7 @@ import { loadTrustedCertificates, type KeyDescription, type TrustedCertificate }
 import { CLOCK_TOLERANCE_MS } from '../../openpgp/verify/rules.js';
 import { verifyReleaseFiles, type FileVerification } from '../../release/verify-release.js';
 import type { CliContext } from '../context.js';
-import { trustedKeyPaths } from '../ceremony-options.js';
+import { revokerKeyPaths, trustedKeyPaths } from '../ceremony-options.js';
 import { progressFor } from '../progress.js';
 
 /** Hex in groups of four, as people read fingerprints and digests aloud. */
@@ -34,6 +34,11 @@ function printCertificates(ctx: CliContext, certs: readonly TrustedCertificate[]
     for (const uid of d.userIDs) ctx.out.line(`  uid      ${uid}`);
     ctx.out.line(`  primary  ${keyLine(d.primary)}`);
     for (const s of d.subkeys) ctx.out.line(`  subkey   ${keyLine(s)}`);
+    const r = d.designatedRevocation;
+    for (const fpr of r.revokers) {
+      const verdict = r.revokedBy === fpr ? 'HAS REVOKED this certificate' : r.unchecked.includes(fpr) ? 'certificate NOT GIVEN: revocations cannot be checked (--revoker-key)' : 'certificate given, no revocation';
+      ctx.out.line(`  revoker  ${groupHex(fpr)}  ${verdict}`);
+    }
   }
   ctx.out.line(`clock tolerance: a signature may be dated at most ${CLOCK_TOLERANCE_MS / 60000} minutes in the future`);
   ctx.out.line();
@@ -65,21 +70,23 @@ export function registerVerify(program: Command, ctxFor: (json: boolean) => CliC
       `verify release files against the pinned build-server certificate(s): each FILE's detached signature ` +
         `(FILE.sig or FILE.asc, or --signature) and the signed DIGESTS that list it (FILE.DIGESTS.asc, FILE.DIGESTS + ` +
         `.sig, or --digests). Accepted: binary-document signatures, SHA-256 or stronger, by a signing key or subkey ` +
-        `(with back-signature) that was not expired when it signed and is not revoked, dated at most ` +
+        `(with back-signature) that was not expired when it signed and is not revoked (by itself or by a designated revoker, ` +
+        `whose certificate must then be pinned or given with --revoker-key), dated at most ` +
         `${CLOCK_TOLERANCE_MS / 60000} minutes in the future. Exit 0 all verified, 1 any rejected, 2 unreadable or malformed input.`,
     )
     .argument('<file...>', 'release files to verify')
     .option('--trusted-key <cert>', 'a pinned OpenPGP certificate (repeatable); no keyring is consulted', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--config <file>', "take the pinned certificates from the ceremony config's trustedBuildKeys")
+    .option('--config <file>', "take the pinned certificates from the ceremony config's trustedBuildKeys (and revokerKeys)")
+    .option('--revoker-key <cert>', 'the certificate of a designated revoker a pinned certificate names, to check its revocations (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--signature <sig>', 'the detached signature of FILE (one FILE only)')
     .option('--digests <file>', 'a DIGESTS file for every FILE: clearsigned, or with <file>.sig / <file>.asc beside it')
-    .action(async (files: string[], opts: { trustedKey?: string[]; config?: string; signature?: string; digests?: string }, cmd: Command) => {
+    .action(async (files: string[], opts: { trustedKey?: string[]; revokerKey?: string[]; config?: string; signature?: string; digests?: string }, cmd: Command) => {
       const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
       if (opts.signature && files.length > 1) {
         throw new CeremonyError('USAGE', '--signature names the signature of one file; give exactly one FILE with it');
       }
       const now = ctx.now();
-      const trusted = await loadTrustedCertificates(trustedKeyPaths(ctx, opts.trustedKey, opts.config), now);
+      const trusted = await loadTrustedCertificates(trustedKeyPaths(ctx, opts.trustedKey, opts.config), now, revokerKeyPaths(ctx, opts.revokerKey, opts.config));
       printCertificates(ctx, trusted);
       const progress = ctx.out.json ? undefined : progressFor(Boolean(process.stderr.isTTY));
       let results: FileVerification[];

@@ -6,13 +6,15 @@
 import * as openpgp from 'openpgp';
 import { CeremonyError } from '../../errors.js';
 import { readInputFile } from '../../files.js';
+import { checkDesignatedRevocation, namedRevokers, type DesignatedRevocation } from './revokers.js';
 
 /** A certificate larger than this is not a build-server certificate (Flatcar's, with years of subkeys, is 23 KiB). */
 export const MAX_CERTIFICATE_BYTES = 1024 * 1024;
 
 export type Capability = 'certify' | 'sign' | 'encrypt' | 'authenticate';
 
-export type KeyState = 'valid' | 'expired' | 'revoked' | 'not-yet-valid' | 'invalid-binding' | 'no-back-signature';
+/** 'revoker-unchecked': the certificate names a designated revoker whose certificate was not given. */
+export type KeyState = 'valid' | 'expired' | 'revoked' | 'not-yet-valid' | 'invalid-binding' | 'no-back-signature' | 'revoker-unchecked';
 
 export interface KeyDescription {
   fingerprint: string;
@@ -31,6 +33,8 @@ export interface CertificateDescription {
   userIDs: string[];
   primary: KeyDescription;
   subkeys: KeyDescription[];
+  /** Designated revokers the certificate names (RFC 4880 §5.2.3.15), and what was found about them. */
+  designatedRevocation: DesignatedRevocation;
 }
 
 export interface TrustedCertificate {
@@ -111,7 +115,7 @@ async function describeSubkey(subkey: openpgp.Subkey, now: Date): Promise<KeyDes
   return { fingerprint: subkey.getFingerprint().toUpperCase(), algorithm: info.algorithm, bits: info.bits ?? null, created, expires, capabilities, state };
 }
 
-export async function describeCertificate(key: openpgp.PublicKey, now: Date): Promise<CertificateDescription> {
+export async function describeCertificate(key: openpgp.PublicKey, now: Date, designated: DesignatedRevocation = { revokers: [], unchecked: [], revokedBy: null }): Promise<CertificateDescription> {
   const info = key.getAlgorithmInfo();
   const created = key.getCreationTime();
   let selfSig: openpgp.SignaturePacket | null = null;
@@ -129,7 +133,8 @@ export async function describeCertificate(key: openpgp.PublicKey, now: Date): Pr
   const expires = expiration instanceof Date ? expiration : null;
   let state: KeyState;
   if (!selfSig) state = 'invalid-binding';
-  else if (await key.isRevoked(undefined, undefined, now)) state = 'revoked';
+  else if (designated.revokedBy || (await key.isRevoked(undefined, undefined, now))) state = 'revoked';
+  else if (designated.unchecked.length > 0) state = 'revoker-unchecked';
   else if (created > now) state = 'not-yet-valid';
   else if (expires && expires <= now) state = 'expired';
   else state = 'valid';
@@ -144,11 +149,11 @@ export async function describeCertificate(key: openpgp.PublicKey, now: Date): Pr
   };
   const subkeys: KeyDescription[] = [];
   for (const s of key.subkeys) subkeys.push(await describeSubkey(s, now));
-  return { fingerprint: primary.fingerprint, userIDs: key.getUserIDs(), primary, subkeys };
+  return { fingerprint: primary.fingerprint, userIDs: key.getUserIDs(), primary, subkeys, designatedRevocation: designated };
 }
 
-/** Parse one file of certificates (armored or binary). Secret keys are refused: pinning needs only public material. */
-export async function parseCertificates(bytes: Uint8Array, source: string, now: Date): Promise<TrustedCertificate[]> {
+/** Read one file of public certificates (armored or binary). Secret keys are refused: only public material is needed. */
+async function readPublicKeys(bytes: Uint8Array, source: string, role: string): Promise<openpgp.PublicKey[]> {
   let keys: openpgp.Key[];
   try {
     const text = Buffer.from(bytes).toString('latin1');
@@ -159,26 +164,49 @@ export async function parseCertificates(bytes: Uint8Array, source: string, now: 
     throw new CeremonyError('CERTIFICATE_MALFORMED', `${source} is not an OpenPGP certificate`, { cause: e });
   }
   if (keys.length === 0) throw new CeremonyError('CERTIFICATE_MALFORMED', `${source} holds no OpenPGP certificate`);
-  const out: TrustedCertificate[] = [];
   for (const k of keys) {
     if (k.isPrivate()) {
-      throw new CeremonyError('CERTIFICATE_MALFORMED', `${source} holds secret key material; pin the public certificate only`);
+      throw new CeremonyError('CERTIFICATE_MALFORMED', `${source} holds secret key material; ${role} the public certificate only`);
     }
-    const key = k as openpgp.PublicKey;
-    out.push({ source, key, description: await describeCertificate(key, now) });
+  }
+  return keys as openpgp.PublicKey[];
+}
+
+/** Describe pinned keys, their designated revocations checked with the revokers' keys found in `pool`. */
+async function trust(keys: readonly { key: openpgp.PublicKey; source: string }[], pool: readonly openpgp.PublicKey[], now: Date): Promise<TrustedCertificate[]> {
+  const out: TrustedCertificate[] = [];
+  for (const { key, source } of keys) {
+    const designated = await checkDesignatedRevocation(key, await namedRevokers(key), pool);
+    out.push({ source, key, description: await describeCertificate(key, now, designated) });
   }
   return out;
 }
 
-/** Read and parse every pinned certificate file; any unreadable or malformed one stops everything (exit 2). */
-export async function loadTrustedCertificates(paths: readonly string[], now: Date = new Date()): Promise<TrustedCertificate[]> {
+/**
+ * Parse one file of certificates to pin. A designated revoker is looked for among the certificates of this file and
+ * `revokers` (certificates given only so that their revocations can be checked; they are not trusted to sign).
+ */
+export async function parseCertificates(bytes: Uint8Array, source: string, now: Date, revokers: readonly openpgp.PublicKey[] = []): Promise<TrustedCertificate[]> {
+  const keys = await readPublicKeys(bytes, source, 'pin');
+  return trust(keys.map((key) => ({ key, source })), [...keys, ...revokers], now);
+}
+
+/**
+ * Read and parse every pinned certificate file, and the designated revokers' certificates (`--revoker-key`); any
+ * unreadable or malformed one stops everything (exit 2). A revoker may be pinned itself or given as a revoker.
+ */
+export async function loadTrustedCertificates(paths: readonly string[], now: Date = new Date(), revokerPaths: readonly string[] = []): Promise<TrustedCertificate[]> {
   if (paths.length === 0) {
     throw new CeremonyError('USAGE', 'no trusted certificate was given; name the build server certificate with --trusted-key');
   }
-  const out: TrustedCertificate[] = [];
+  const pinned: { key: openpgp.PublicKey; source: string }[] = [];
   for (const p of paths) {
     const bytes = readInputFile(p, 'certificate', MAX_CERTIFICATE_BYTES);
-    out.push(...(await parseCertificates(bytes, p, now)));
+    for (const key of await readPublicKeys(bytes, p, 'pin')) pinned.push({ key, source: p });
   }
-  return out;
+  const revokers: openpgp.PublicKey[] = [];
+  for (const p of revokerPaths) {
+    revokers.push(...(await readPublicKeys(readInputFile(p, 'revoker certificate', MAX_CERTIFICATE_BYTES), p, 'give')));
+  }
+  return trust(pinned, [...pinned.map((k) => k.key), ...revokers], now);
 }

@@ -5,7 +5,9 @@
  *   SIGNATURE_WEAK_HASH        hash weaker than SHA-256 (MD5, SHA-1, RIPEMD-160, SHA-224)
  *   SIGNATURE_UNTRUSTED        no pinned certificate holds the issuing key
  *   SIGNATURE_FUTURE           dated later than now + CLOCK_TOLERANCE_MS
- *   SIGNATURE_KEY_REVOKED      the key or its primary is revoked (for any reason, at any date)
+ *   SIGNATURE_KEY_REVOKED      the key or its primary is revoked (for any reason, at any date), by itself or by a
+ *                              designated revoker of the certificate (RFC 4880 §5.2.3.15)
+ *   SIGNATURE_REVOKER_UNKNOWN  the certificate names a designated revoker whose certificate was not given
  *   SIGNATURE_KEY_EXPIRED      the key or its primary had expired when it signed
  *   SIGNATURE_NOT_SIGNING_KEY  not flagged for signing, or a subkey without a valid binding and back-signature
  * The cryptographic check is openpgp.js's, fed with the digest we computed in the single read of the file
@@ -134,6 +136,16 @@ export async function completeSignature(prepared: PreparedSignature, digest: Uin
     throw new CeremonyError('SIGNATURE_INVALID', `${source} expired on ${sigExpiry.toISOString()} (its own signature expiration time, RFC 4880 §5.2.3.10)`);
   }
   const isSubkey = key instanceof openpgp.Subkey;
+  const designated = cert.description.designatedRevocation;
+  if (designated.revokedBy) {
+    throw new CeremonyError('SIGNATURE_KEY_REVOKED', `${source} was made under certificate ${primaryFpr}, which its designated revoker ${designated.revokedBy} has revoked (RFC 4880 §5.2.3.15)`);
+  }
+  if (designated.unchecked.length > 0) {
+    throw new CeremonyError(
+      'SIGNATURE_REVOKER_UNKNOWN',
+      `${source} was made under certificate ${primaryFpr}, which names designated revoker ${designated.unchecked.join(', ')} whose certificate was not given, so its revocations cannot be checked; pin it or give it with --revoker-key`,
+    );
+  }
   if (await cert.key.isRevoked(undefined, undefined, rules.now)) {
     throw new CeremonyError('SIGNATURE_KEY_REVOKED', `${source} was made under certificate ${primaryFpr}, whose primary key is revoked`);
   }
