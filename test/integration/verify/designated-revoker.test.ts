@@ -1,44 +1,27 @@
 /**
  * Designated revokers (issue 12.2; RFC 4880 §5.2.3.15): a build-server certificate that authorises another key to
- * revoke it, built with real GnuPG (`--quick-gen-key`, `addrevoker`, `--desig-revoke`, `--import`). GnuPG reports
+ * revoke it, built with real GnuPG (test/helpers/gpg-revoker.ts: `addrevoker`, `--desig-revoke`). GnuPG reports
  * a signature under such a certificate, once the revoker has revoked it, as made by a revoked key; openpgp.js
  * ignores revocations by other keys and accepted it. Each case asserts our verdict beside GnuPG's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { loadTrustedCertificates } from '../../../ceremony/openpgp/verify/certificate.js';
 import { verifyReleaseFiles } from '../../../ceremony/release/verify-release.js';
 import { makeGpgHome } from '../../helpers/gpg.js';
 import { expectCleanError, runCeremony } from '../../helpers/cli.js';
+import { makeRevokerMaterial, type RevokerMaterial } from '../../helpers/gpg-revoker.js';
 
+let m: RevokerMaterial;
 let dir: string;
-let home: string;
-/** Fingerprints. */
 let revoker: string;
 let build: string;
-/** Certificates: the revoker's; the build server's naming it, before and after the revocation; an unrelated key. */
-const cert = { revoker: '', named: '', revoked: '', stranger: '' };
+let cert: RevokerMaterial['cert'];
 let file: string;
 let signature: string;
-
-function gpg(args: string[], input?: string): string {
-  const r = spawnSync('gpg', ['--homedir', home, '--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { input, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`gpg ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-const fingerprintOf = (uid: string) => gpg(['--with-colons', '--list-keys', uid]).split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9]!;
-
-function exportTo(name: string, fpr: string): string {
-  const out = join(dir, name);
-  writeFileSync(out, gpg(['--armor', '--export', fpr]));
-  return out;
-}
 
 /** GnuPG's verdict with exactly these certificates imported: 'revoked', 'good' or 'bad'. */
 function gnupg(...certs: string[]): string {
@@ -59,41 +42,10 @@ async function ours(trusted: string[], revokers: string[] = []) {
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'desig-'));
-  home = join(dir, 'gnupg');
-  spawnSync('mkdir', ['-m', '700', home]);
-  gpg(['--quick-gen-key', 'Release Revoker <revoker@example.invalid>', 'ed25519', 'cert', 'never']);
-  gpg(['--quick-gen-key', 'Build Server <build@example.invalid>', 'ed25519', 'sign', 'never']);
-  gpg(['--quick-gen-key', 'Stranger <stranger@example.invalid>', 'ed25519', 'cert', 'never']);
-  revoker = fingerprintOf('revoker@example.invalid');
-  build = fingerprintOf('build@example.invalid');
-  // gpg --edit-key BUILD addrevoker: a direct-key self-signature (0x1F) naming the revoker.
-  gpg(['--command-fd', '0', '--status-fd', '2', '--edit-key', build], `addrevoker\n${revoker}\ny\nsave\n`);
-  cert.revoker = exportTo('revoker.asc', revoker);
-  cert.named = exportTo('build-names-revoker.asc', build);
-  cert.stranger = exportTo('stranger.asc', fingerprintOf('stranger@example.invalid'));
-  file = join(dir, 'flatcar_production_image.bin');
-  writeFileSync(file, 'release made before the key was revoked\n');
-  signature = `${file}.sig`;
-  gpg(['--local-user', `${build}!`, '--output', signature, '--detach-sign', file]);
-  // and its DIGESTS beside it, as the CLI wants them (Flatcar layout, SHA-512)
-  writeFileSync(`${file}.DIGESTS`, `# SHA512 HASH\n${createHash('sha512').update(readFileSync(file)).digest('hex')}  ${basename(file)}\n`);
-  gpg(['--local-user', `${build}!`, '--output', `${file}.DIGESTS.asc`, '--clearsign', `${file}.DIGESTS`]);
-  // The revoker revokes the build key (reason: compromised). --desig-revoke refuses --batch, so it is driven
-  // through --command-fd; the revocation certificate is then imported and the build certificate exported again.
-  const rev = join(dir, 'desig.rev');
-  const r = spawnSync('gpg', ['--homedir', home, '--no-tty', '--yes', '--pinentry-mode', 'loopback', '--passphrase', '', '--command-fd', '0', '--status-fd', '2', '--armor', '--output', rev, '--desig-revoke', build], {
-    input: 'y\n1\nkey compromised\n\ny\n',
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`gpg --desig-revoke failed: ${r.stderr}`);
-  gpg(['--import', rev]);
-  cert.revoked = exportTo('build-revoked.asc', build);
+  m = makeRevokerMaterial();
+  ({ dir, revoker, build, cert, file, signature } = m);
 });
-afterAll(() => {
-  spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => m?.cleanup());
 
 describe('designated revokers', () => {
   it('stops a signature under a certificate its designated revoker has revoked (revoker given with --revoker-key, or pinned)', async () => {
