@@ -17,6 +17,8 @@ export interface RevokerMaterial {
   build: string;
   /** Armored certificates: the revoker's; the build server's naming it, before and after the revocation; a stranger's. */
   cert: { revoker: string; named: string; revoked: string; stranger: string };
+  /** The revocation certificate as `gpg --desig-revoke` wrote it (armored, not imported anywhere). */
+  revocation: string;
   /** A release file signed by the build key before the revocation, with FILE.sig and FILE.DIGESTS.asc beside it. */
   file: string;
   signature: string;
@@ -70,6 +72,7 @@ export function makeRevokerMaterial(): RevokerMaterial {
     revoker,
     build,
     cert,
+    revocation: rev,
     file,
     signature,
     cleanup() {

@@ -70,8 +70,8 @@ export async function namedRevokers(key: openpgp.PublicKey): Promise<string[]> {
 }
 
 /**
- * Check the key revocations (0x20) on `key` made by its named revokers, with the revokers' keys found in `pool`
- * (the pinned certificates and those given with --revoker-key). Any reason, any date: like a revocation by the
+ * Check the key revocations (0x20) on `key`, or on a copy of it in `pool`, made by its named revokers, with the
+ * revokers' keys found in `pool` (the pinned certificates and those given with --revoker-key). Any reason, any date: like a revocation by the
  * primary itself, a designated revocation ends all trust in the certificate.
  */
 export async function checkDesignatedRevocation(key: openpgp.PublicKey, revokers: readonly string[], pool: readonly openpgp.PublicKey[]): Promise<DesignatedRevocation> {
@@ -83,8 +83,12 @@ export async function checkDesignatedRevocation(key: openpgp.PublicKey, revokers
     }
   }
   const unchecked = revokers.filter((r) => !revokerKeys.has(r));
+  // The revocation may also come in another copy of this certificate among those given, such as the revocation
+  // certificate `gpg --desig-revoke` writes (the primary key, the revocation and the self-signatures).
+  const fpr = key.getFingerprint();
+  const copies = [key, ...pool.filter((k) => k !== key && k.getFingerprint() === fpr)];
   let revokedBy: string | null = null;
-  for (const sig of key.revocationSignatures) {
+  for (const sig of copies.flatMap((k) => k.revocationSignatures)) {
     if (sig.signatureType !== openpgp.enums.signature.keyRevocation) continue;
     for (const [fpr, packet] of revokerKeys) {
       if (await verifiesBy(sig, packet, openpgp.enums.signature.keyRevocation, { key: key.keyPacket })) {

@@ -59,6 +59,11 @@ describe('designated revokers', () => {
     expect(spawnSync('sqv', ['--keyring', cert.revoked, '--keyring', cert.revoker, signature, file]).status).toBe(0);
   });
 
+  it('stops a signature when the revocation comes as the revocation certificate gpg --desig-revoke wrote, given beside the certificate', async () => {
+    expect(await ours([m.cert.named], [m.cert.revoker, m.revocation])).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_KEY_REVOKED' });
+    expect(gnupg(m.cert.named, m.cert.revoker, m.revocation)).toBe('revoked');
+  });
+
   it('refuses to trust a certificate naming a designated revoker whose certificate was not given (its revocations cannot be checked)', async () => {
     for (const c of [cert.revoked, cert.named]) {
       const r = await ours([c]);
