@@ -87,8 +87,9 @@ export function prepareSignature(signature: DetachedSignature, rules: SignatureR
     }
   }
   if (candidates.length === 0) {
-    const who = issuer.fingerprints[0] ?? issuer.keyIDs[0] ?? 'an unnamed key';
-    throw new CeremonyError('SIGNATURE_UNTRUSTED', `${source} was made by key ${who}, which no pinned certificate holds`);
+    const who = issuer.fingerprints[0] ?? issuer.keyIDs[0];
+    // No issuer at all: GnuPG cannot find a key for it either ("No public key").
+    throw new CeremonyError('SIGNATURE_UNTRUSTED', who ? `${source} was made by key ${who}, which no pinned certificate holds` : `${source} does not name the key that made it (no Issuer subpacket)`);
   }
   return { signature, hash, trailer: signatureTrailer(packet), candidates };
 }
