@@ -34,6 +34,7 @@ export const ERROR_EXIT_CODES = {
   AUDIT_FAILED: 1,
   SELF_CHECK_FAILED: 1,
   REJECTED: 1,
+  NOT_CONFIRMED: 1,
   // 2: usage or input
   USAGE: 2,
   BAD_URI: 2,

@@ -183,7 +183,7 @@ export interface HandedOutShare {
 }
 
 /** The reviewer's verdict (ceremony/audit/review.ts). */
-export type Verdict = 'intact' | 'incomplete' | 'tampered' | 'policy-violation';
+export type Verdict = 'intact' | 'refused' | 'incomplete' | 'tampered' | 'policy-violation';
 export interface AuditView {
   folder: string;
   /** e.g. `sign 3f9a… (completed)` */

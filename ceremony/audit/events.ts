@@ -97,6 +97,7 @@ export const RECORDABLE_OPTIONS = [
   'payload',
   'session-id',
   'json',
+  'yes',
 ] as const;
 export type RecordableOption = (typeof RECORDABLE_OPTIONS)[number];
 

@@ -273,8 +273,20 @@ export class CeremonyRecord {
     return { dir: this.dir, ceremonyId: this.id, logSha256: hashBytes('sha256', logBytes).toString('hex'), sealFingerprint: fingerprint };
   }
 
-  /** Stop writing without a seal (the record stays a valid, incomplete log). */
+  /**
+   * Stop writing without a seal (the record stays a valid, incomplete log). After a failure the log
+   * still gets its last line, 'ceremony-end' failed, so a reviewer tells a refusal that could not be
+   * sealed from a ceremony that was killed (issue 13); without a seal neither is proven.
+   */
   close(): void {
+    if (this.failedAt && !this.ended && this.fd !== undefined) {
+      try {
+        this.writeEvent({ step: 'ceremony-end', actor: { role: 'system' }, result: 'failed', detail: `ceremony stopped: step ${this.failedAt} failed; no seal key could be reached, so the record is not sealed` });
+        this.ended = true;
+      } catch {
+        // the record itself is broken; it reviews as incomplete
+      }
+    }
     this.closeLog();
   }
 

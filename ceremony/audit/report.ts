@@ -19,6 +19,7 @@ const e = escapeHtml;
 
 const VERDICT_TEXT: Record<Verdict, string> = {
   intact: 'Intact',
+  refused: 'Refused',
   incomplete: 'Incomplete',
   tampered: 'Tampered',
   'policy-violation': 'Policy violation',
@@ -30,11 +31,13 @@ h1{font-size:1.6rem;margin:0 0 .25rem}h2{font-size:1.15rem;margin:2rem 0 .5rem;b
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px;word-break:break-all}
 .verdict{display:inline-block;padding:.4rem .9rem;border-radius:4px;font-weight:700;font-size:1.1rem;color:#fff}
-.v-intact{background:#1a7f37}.v-incomplete{background:#9a6700}.v-tampered{background:#cf222e}.v-policy-violation{background:#bc4c00}
+.v-intact{background:#1a7f37}.v-refused{background:#0969da}.v-unpinned{background:#57606a}.v-incomplete{background:#9a6700}.v-tampered{background:#cf222e}.v-policy-violation{background:#bc4c00}
 .r-ok,.o-pass,.s-match{color:#1a7f37}.r-failed,.o-fail,.c-tampered,.s-mismatch{color:#cf222e;font-weight:600}
 .r-refused,.r-warning,.r-override,.o-warning,.c-policy{color:#bc4c00;font-weight:600}.c-incomplete{color:#9a6700;font-weight:600}
 .muted,.o-not-applicable,.c-note,.s-absent{color:#57606a}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0}
 td.t{white-space:nowrap}@media print{body{margin:0}}
+.timeline-wrap{overflow-x:auto;max-width:100%}#timeline{table-layout:fixed}#timeline td{overflow-wrap:anywhere}
+#timeline col.n{width:3.2rem}#timeline col.time{width:11.5rem}#timeline col.step{width:8.5rem}#timeline col.actor{width:7rem}#timeline col.res{width:5rem}
 `;
 
 function fileList(files: FileRef[] | undefined): string {
@@ -66,7 +69,11 @@ export function renderReport(review: Review, generatedAt: Date = new Date()): st
   rows.push(`<meta name="viewport" content="width=device-width, initial-scale=1">`);
   rows.push(`<title>Ceremony record review – ${e(review.kind ?? 'unknown')} ${e(review.ceremonyId ?? '')}</title><style>${CSS}</style></head><body>`);
   rows.push(`<h1>Ceremony record review</h1>`);
-  rows.push(`<p><span class="verdict v-${e(review.verdict)}" id="verdict">${e(VERDICT_TEXT[review.verdict])}</span></p>`);
+  // Never a green "Intact" for a seal nobody pinned: whoever rewrites a record re-seals it with his own
+  // key in keys/ (issue 12 item 11). The badge then says so and is grey.
+  const badge = (review.verdict === 'intact' || review.verdict === 'refused') && !review.pinned ? 'unpinned' : review.verdict;
+  const badgeText = `${VERDICT_TEXT[review.verdict]}${review.pinned || (review.verdict !== 'intact' && review.verdict !== 'refused') ? '' : ' (seal not pinned)'}`;
+  rows.push(`<p><span class="verdict v-${e(badge)}" id="verdict" data-verdict="${e(review.verdict)}">${e(badgeText)}</span></p>`);
   rows.push(`<p id="summary">${e(review.summary)}</p>`);
 
   rows.push(`<h2>Ceremony</h2><dl>`);
@@ -91,7 +98,8 @@ export function renderReport(review: Review, generatedAt: Date = new Date()): st
   rows.push(`<h2>Seal</h2><dl>`);
   const s = review.seal;
   rows.push(`<dt>Seal</dt><dd>${!s.present ? 'missing (log.jsonl.asc absent)' : s.valid ? 'valid OpenPGP signature over log.jsonl' : '<span class="c-tampered">does not verify</span>'}</dd>`);
-  if (s.signerFingerprint) rows.push(`<dt>Signed by</dt><dd><code>${e(s.signerFingerprint)}</code>${s.signingKeyFingerprint && s.signingKeyFingerprint !== s.signerFingerprint ? ` (subkey <code>${e(s.signingKeyFingerprint)}</code>)` : ''}</dd>`);
+  // As GnuPG names it: the key that made the signature, then its certificate's primary key.
+  if (s.signerFingerprint) rows.push(`<dt>Signed by</dt><dd>${s.signingKeyFingerprint && s.signingKeyFingerprint !== s.signerFingerprint ? `subkey <code>${e(s.signingKeyFingerprint)}</code>, primary key <code>${e(s.signerFingerprint)}</code>` : `key <code>${e(s.signerFingerprint)}</code>`}</dd>`);
   if (s.created) rows.push(`<dt>Sealed at</dt><dd>${e(s.created)}</dd>`);
   if (s.present && s.valid) rows.push(`<dt>Pinned</dt><dd>${s.pinned ? 'yes: by a certificate the auditor pinned' : 'no: checked only against the record\'s own keys/'}</dd>`);
   rows.push(`</dl>`);
@@ -148,7 +156,7 @@ export function renderReport(review: Review, generatedAt: Date = new Date()): st
     rows.push(`</table>`);
   }
 
-  rows.push(`<h2>Timeline</h2><table id="timeline"><tr><th>Line</th><th>Seq</th><th>Time (UTC)</th><th>Step</th><th>Actor</th><th>Result</th><th>Detail</th><th>Key</th><th>Inputs / outputs</th></tr>`);
+  rows.push(`<h2>Timeline</h2><div class="timeline-wrap"><table id="timeline"><colgroup><col class="n"><col class="n"><col class="time"><col class="step"><col class="actor"><col class="res"><col><col><col></colgroup><tr><th>Line</th><th>Seq</th><th>Time (UTC)</th><th>Step</th><th>Actor</th><th>Result</th><th>Detail</th><th>Key</th><th>Inputs / outputs</th></tr>`);
   for (const { line, event } of review.events) {
     const io = [event.inputs?.length ? `<div class="muted">in:</div>${fileList(event.inputs)}` : '', event.outputs?.length ? `<div class="muted">out:</div>${fileList(event.outputs)}` : ''].join('');
     const extra = [event.code ? `<div><code>${e(event.code)}</code></div>` : '', event.share ? `<div class="muted">share ${e(event.share.index)} of set ${e(event.share.setId)}</div>` : '', event.quorum ? `<div class="muted">quorum ${e(event.quorum.threshold)}${event.quorum.total ? ` of ${e(event.quorum.total)}` : ''}${event.quorum.sessionId ? `, session ${e(event.quorum.sessionId)}` : ''}</div>` : ''].join('');
@@ -156,7 +164,7 @@ export function renderReport(review: Review, generatedAt: Date = new Date()): st
       `<tr><td>${e(line)}</td><td>${e(event.seq)}</td><td class="mono t">${e(event.time)}</td><td>${e(event.step)}</td><td>${e(actorText(event.actor))}</td><td class="r-${e(event.result)}">${e(event.result)}</td><td>${e(event.detail)}${extra}</td><td>${keyCell(event)}</td><td>${io}</td></tr>`,
     );
   }
-  rows.push(`</table>`);
+  rows.push(`</table></div>`);
   rows.push(`<p class="muted">Checked by ceremony audit. The record format is described in docs/RECORD-FORMAT.md; an auditor can repeat these checks with sha256sum, gpg and a short script.</p>`);
   rows.push(`</body></html>\n`);
   return rows.join('\n');

@@ -24,9 +24,20 @@ import {
 import { finding, type Finding, type PolicyCheck } from './findings.js';
 import { checkPolicy, type NumberedEvent } from './policy.js';
 import { checkSeal, readCertificates, summarizeCertificate, type CertificateSummary, type SealStatus } from './seal-check.js';
-import { KEYS_DIR, LOG_FILE, MANIFEST_FILE, SEAL_FILE } from './record.js';
+import { KEYS_DIR, LOG_FILE, MANIFEST_FILE, SEAL_FILE, compactUtc } from './record.js';
 
-export type Verdict = 'intact' | 'incomplete' | 'tampered' | 'policy-violation';
+/**
+ * intact: sealed, whole, the ceremony completed; refused: sealed and whole, the ceremony stopped at a
+ * step that refused (a tampered input, a wrong PIN, an unconfirmed session, bad shares) as policy says it
+ * must; incomplete: not sealed (killed, crashed, or a refusal no key could seal); tampered;
+ * policy-violation. Only intact and refused pass (exit 0).
+ */
+export type Verdict = 'intact' | 'refused' | 'incomplete' | 'tampered' | 'policy-violation';
+
+/** The verdicts a record passes with (exit 0). */
+export function verdictPasses(verdict: Verdict): boolean {
+  return verdict === 'intact' || verdict === 'refused';
+}
 
 /** Limits for untrusted records (tuf-js style: one place). */
 export const REVIEW_LIMITS = {
@@ -48,6 +59,15 @@ export interface ArtifactCheck {
 export interface Review {
   dir: string;
   verdict: Verdict;
+  /**
+   * The verdict as people read it, saying whether the seal was checked against a pinned certificate:
+   * `intact`, `intact (seal not pinned)`, `refused at step verify-input (seal not pinned)`, `tampered`…
+   */
+  headline: string;
+  /** Whether the seal was made by a certificate the auditor pinned (--trusted-key). */
+  pinned: boolean;
+  /** The step at which a refused ceremony stopped, with its code and sentence. */
+  refusal?: { step: CeremonyStep; line: number; code?: string; detail: string };
   /** One line for people, e.g. "incomplete, stopped after step sign (line 9)". */
   summary: string;
   ceremonyId?: string;
@@ -69,6 +89,11 @@ export interface Review {
 export interface ReviewOptions {
   /** Armored certificates the auditor pins (--trusted-key): the seal must be by one of them. */
   trustedCertificates?: string[];
+  /**
+   * Look for the artifacts by name in this folder (`--artifacts DIR`), e.g. on another machine, instead
+   * of at the paths manifest.json recorded relative to the record's parent folder.
+   */
+  artifactsDir?: string;
 }
 
 function readLimited(path: string, max: number, what: string): Buffer {
@@ -189,12 +214,26 @@ function checkBoundFiles(dir: string, events: NumberedEvent[], keyFiles: string[
   }
 }
 
-async function checkArtifacts(dir: string, manifest: Manifest, findings: Finding[]): Promise<ArtifactCheck[]> {
+/** Where to look for an artifact: in `artifactsDir` by its name, else at its recorded path. */
+function artifactLocation(dir: string, a: ManifestArtifact, artifactsDir: string | undefined): string | undefined {
+  if (artifactsDir !== undefined) {
+    // The name is untrusted: a plain file name only, never a path out of the folder.
+    if (!/^[^/\\]+$/.test(a.name) || a.name === '.' || a.name === '..') return undefined;
+    return join(resolve(artifactsDir), a.name);
+  }
+  // Paths are relative to the record's parent folder (where --record-dir put it), or absolute.
+  return isAbsolute(a.path) ? a.path : resolve(dirname(dir), a.path);
+}
+
+async function checkArtifacts(dir: string, manifest: Manifest, findings: Finding[], artifactsDir?: string): Promise<ArtifactCheck[]> {
   const out: ArtifactCheck[] = [];
-  const base = dirname(dir);
   for (const a of manifest.artifacts) {
-    // Paths are relative to the record's parent folder (where --record-dir put it), or absolute.
-    const at = isAbsolute(a.path) ? a.path : resolve(base, a.path);
+    const at = artifactLocation(dir, a, artifactsDir);
+    if (at === undefined) {
+      out.push({ artifact: a, status: 'absent', lookedAt: '' });
+      findings.push(finding('artifact-absent', `${a.role} ${a.name.slice(0, 100)} has a name that is not a plain file name; it was not looked up in ${artifactsDir}`));
+      continue;
+    }
     let present = false;
     try {
       present = statSync(at).isFile();
@@ -214,11 +253,31 @@ async function checkArtifacts(dir: string, manifest: Manifest, findings: Finding
   return out;
 }
 
-function verdictOf(findings: Finding[]): Verdict {
+function verdictOf(findings: Finding[], outcome: Review['outcome']): Verdict {
   if (findings.some((f) => f.class === 'tampered')) return 'tampered';
   if (findings.some((f) => f.class === 'policy')) return 'policy-violation';
   if (findings.some((f) => f.class === 'incomplete')) return 'incomplete';
-  return 'intact';
+  return outcome === 'failed' ? 'refused' : 'intact';
+}
+
+/** The step that stopped the ceremony: its first 'failed' event. */
+function refusalOf(events: NumberedEvent[]): Review['refusal'] {
+  const f = events.find((e) => e.event.result === 'failed' && e.event.step !== 'ceremony-end');
+  return f ? { step: f.event.step, line: f.line, ...(f.event.code ? { code: f.event.code } : {}), detail: f.event.detail } : undefined;
+}
+
+function headlineOf(verdict: Verdict, pinned: boolean, refusal: Review['refusal']): string {
+  const pin = pinned ? '' : ' (seal not pinned)';
+  switch (verdict) {
+    case 'intact':
+      return `intact${pin}`;
+    case 'refused':
+      return `refused at step ${refusal?.step ?? 'unknown'}${pin}`;
+    case 'policy-violation':
+      return 'policy violation';
+    default:
+      return verdict;
+  }
 }
 
 /** Review the record in `dir`. Throws RECORD_MALFORMED (exit 2) only when `dir` is not a record at all. */
@@ -309,26 +368,29 @@ export async function reviewRecord(dir: string, options: ReviewOptions = {}): Pr
     if (manifest && start && manifest.ceremony !== start.ceremony) {
       findings.push(finding('manifest-ceremony-mismatch', `manifest.json belongs to ceremony ${manifest.ceremony}, not ${start.ceremony}`));
     }
-    if (manifest) artifacts = await checkArtifacts(recordDir, manifest, findings);
+    if (manifest) artifacts = await checkArtifacts(recordDir, manifest, findings, options.artifactsDir);
   } else if (seal.status.present) {
     if (!findings.some((f) => f.code === 'manifest-missing')) findings.push(finding('manifest-missing', 'the record is sealed but manifest.json is missing'));
   }
 
-  const name = basename(recordDir).match(/^\d{8}T\d{6}Z-(sign|payload-sign|init|renew)-([0-9a-f]{8})$/);
-  if (start && name && (name[1] !== start.kind || name[2] !== start.ceremony.slice(0, 8))) {
-    findings.push(finding('folder-name-mismatch', `the folder name ${basename(recordDir)} does not match ceremony ${start.ceremony} (${start.kind})`));
-  }
+  if (start) checkFolderName(basename(recordDir), start, findings);
 
   const policy = checkPolicy(events, start?.kind, start?.parameters);
   findings.push(...policy.findings);
 
-  const verdict = verdictOf(findings);
   const failed = events.some((e) => e.event.result === 'failed');
   const outcome: Review['outcome'] = !ended ? 'unfinished' : failed ? 'failed' : 'completed';
-  const summary = summarize(verdict, findings, events, seal.status, lineCount, outcome);
+  const verdict = verdictOf(findings, outcome);
+  const refusal = failed ? refusalOf(events) : undefined;
+  const pinned = seal.status.valid && seal.status.pinned;
+  const headline = headlineOf(verdict, pinned, refusal);
+  const summary = summarize(verdict, headline, findings, events, seal.status, lineCount, refusal);
   return {
     dir: recordDir,
     verdict,
+    headline,
+    pinned,
+    ...(refusal ? { refusal } : {}),
     summary,
     ...(start ? { ceremonyId: start.ceremony, kind: start.kind, ...(start.parameters ? { parameters: start.parameters } : {}) } : {}),
     events,
@@ -344,19 +406,44 @@ export async function reviewRecord(dir: string, options: ReviewOptions = {}): Pr
   };
 }
 
-function summarize(verdict: Verdict, findings: Finding[], events: NumberedEvent[], seal: SealStatus, lines: number, outcome: Review['outcome']): string {
+/**
+ * The key that made the seal as GnuPG names it: the (sub)key that signed, then its certificate's primary
+ * (gpg --verify prints "using RSA key SUBKEY" and "Primary key fingerprint: PRIMARY").
+ */
+export function sealSignerText(seal: SealStatus): string {
+  const signer = seal.signingKeyFingerprint ?? seal.signerFingerprint ?? 'an unknown key';
+  return seal.signerFingerprint && seal.signingKeyFingerprint && seal.signingKeyFingerprint !== seal.signerFingerprint ? `subkey ${signer} of primary ${seal.signerFingerprint}` : `key ${signer}`;
+}
+
+function summarize(verdict: Verdict, headline: string, findings: Finding[], events: NumberedEvent[], seal: SealStatus, lines: number, refusal: Review['refusal']): string {
   const count = (cls: string) => findings.filter((f) => f.class === cls).length;
+  const sealedBy = `sealed by ${sealSignerText(seal)}${seal.pinned ? ', a pinned certificate' : ", checked only against the record's own keys/ (give --trusted-key to pin)"}`;
   switch (verdict) {
     case 'tampered':
-      return `tampered: ${count('tampered')} finding(s), first: ${findings.find((f) => f.class === 'tampered')!.message}`;
+      return `${headline}: ${count('tampered')} finding(s), first: ${findings.find((f) => f.class === 'tampered')!.message}`;
     case 'policy-violation':
-      return `policy violation: ${count('policy')} finding(s), first: ${findings.find((f) => f.class === 'policy')!.message}`;
-    case 'incomplete':
-      return findings.find((f) => f.class === 'incomplete')!.message;
-    case 'intact': {
-      const failure = findings.find((f) => f.code === 'ceremony-failed');
-      const how = outcome === 'failed' && failure ? failure.message : 'the ceremony completed';
-      return `intact: ${events.length} of ${lines} lines, sealed by ${seal.signerFingerprint}${seal.pinned ? ' (pinned)' : ' (not pinned: checked against the record\'s own keys)'}; ${how}`;
+      return `${headline}: ${count('policy')} finding(s), first: ${findings.find((f) => f.class === 'policy')!.message}`;
+    case 'incomplete': {
+      const first = findings.find((f) => f.class === 'incomplete')!.message;
+      // A refusal that no key could seal still says what was refused; unsealed, its end is not proven.
+      return refusal ? `${first}; the log says the ceremony was refused at step ${refusal.step} (line ${refusal.line}): ${refusal.detail}` : first;
     }
+    case 'refused':
+      return `${headline} (line ${refusal?.line ?? '?'}): ${refusal?.code ? `${refusal.code}: ` : ''}${refusal?.detail ?? ''}; ${events.length} of ${lines} lines, ${sealedBy}`;
+    case 'intact':
+      return `${headline}: ${events.length} of ${lines} lines, ${sealedBy}; the ceremony completed`;
   }
+}
+
+/**
+ * The folder name (`20261122T013000Z-sign-3f9a1c2e`, record.ts) is not covered by the seal, but a name
+ * that disagrees with the record's own start time, kind or ceremony ID is worth an auditor's look: it is
+ * how a sealed record of one ceremony would be passed off as another (issue 12 item 11).
+ */
+function checkFolderName(folder: string, start: CeremonyEvent, findings: Finding[]): void {
+  const expected = `${compactUtc(new Date(start.time))}-${start.kind}-${start.ceremony.slice(0, 8)}`;
+  if (folder === expected) return;
+  const m = folder.match(/^(\d{8}T\d{6}Z)-(sign|payload-sign|init|renew)-([0-9a-f]{8})$/);
+  const differs = !m ? ['its form'] : [m[1] !== expected.slice(0, 16) ? 'start time' : '', m[2] !== start.kind ? 'kind' : '', m[3] !== start.ceremony.slice(0, 8) ? 'ceremony ID' : ''].filter(Boolean);
+  findings.push(finding('folder-name-mismatch', `the folder name ${folder.slice(0, 120)} disagrees with the record in ${differs.join(', ')}: the record says ${expected}`));
 }

@@ -26,6 +26,9 @@ import {
   newQuorumSecret,
   newSetId,
   quorumSessionId,
+  confirmsQuorumSession,
+  sessionConfirmationText,
+  type QuorumSessionId,
   wipeRootPins,
   type QuorumSetDescriptor,
   type RootPins,
@@ -37,7 +40,7 @@ import { verifyCertificate, verifyDetachedSignature } from '../openpgp/build/sel
 import { findOpenpgpKeys, storeCertificate } from '../openpgp/hsm-store.js';
 import type { SealedRecord } from '../audit/record.js';
 import { CeremonyRun, withCeremony, type RunnableStep } from './runner.js';
-import { hsmSealer } from './seal-key.js';
+import { chooseSealKey, hsmSealer } from './seal-key.js';
 import { ROOT_KEY_LABEL, readQuorumSet, readRootCertificate, writeQuorumSet } from './quorum-state.js';
 import {
   generateSigningSubkey,
@@ -65,9 +68,15 @@ export interface RenewOptions extends QuorumCeremonyOptions {
   shares: ShareSource[];
   /** On a terminal: ask for more shares until k are accepted. */
   promptShare?: (have: number, need: number) => Promise<ShareSource | undefined>;
-  /** On a terminal: the custodians confirm the quorum session ID (false = refused). */
-  confirmSession?: (id: { display: string; words: string }) => Promise<boolean>;
-  /** Unattended runs may pin the session ID they expect (`--session-id`). */
+  /**
+   * On a terminal: show the session ID and return what the operator typed once the custodians confirmed
+   * it; the core checks the answer with confirmsQuorumSession (the same rule as `expectSessionId`).
+   */
+  confirmSession?: (id: QuorumSessionId) => Promise<string>;
+  /**
+   * The session ID as the custodians confirmed it: typed in the app, or `--session-id` for an unattended
+   * run (at least its first four groups; confirmsQuorumSession).
+   */
   expectSessionId?: string;
   /** Also generate a new RSA-2048 payload key with this label, announced in transition.json. */
   newPayloadKey?: string;
@@ -149,11 +158,11 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
 
         await run.step('quorum-session', 'binding the quorum session to its parameters', async () => {
           o.reporter.step('quorum-session', 'running', `quorum session ID ${sessionId.display}  (${sessionId.words})`);
-          if (o.expectSessionId !== undefined && !sessionIdMatches(o.expectSessionId, sessionId.hex)) {
-            throw new CeremonyError('REJECTED', `the quorum session ID is ${sessionId.display}, not the one the custodians expected: the renewal parameters differ`);
+          if (o.expectSessionId !== undefined && !confirmsQuorumSession(o.expectSessionId, sessionId.hex)) {
+            throw new CeremonyError('NOT_CONFIRMED', `the quorum session ID is ${sessionId.display}, not the one the custodians confirmed: the renewal parameters differ, so the ceremony stops`);
           }
-          if (o.confirmSession && !(await o.confirmSession(sessionId))) {
-            throw new CeremonyError('REJECTED', 'the custodians did not confirm the quorum session ID');
+          if (o.confirmSession && !confirmsQuorumSession(await o.confirmSession(sessionId), sessionId.hex)) {
+            throw new CeremonyError('NOT_CONFIRMED', `the custodians did not confirm the quorum session ID (type its first groups, ${sessionConfirmationText(sessionId)}, to confirm)`);
           }
         }, () => ({
           detail: `session ${sessionId.display} for root ${rootFingerprint}, new subkey valid ${day(window.validFrom)} to ${day(window.validUntil)}, new quorum ${config.quorum.threshold}-of-${newCustodians.length}${o.confirmSession ? ', confirmed by the custodians' : o.expectSessionId ? ', matching the expected ID' : ', unattended'}`,
@@ -301,6 +310,17 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         return { sessionId: sessionId.hex, rootFingerprint, subkeyFingerprint: bound.key.fingerprint, previousSubkeys, certificatePath: join(o.outDir, 'certificate.asc'), transitionPath: join(o.outDir, 'transition.json'), shares: handed, setId: descriptor.setId };
       },
       () => sealer,
+      // Refused before the root key was unlocked (session not confirmed, shares refused): the maintainer's
+      // PIN reaches the signing token, whose current signing key seals the record of the refusal. Never
+      // after a wrong PIN: each try costs one on the token.
+      async () => {
+        if (signing || attempts.wrong > 0) return undefined;
+        const ts = TokenSession.open(mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] });
+        signing = ts;
+        if (signingPin.interactive) o.reporter.warn('the PIN of the signing token is asked only to seal the record of this refusal (Ctrl-C leaves it unsealed)');
+        await ts.login(signingPin, attempts, { warn: (m) => o.reporter.warn(m) });
+        return o.sealKey ? sealerForSealKey(o.sealKey, [ts], o.now) : hsmSealer(ts, await chooseSealKey(ts, { now: o.now() }), o.now);
+      },
     );
     return { ...value, record: sealed };
   } catch (e) {
@@ -379,8 +399,5 @@ function renewalWindowNote(run: CeremonyRun, subkeys: { fingerprint: string; exp
   }
 }
 
-/** The expected ID may be given as displayed (groups with dashes) or whole; at least 64 bits must match. */
-export function sessionIdMatches(expected: string, actualHex: string): boolean {
-  const e = expected.replace(/[\s-]/g, '').toLowerCase();
-  return /^[0-9a-f]{16,64}$/.test(e) && actualHex.startsWith(e);
-}
+/** The expected ID may be given as displayed (groups with dashes) or whole: the rule of confirmsQuorumSession. */
+export const sessionIdMatches = confirmsQuorumSession;

@@ -11,6 +11,7 @@ import type { RecordSealer } from '../audit/seal.js';
 import type { Actor, CeremonyKind, CeremonyStep, EventInput, OptionEntry } from '../audit/events.js';
 import { TOOL_VERSION } from '../version.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
+import type { SigningPlan } from './signing-plan.js';
 
 export type RunnableStep = Exclude<CeremonyStep, 'ceremony-start' | 'ceremony-end' | 'seal'>;
 
@@ -53,6 +54,13 @@ export interface CeremonyContext {
   now: () => Date;
   /** Options as typed, for the record's first line (no secrets: names and paths only). */
   recordedOptions: OptionEntry[];
+  /**
+   * Ask the person to confirm the signing plan before any HSM login (the CLI's "Type yes", the app's
+   * confirmation screen); false refuses the ceremony (NOT_CONFIRMED). Without it the run is unattended.
+   */
+  confirmSigning?: (plan: SigningPlan) => Promise<boolean>;
+  /** `--yes`: the operator confirmed in advance; recorded in the 'confirm' event. */
+  assumeYes?: boolean;
 }
 
 export class CeremonyRun {
@@ -138,6 +146,27 @@ export class CeremonyRun {
     this.reporter.step(step, 'failed', err.toLine());
   }
 
+  /**
+   * The 'confirm' step (issue 13): before any HSM login the person confirms the plan, unless `--yes` was
+   * given or nobody is at a terminal; either way the record says how the plan was confirmed.
+   */
+  async confirmPlan(plan: SigningPlan, o: Pick<CeremonyContext, 'confirmSigning' | 'assumeYes'>): Promise<void> {
+    const inputs = plan.inputs.map((i) => ({ name: i.name, sha256: i.sha256, ...(i.size !== undefined ? { size: i.size } : {}) }));
+    const key = plan.key[0] ? { label: plan.key[0].label, uri: plan.key[0].uri, ...(plan.key[0].fingerprint ? { fingerprint: plan.key[0].fingerprint } : {}) } : undefined;
+    let how: string;
+    if (o.assumeYes) how = 'confirmed in advance with --yes';
+    else if (o.confirmSigning) {
+      this.reporter.step('confirm', 'running', `asking the operator to confirm: ${plan.action}`);
+      if (!(await o.confirmSigning(plan))) {
+        const err = new CeremonyError('NOT_CONFIRMED', `the operator did not confirm, so nothing was signed (${plan.action})`);
+        this.failed('confirm', err);
+        throw err;
+      }
+      how = 'confirmed by the operator';
+    } else how = 'unattended run: nobody at a terminal to ask';
+    this.note('confirm', { detail: `${plan.action} with ${plan.key.map((k) => k.label).join(', ')}: ${how}`.slice(0, 500), inputs, ...(key ? { key } : {}) });
+  }
+
   /** Seal the record with the ceremony's HSM key (also after a failure: the failure is then sealed). */
   async seal(sealer: RecordSealer): Promise<SealedRecord> {
     if (this.sealed) return this.sealed;
@@ -169,17 +198,32 @@ export function lineReporter(write: (line: string) => void, warn: (message: stri
   };
 }
 
-/** Run a ceremony body; whatever happens, seal if a sealer is available, else leave it incomplete. */
+/**
+ * Run a ceremony body; whatever happens, seal if a sealer is available, else leave it incomplete.
+ * A refusal (issue 13) ends the record with its failure event and a seal whenever a seal key can be
+ * reached: the sealer the ceremony already has, else `reachSealer` (e.g. a login to the signing token made
+ * only to seal, never after a wrong PIN). Only a record no key could seal is left unsealed.
+ */
 export async function withCeremony<T>(
   run: CeremonyRun,
   body: () => Promise<T>,
   sealerFor: () => RecordSealer | undefined,
+  reachSealer?: () => Promise<RecordSealer | undefined>,
 ): Promise<{ value: T; sealed: SealedRecord }> {
   let value: T;
   try {
     value = await body();
   } catch (e) {
-    const sealer = safe(sealerFor);
+    // Every refusal is on record as a failure, even one raised outside a named step.
+    if (run.record.failedStep === undefined) run.failed(lastRunnable(run.record.lastStep), e);
+    let sealer = safe(sealerFor);
+    if (!sealer && reachSealer) {
+      try {
+        sealer = await reachSealer();
+      } catch (reach) {
+        run.reporter.warn(`the record of this refusal cannot be sealed: ${asCeremonyError(reach).message}`);
+      }
+    }
     if (sealer) {
       try {
         await run.seal(sealer);
@@ -197,6 +241,10 @@ export async function withCeremony<T>(
     throw new CeremonyError('KEY_NOT_FOUND', 'no key is available to seal the ceremony record');
   }
   return { value, sealed: await run.seal(sealer) };
+}
+
+function lastRunnable(step: CeremonyStep): RunnableStep {
+  return step === 'ceremony-start' || step === 'ceremony-end' || step === 'seal' ? 'air-gap-check' : step;
 }
 
 function safe<T>(f: () => T): T | undefined {

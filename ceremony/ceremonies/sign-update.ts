@@ -17,7 +17,7 @@ import { connectToken } from '../hsm/connect.js';
 import { PinAttempts, TokenSession } from '../hsm/token.js';
 import { openModule, resolveModulePath } from '../hsm/module.js';
 import { assertKeyUsable, findPrivateKey } from '../hsm/keys.js';
-import type { Pkcs11Uri } from '../hsm/uri.js';
+import { formatPkcs11Uri, type Pkcs11Uri } from '../hsm/uri.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import { loadTrustedCertificates } from '../openpgp/verify/certificate.js';
 import { verifyReleaseFiles, type FileVerification } from '../release/verify-release.js';
@@ -31,6 +31,9 @@ import { CeremonyRun, withCeremony, type CeremonyContext } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
 import { selectPayloadSigners, signPayloadStep, tokenIdentity } from './payload-steps.js';
 import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
+import { choosePinSource } from '../hsm/pin.js';
+import { endOfDay } from '../read-aloud.js';
+import type { SigningPlan } from './signing-plan.js';
 
 export interface SignUpdateOptions extends CeremonyContext {
   files: string[];
@@ -107,6 +110,9 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
   } finally {
     probe.close();
   }
+  // A run that could never log in is refused now, before the record opens (issue 13).
+  const pinSource = choosePinSource({ uri: o.key, pinFile: o.pinFile, env: o.env, stdin: o.stdin });
+  const primaryOfKey = (await certificateKeys(keyEntry.certificate)).find((k) => k.role === 'primary')?.fingerprint;
 
   const run = CeremonyRun.start({
     ...o,
@@ -165,8 +171,10 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
           inputs: verified.map((r) => ({ name: basename(r.file), sha256: r.sha256!, size: r.size ?? undefined })),
         });
 
+        await run.confirmPlan(signingPlan(o, keyEntry, primaryOfKey, verified), o);
+
         ts = await run.step('hsm-login', `logging in to token '${o.key.token ?? ''}'`, () =>
-          connectToken(o.key, { module: o.module, pinFile: o.pinFile, env: o.env, stdin: o.stdin, attempts, login: true, events: { warn: (m) => o.reporter.warn(m), attempt: (ok, d) => { if (!ok) run.note('hsm-login', { result: 'refused', code: 'PIN_INCORRECT', detail: `wrong PIN for token '${d.token}'` }); } } }),
+          connectToken(o.key, { module: o.module, pinSource, env: o.env, stdin: o.stdin, attempts, login: true, events: { warn: (m) => o.reporter.warn(m), attempt: (ok, d) => { if (!ok) run.note('hsm-login', { result: 'refused', code: 'PIN_INCORRECT', detail: `wrong PIN for token '${d.token}'` }); } } }),
         (s) => `logged in to '${s.info.label}'`);
 
         const key = await run.step('select-key', 'selecting the signing key and checking its validity window', () => {
@@ -237,6 +245,14 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
         return { verified, signed: written, payloads: payloadResults, key: { uri: key.uri, fingerprint: keyEntry.openpgp.fingerprint, primaryFingerprint } };
       },
       () => sealer,
+      // A refusal before the login (a tampered input, an unconfirmed plan) is sealed by a login made only
+      // for the seal; after a wrong PIN nothing more is tried (each try costs one on the token).
+      async () => {
+        if (ts || attempts.wrong > 0) return undefined;
+        if (pinSource.interactive) o.reporter.warn('nothing was signed; the PIN is asked once more only to seal the record of this refusal (Ctrl-C leaves it unsealed)');
+        ts = await connectToken(o.key, { module: o.module, pinSource, env: o.env, stdin: o.stdin, attempts, login: true });
+        return hsmSealer(ts, sealEntry, o.now);
+      },
     );
     committedPayloads.length = 0;
     return { ...value, record: sealed };
@@ -310,6 +326,28 @@ async function signingKeyEntry(ts: TokenSession, uri: Pkcs11Uri, now: Date): Pro
   }
   if (!entry.canSign) throw new CeremonyError('KEY_UNSUITABLE', `key '${entry.key.label}' is not an OpenPGP signing key`);
   return entry;
+}
+
+/** What the operator confirms before the login: the signing key (and payload keys) and every verified input. */
+function signingPlan(o: SignUpdateOptions, entry: OpenpgpTokenKey, primary: string | undefined, verified: FileVerification[]): SigningPlan {
+  const n = verified.length;
+  return {
+    action: `sign ${n} ${n === 1 ? 'file' : 'files'}`,
+    count: n,
+    key: [
+      {
+        label: entry.key.label,
+        uri: entry.key.uri,
+        fingerprint: entry.openpgp.fingerprint,
+        ...(primary ? { primaryFingerprint: primary } : {}),
+        role: entry.openpgp.role === 'subkey' ? 'OpenPGP signing subkey' : 'OpenPGP signing key',
+        ...(entry.key.startDate ? { validFrom: entry.key.startDate } : {}),
+        ...(entry.expires ? { validUntil: entry.expires } : entry.key.endDate ? { validUntil: endOfDay(entry.key.endDate) } : {}),
+      },
+      ...(o.payloads?.length ? (o.payloadKeys ?? []).map((k) => ({ label: k.object ?? '(by id)', uri: formatPkcs11Uri({ ...k, pinSource: undefined }), role: 'update payload key (RSA)' })) : []),
+    ],
+    inputs: verified.map((r) => ({ name: basename(r.file), sha256: r.sha256!, ...(r.size !== undefined && r.size !== null ? { size: r.size } : {}) })),
+  };
 }
 
 function byteLength(b: Uint8Array | string): number {

@@ -191,6 +191,12 @@ export class TokenSession {
         events.warn?.(`token '${label}' says wrong PINs have been entered recently (count low)`);
       }
       const pin = await source.read(`PIN for token '${label}': `);
+      // An empty PIN (a stray Enter, an empty file) is never sent: on a real HSM it costs a try (issue 13).
+      if (pin.length === 0) {
+        if (!source.interactive) throw new CeremonyError('PIN_UNAVAILABLE', `the PIN for token '${label}' from the ${source.kind === 'env' ? 'CEREMONY_PIN variable' : `${source.kind} source`} is empty; nothing was sent to the token`);
+        events.warn?.('an empty PIN is not sent to the token; type the PIN (Ctrl-C stops)');
+        continue;
+      }
       try {
         this.lib.C_Login(this.handle, userType === 'so' ? pkcs11.CKU_SO : pkcs11.CKU_USER, pin.toString('utf8'));
         events.attempt?.(true, { token: label, userType, source: source.kind });

@@ -4,7 +4,7 @@ export { parseShare, formatShare, formatShareWords, shareChecksum, shareFileName
 export { splitQuorumSecret, combineShareData, wipeShares, type SplitOptions, type QuorumSplit } from './split.js';
 export { descriptorToJson, descriptorFromJson, type QuorumSetDescriptor } from './descriptor.js';
 export { QuorumSession, type ExpectedSet, type ShareReceipt, type PresentedShare, type RecoveredQuorum } from './session.js';
-export { quorumSessionId, type QuorumSessionParameters, type QuorumSessionId } from './session-id.js';
+export { quorumSessionId, confirmsQuorumSession, sessionConfirmationText, sessionConfirmationPrompt, SESSION_CONFIRM_GROUPS, type QuorumSessionParameters, type QuorumSessionId } from './session-id.js';
 export { encryptShareForCustodian, decryptShare, isEncryptedShare } from './encrypt.js';
 export { bytesToWords, wordsToBytes } from './word-encoding.js';
 export { recombineEveryShare, type WrittenShare } from './self-check.js';

@@ -5,6 +5,7 @@
  */
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { wipe } from '../crypto.js';
+import { formatQuorumId } from '../read-aloud.js';
 
 export const SECRET_LENGTH = 32;
 /** Set IDs are 8 random bytes: enough to tell apart every split one deployment will ever make. */
@@ -32,9 +33,9 @@ export function setIdBytes(setId: string): Buffer {
   return Buffer.from(setId, 'hex');
 }
 
-/** `0f3a-9b2c-77d1-e4a0`: the set ID as people read it. */
+/** `0f3a-9b2c-77d1-e4a0`: the set ID as people read it (one format with session IDs: read-aloud.ts). */
 export function formatSetId(setId: string): string {
-  return setId.match(/.{4}/g)!.join('-');
+  return formatQuorumId(setId);
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { bytesToWords } from './word-encoding.js';
+import { formatQuorumId } from '../read-aloud.js';
 
 export interface QuorumSessionParameters {
   /** The OpenPGP fingerprint of the certificate in force (hex; spaces and case ignored). */
@@ -51,7 +52,35 @@ export function quorumSessionId(p: QuorumSessionParameters): QuorumSessionId {
   const head = digest.subarray(0, 16);
   return {
     hex: digest.toString('hex'),
-    display: head.toString('hex').match(/.{4}/g)!.join('-'),
+    display: formatQuorumId(head.toString('hex')),
     words: bytesToWords(head).join(' '),
   };
+}
+
+/**
+ * How the custodians confirm a session, in the CLI and in the app alike (issue 13: one confirmation):
+ * after reading the whole ID aloud, the operator types its first four groups (64 bits, e.g.
+ * `3f9a-12bc-4de5-6789`), which an unattended run gives as `--session-id`. Typing part of the ID rather
+ * than "yes" shows the screen that was confirmed is the one on which the ID was read; 64 bits cannot be
+ * met by chance, and a longer prefix (up to the whole SHA-256) is accepted too.
+ */
+export const SESSION_CONFIRM_GROUPS = 4;
+
+/** What the operator types to confirm `id`: its first four groups, as displayed. */
+export function sessionConfirmationText(id: Pick<QuorumSessionId, 'hex'>): string {
+  return formatQuorumId(id.hex.slice(0, SESSION_CONFIRM_GROUPS * 4));
+}
+
+/** The sentence a prompt shows before the operator types the confirmation. */
+export function sessionConfirmationPrompt(id: Pick<QuorumSessionId, 'hex'>): string {
+  return `When every custodian has confirmed the session ID, type its first ${SESSION_CONFIRM_GROUPS} groups (${sessionConfirmationText(id)}) to go on`;
+}
+
+/**
+ * Whether `answer` confirms the session whose whole ID is `idHex`: at least its first 16 hex digits, in
+ * order, with any dashes, spaces and letter case. Anything else (including "yes") is not a confirmation.
+ */
+export function confirmsQuorumSession(answer: string, idHex: string): boolean {
+  const typed = answer.replace(/[\s-]/g, '').toLowerCase();
+  return /^[0-9a-f]+$/.test(typed) && typed.length >= SESSION_CONFIRM_GROUPS * 4 && typed.length <= 64 && idHex.toLowerCase().startsWith(typed);
 }

@@ -2,12 +2,14 @@
 import type { Command } from 'commander';
 import { CeremonyError } from '../../errors.js';
 import { readInputFile, writeFileAtomic } from '../../files.js';
-import { reviewRecord, type Review } from '../../audit/review.js';
+import { reviewRecord, verdictPasses, type Review } from '../../audit/review.js';
+import { resolve } from 'node:path';
 import { renderReport } from '../../audit/report.js';
 import type { CliContext } from '../context.js';
 
 interface VerifyOpts {
   trustedKey?: string[];
+  artifacts?: string;
 }
 
 interface ReportOpts {
@@ -30,6 +32,9 @@ function problems(review: Review) {
 function reviewJson(review: Review): Record<string, unknown> {
   return {
     verdict: review.verdict,
+    headline: review.headline,
+    pinned: review.pinned,
+    ...(review.refusal ? { refusal: review.refusal } : {}),
     summary: review.summary,
     ceremonyId: review.ceremonyId,
     kind: review.kind,
@@ -55,13 +60,14 @@ export function registerAudit(program: Command, ctxFor: (json: boolean) => CliCo
 
   audit
     .command('verify')
-    .description('check a record: hash chain, sequence, seal, manifest and artifacts, policy; exit 0 only if intact and policy holds')
+    .description('check a record: hash chain, sequence, seal, manifest and artifacts, policy; exit 0 only if intact (or refused as policy says) and policy holds')
     .argument('<record>', 'the record folder (holding log.jsonl)')
-    .option('--trusted-key <cert.asc>', 'pin the certificate whose key must have sealed the record (repeatable)', collect)
+    .option('--trusted-key <cert.asc>', 'pin the certificate whose key must have sealed the record (repeatable); without it the verdict says "seal not pinned"', collect)
+    .option('--artifacts <dir>', 'look for the inputs and outputs by name in this folder (e.g. on another machine) instead of where the ceremony wrote them')
     .action(async (record: string, opts: VerifyOpts, cmd: Command) => {
       const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
-      const review = await reviewRecord(record, { trustedCertificates: trustedCertificates(opts.trustedKey) });
-      const ok = review.verdict === 'intact';
+      const review = await reviewRecord(record, { trustedCertificates: trustedCertificates(opts.trustedKey), ...(opts.artifacts ? { artifactsDir: resolve(ctx.cwd, opts.artifacts) } : {}) });
+      const ok = verdictPasses(review.verdict);
       ctx.out.line(review.summary);
       for (const c of review.policy) ctx.out.line(`  policy ${c.outcome.padEnd(14)} ${c.title}: ${c.detail}`);
       for (const f of review.findings) ctx.out.line(`  ${f.class.padEnd(10)} ${f.code}${f.line ? ` (line ${f.line})` : ''}: ${f.message}`);
@@ -76,11 +82,13 @@ export function registerAudit(program: Command, ctxFor: (json: boolean) => CliCo
     .argument('<record>', 'the record folder (holding log.jsonl)')
     .requiredOption('--out <file.html>', 'where to write the report')
     .option('--trusted-key <cert.asc>', 'pin the certificate whose key must have sealed the record (repeatable)', collect)
-    .action(async (record: string, opts: ReportOpts, cmd: Command) => {
+    .option('--artifacts <dir>', 'look for the inputs and outputs by name in this folder instead of where the ceremony wrote them')
+    .action(async (record: string, opts: ReportOpts & { artifacts?: string }, cmd: Command) => {
       const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
-      const review = await reviewRecord(record, { trustedCertificates: trustedCertificates(opts.trustedKey) });
+      const review = await reviewRecord(record, { trustedCertificates: trustedCertificates(opts.trustedKey), ...(opts.artifacts ? { artifactsDir: resolve(ctx.cwd, opts.artifacts) } : {}) });
       writeFileAtomic(opts.out, renderReport(review, ctx.now()));
-      ctx.out.result({ ok: true, out: opts.out, verdict: review.verdict, summary: review.summary, findings: review.findings.length });
-      ctx.out.line(`report written to ${opts.out} (${review.verdict}: ${review.summary})`);
+      ctx.out.result({ ok: true, out: opts.out, verdict: review.verdict, headline: review.headline, summary: review.summary, findings: review.findings.length });
+      // The summary starts with the verdict already: print it once.
+      ctx.out.line(`report written to ${opts.out}: ${review.summary}`);
     });
 }

@@ -7,6 +7,8 @@ import { runRenew } from '../../ceremonies/renew.js';
 import { readInputFile } from '../../files.js';
 import type { CliContext } from '../context.js';
 import { ceremonyContext, withCeremonyOptions, type CeremonyCliOptions } from '../ceremony-options.js';
+import { confirmSessionAtTerminal, promptShareAtTerminal } from '../terminal.js';
+import { formatQuorumId, groupHex } from '../../read-aloud.js';
 
 interface InitOpts extends CeremonyCliOptions {
   config: string;
@@ -20,7 +22,7 @@ export function registerQuorumCeremonies(program: Command, ctxFor: (json: boolea
       .description(
         'the init ceremony: root token, root key, certificate, first signing subkey, k-of-n shares',
       )
-      .requiredOption('--config <file>', 'the ceremony config (JSON, DESIGN §5)')
+      .requiredOption('--config <file>', 'the ceremony config (JSON; `ceremony config example` prints an annotated one, the README describes every field)')
       .requiredOption(
         '--out <dir>',
         'where certificate.asc, root.fingerprint and shares/ are written (must not hold them yet)',
@@ -50,54 +52,13 @@ export function registerQuorumCeremonies(program: Command, ctxFor: (json: boolea
   });
 }
 
-/** Fingerprints in groups of four for reading aloud. */
-export function groups(hex: string): string {
-  return hex.match(/.{1,4}/g)!.join(' ');
-}
+/** Fingerprints in groups of four for reading aloud (one format everywhere: read-aloud.ts). */
+export const groups = groupHex;
 
 interface RenewOpts extends InitOpts {
   share?: string[];
   sessionId?: string;
   newPayloadKey?: string;
-}
-
-/** Read one share envelope pasted at the terminal (until its END line); empty input ends the prompting. */
-async function promptForShare(
-  have: number,
-  need: number,
-): Promise<{ source: string; text: Buffer } | undefined> {
-  const { createInterface } = await import('node:readline');
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  process.stderr.write(
-    `\nShare ${have + 1} of ${need}: paste the share (envelope or words), or an empty line to stop\n`,
-  );
-  const lines: string[] = [];
-  try {
-    for await (const line of rl) {
-      if (lines.length === 0 && line.trim() === '') return undefined;
-      lines.push(line);
-      if (/^-----END QUORUM SHARE( WORDS)?-----\s*$/.test(line.trim())) break;
-    }
-  } finally {
-    rl.close();
-  }
-  const text = Buffer.from(lines.join('\n') + '\n');
-  lines.fill('');
-  return { source: `prompt ${have + 1}`, text };
-}
-
-async function confirmAtTerminal(id: { display: string; words: string }): Promise<boolean> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  try {
-    process.stderr.write(
-      `\nQuorum session ID:\n    ${id.display}\n    ${id.words}\nEvery custodian reads it on this screen and on their own copy of the parameters.\n`,
-    );
-    const answer = await rl.question('Do all custodians confirm this session ID? Type "yes": ');
-    return answer.trim().toLowerCase() === 'yes';
-  } finally {
-    rl.close();
-  }
 }
 
 export function registerRenew(program: Command, ctxFor: (json: boolean) => CliContext): void {
@@ -121,7 +82,7 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
       )
       .option(
         '--session-id <id>',
-        'unattended runs: the quorum session ID the custodians agreed on (refused if different)',
+        'unattended runs: the quorum session ID the custodians confirmed, at least its first four groups (refused if different)',
       )
       .option(
         '--new-payload-key <label>',
@@ -146,13 +107,14 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
       config,
       outDir: resolve(ctx.cwd, opts.out),
       shares,
-      promptShare: attended ? promptForShare : undefined,
-      confirmSession: attended ? confirmAtTerminal : undefined,
+      promptShare: attended ? promptShareAtTerminal(ctx.stdin, process.stderr) : undefined,
+      confirmSession: attended ? confirmSessionAtTerminal(ctx.stdin, process.stderr) : undefined,
       expectSessionId: opts.sessionId,
       newPayloadKey: opts.newPayloadKey,
     });
     ctx.out.line('');
-    ctx.out.line(`quorum session    ${result.sessionId.slice(0, 32).match(/.{4}/g)!.join('-')}`);
+    ctx.out.line(`quorum session    ${formatQuorumId(result.sessionId)}`);
+    ctx.out.line(`new quorum set    ${formatQuorumId(result.setId)}`);
     ctx.out.line(`root fingerprint  ${groups(result.rootFingerprint)}`);
     ctx.out.line(`new subkey        ${groups(result.subkeyFingerprint)}`);
     for (const p of result.previousSubkeys) ctx.out.line(`earlier subkey    ${groups(p)}`);

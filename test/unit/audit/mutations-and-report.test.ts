@@ -50,11 +50,21 @@ describe('the HTML report', () => {
     expect(escapeHtml(`<a href="x" onclick='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
   });
 
+  it('a record re-sealed by a key of its own keys/ (nothing pinned) never gets the green intact badge', async () => {
+    const dir = await writeSampleRecord(work(), 'sign', sealer);
+    const review = await reviewRecord(dir);
+    expect(review.verdict).toBe('intact');
+    expect(review.headline).toBe('intact (seal not pinned)');
+    const html = renderReport(review, new Date('2026-11-22T02:00:00Z'));
+    expect(html).toContain('class="verdict v-unpinned" id="verdict" data-verdict="intact">Intact (seal not pinned)<');
+    expect(html).not.toContain('v-intact" id="verdict"');
+  });
+
   it('holds the verdict, each policy check, each finding and each event', async () => {
     const dir = await writeSampleRecord(work(), 'renew', sealer);
-    const review = await reviewRecord(dir);
+    const review = await reviewRecord(dir, { trustedCertificates: [sealer.certificateArmored] });
     const html = renderReport(review, new Date('2026-11-22T02:00:00Z'));
-    expect(html).toContain('id="verdict">Intact<');
+    expect(html).toContain('class="verdict v-intact" id="verdict" data-verdict="intact">Intact<');
     for (const p of review.policy) expect(html).toContain(escapeHtml(p.title));
     for (const f of review.findings) expect(html).toContain(escapeHtml(f.message));
     expect((html.match(/<tr><td>\d+<\/td><td>\d+<\/td>/g) ?? []).length).toBe(review.events.length);

@@ -209,12 +209,15 @@ describe('reviewRecord: policy', () => {
     expect(codes(r)).toEqual(expect.arrayContaining(['policy-step-after-failure', 'ceremony-failed']));
   });
 
-  it('a ceremony that failed and stopped is intact, with outcome failed', async () => {
+  it('a sealed ceremony that refused and stopped reviews as refused (not incomplete), with outcome failed', async () => {
     const r = await withEvents('sign', (evs) => {
       const i = evs.findIndex((e) => e.step === 'verify-input');
       return [...evs.slice(0, i), { ...evs[i]!, result: 'failed', code: 'DIGEST_MISMATCH' }];
     })();
-    expect(r.verdict).toBe('intact');
+    expect(r.verdict).toBe('refused');
+    expect(r.headline).toBe('refused at step verify-input (seal not pinned)');
+    expect(r.refusal).toMatchObject({ step: 'verify-input', code: 'DIGEST_MISMATCH' });
+    expect(r.summary).toMatch(/^refused at step verify-input \(seal not pinned\) \(line \d+\): DIGEST_MISMATCH: /);
     expect(r.outcome).toBe('failed');
     expect(r.policy.find((p) => p.name === 'nothing-after-failure')?.outcome).toBe('pass');
   });
