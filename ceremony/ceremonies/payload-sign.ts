@@ -10,7 +10,9 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { CeremonyError } from '../errors.js';
 import { openModule, resolveModulePath } from '../hsm/module.js';
 import { PinAttempts, TokenSession } from '../hsm/token.js';
-import type { Pkcs11Uri } from '../hsm/uri.js';
+import { formatPkcs11Uri, type Pkcs11Uri } from '../hsm/uri.js';
+import { choosePinSource } from '../hsm/pin.js';
+import { connectToken } from '../hsm/connect.js';
 import { loadTrustedCertificates } from '../openpgp/verify/certificate.js';
 import { verifyReleaseFiles } from '../release/verify-release.js';
 import type { SignPayloadResult } from '../payload/index.js';
@@ -51,6 +53,9 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
     probe.close();
   }
 
+  // Every key's PIN source is known before the record opens: a run that could never log in is refused now.
+  for (const k of o.keys) choosePinSource({ uri: k, pinFile: o.pinFile, env: o.env, stdin: o.stdin });
+
   const run = CeremonyRun.start({
     ...o,
     kind: 'payload-sign',
@@ -90,6 +95,14 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
           run.note('verify-input', { result: 'warning', detail: `no --trusted-key: the server signature of ${basename(o.input)} was not checked` });
         }
 
+        // The person confirms the keys and the input before any login (issue 13).
+        await run.confirmPlan({
+          action: `sign the update payload ${basename(o.input)}`,
+          count: 1,
+          key: o.keys.map((k) => ({ label: k.object ?? '(by id)', uri: formatPkcs11Uri({ ...k, pinSource: undefined }), role: 'update payload key (RSA)' })),
+          inputs: [{ name: basename(o.input), ...(verifiedSha256 ? { sha256: verifiedSha256.toString('hex') } : {}), size: statSync(o.input).size }],
+        }, o);
+
         // 2. One login per token, every key inside its validity window; 3. sign; 4. check the written file.
         const signers = await selectPayloadSigners(run, o, o.keys, sessions, attempts);
         const sealSession = sessions.get(tokenIdentity(sealUri));
@@ -102,6 +115,13 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
         return result;
       },
       () => sealer,
+      // Refused before any login (a tampered input, an unconfirmed plan): log in only to seal the record.
+      async () => {
+        if (sessions.size > 0 || attempts.wrong > 0) return undefined;
+        const ts = await connectToken(sealUri, { module: o.module, pinFile: o.pinFile, env: o.env, stdin: o.stdin, attempts, login: true, readWrite: false });
+        sessions.set(tokenIdentity(sealUri), ts);
+        return hsmSealer(ts, sealEntry, o.now);
+      },
     );
     return { payload: value, record: sealed };
   } catch (e) {

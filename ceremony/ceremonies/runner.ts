@@ -151,7 +151,7 @@ export class CeremonyRun {
    * given or nobody is at a terminal; either way the record says how the plan was confirmed.
    */
   async confirmPlan(plan: SigningPlan, o: Pick<CeremonyContext, 'confirmSigning' | 'assumeYes'>): Promise<void> {
-    const inputs = plan.inputs.map((i) => ({ name: i.name, sha256: i.sha256, ...(i.size !== undefined ? { size: i.size } : {}) }));
+    const inputs = plan.inputs.flatMap((i) => (i.sha256 ? [{ name: i.name, sha256: i.sha256, ...(i.size !== undefined ? { size: i.size } : {}) }] : []));
     const key = plan.key[0] ? { label: plan.key[0].label, uri: plan.key[0].uri, ...(plan.key[0].fingerprint ? { fingerprint: plan.key[0].fingerprint } : {}) } : undefined;
     let how: string;
     if (o.assumeYes) how = 'confirmed in advance with --yes';
@@ -164,7 +164,7 @@ export class CeremonyRun {
       }
       how = 'confirmed by the operator';
     } else how = 'unattended run: nobody at a terminal to ask';
-    this.note('confirm', { detail: `${plan.action} with ${plan.key.map((k) => k.label).join(', ')}: ${how}`.slice(0, 500), inputs, ...(key ? { key } : {}) });
+    this.note('confirm', { detail: `${plan.action} with ${plan.key.map((k) => k.label).join(', ')}: ${how}`.slice(0, 500), ...(inputs.length ? { inputs } : {}), ...(key ? { key } : {}) });
   }
 
   /** Seal the record with the ceremony's HSM key (also after a failure: the failure is then sealed). */

@@ -23,7 +23,8 @@ export interface SigningPlan {
     validFrom?: Date;
     validUntil?: Date;
   }[];
-  inputs: { name: string; sha256: string; size?: number }[];
+  /** `sha256` is absent only for an input signed without verification (its hash is made while signing). */
+  inputs: { name: string; sha256?: string; size?: number }[];
 }
 
 /** The question at the end of the screen: typing exactly "yes" confirms. */
@@ -49,7 +50,7 @@ export function signingPlanLines(plan: SigningPlan): string[] {
   out.push('');
   for (const i of plan.inputs) {
     out.push(`Input      ${i.name}${i.size !== undefined ? `  (${i.size} bytes)` : ''}`);
-    out.push(`  SHA-256  ${groupHex(i.sha256)}`);
+    out.push(i.sha256 ? `  SHA-256  ${groupHex(i.sha256)}` : '  SHA-256  (not verified: hashed while it is signed)');
   }
   return out;
 }

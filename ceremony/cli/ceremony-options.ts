@@ -1,5 +1,5 @@
 /**
- * The options every ceremony command takes (DESIGN §5): where the record goes, which key seals it, the
+ * The options every ceremony command takes (README, "Ceremony options"): where the record goes, which key seals it, the
  * network override, the PKCS#11 module and the PIN file; and how a command turns them into the core's
  * ceremony context and the option list its record commits to.
  */
@@ -11,6 +11,7 @@ import { lineReporter, type CeremonyContext } from '../ceremonies/runner.js';
 import type { CliContext } from './context.js';
 import { loadConfig } from '../config.js';
 import { CeremonyError } from '../errors.js';
+import { confirmSigningAtTerminal } from './terminal.js';
 
 export interface CeremonyCliOptions {
   recordDir: string;
@@ -18,6 +19,8 @@ export interface CeremonyCliOptions {
   allowNetwork?: boolean;
   module?: string;
   pinFile?: string;
+  /** `--yes` (signing commands): the plan is confirmed in advance; recorded. */
+  yes?: boolean;
 }
 
 export function withCeremonyOptions(
@@ -30,6 +33,11 @@ export function withCeremonyOptions(
     .option('--allow-network', 'run even though a network interface is up (recorded in the audit log)')
     .option('--module <path>', 'PKCS#11 module')
     .option('--pin-file <path>', 'read the signing token PIN from this file');
+}
+
+/** `--yes` for the commands that sign: skip the "Type yes" question (the record says so). */
+export function withConfirmOption(cmd: Command): Command {
+  return cmd.option('--yes', 'do not ask "Type yes to sign" at the terminal (unattended runs); recorded in the ceremony record');
 }
 
 /** The core's ceremony context from the common options: cwd-relative paths resolved, steps printed. */
@@ -57,6 +65,8 @@ export function ceremonyContext(
       ...(progress ? { progress } : {}),
     },
     recordedOptions: [...extra, ...recordedCommonOptions(opts)],
+    // Before any HSM login, a person at a terminal confirms the plan (issue 13), unless --yes.
+    ...(opts.yes ? { assumeYes: true } : ctx.stdin.isTTY ? { confirmSigning: confirmSigningAtTerminal(ctx.stdin, process.stderr) } : {}),
   };
 }
 
@@ -70,12 +80,13 @@ function recordedCommonOptions(opts: CeremonyCliOptions): OptionEntry[] {
   add('allow-network', opts.allowNetwork);
   add('module', opts.module);
   add('pin-file', opts.pinFile);
+  add('yes', opts.yes);
   return out;
 }
 
 /**
  * The pinned build-server certificates: `--trusted-key` (repeatable), else the config's
- * `trustedBuildKeys` (DESIGN §5). Nothing is trusted implicitly: with neither, the command is refused.
+ * `trustedBuildKeys`. Nothing is trusted implicitly: with neither, the command is refused.
  */
 export function trustedKeyPaths(ctx: CliContext, trustedKey: string[] | undefined, configFile: string | undefined): string[] {
   if (trustedKey && trustedKey.length > 0) return trustedKey.map((f) => resolve(ctx.cwd, f));
@@ -84,7 +95,7 @@ export function trustedKeyPaths(ctx: CliContext, trustedKey: string[] | undefine
     if (keys.length > 0) return keys;
     throw new CeremonyError('USAGE', `the config ${configFile} lists no trustedBuildKeys; give --trusted-key CERT.asc`);
   }
-  throw new CeremonyError('USAGE', 'give the build server certificate with --trusted-key CERT.asc (or --config with trustedBuildKeys); no keyring is consulted');
+  throw new CeremonyError('USAGE', 'give the build server certificate with --trusted-key CERT.asc (or --config with trustedBuildKeys); no keyring is consulted (see the command\'s --help)');
 }
 
 /**

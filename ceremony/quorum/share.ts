@@ -149,7 +149,7 @@ export function parseShare(input: string | Uint8Array, source: string): Share {
   if (lines.length > MAX_SHARE_LINES) throw malformed(`it has more than ${MAX_SHARE_LINES} lines`);
   const first = lines[0]?.trim();
   const last = lines[lines.length - 1]?.trim();
-  if (first === BEGIN && last === END && lines.length > 2) return parseTextBody(lines.slice(1, -1), source, malformed);
+  if (first === BEGIN && last === END && lines.length > 2) return parseTextBodyLocating(lines, source, malformed);
   if (first === BEGIN_WORDS && last === END_WORDS && lines.length > 2) return parseWordsBody(lines.slice(1, -1), source, malformed);
   if (first?.startsWith('-----BEGIN PGP MESSAGE-----')) throw malformed('it is OpenPGP-encrypted; decrypt it first');
   throw malformed(`it does not start with ${BEGIN} (or ${BEGIN_WORDS}) and end with the matching END line`);
@@ -197,6 +197,61 @@ function parseCommon(
   return { custodian, invalid };
 }
 
+/**
+ * Parse a text envelope; when its checksum fails, say where the typo is (issue 13): a mistyped share
+ * is named by its line and group, not only "a character was mistyped". The checksum is over the whole
+ * share, so the place is found by trying every single-digit change and every swap of neighbouring digits
+ * in each hex group, keeping a place only if exactly one group has a change that makes the checksum
+ * match (a false match needs a 2^-32 chance per candidate, about 3000 of them). Only the place is
+ * reported, never a digit: the message must not carry any part of the share.
+ */
+function parseTextBodyLocating(all: string[], source: string, malformed: Malformed): Share {
+  try {
+    return parseTextBody(all.slice(1, -1), source, malformed);
+  } catch (e) {
+    if (!(e instanceof CeremonyError) || e.code !== 'SHARE_INVALID' || !/checksum/.test(e.message)) throw e;
+    const place = locateTypo(all, source, malformed);
+    if (!place) throw e;
+    throw new CeremonyError('SHARE_INVALID', e.message.replace(/: a character was mistyped or changed;.*$/, `: line ${place.line} of the share (counting its BEGIN line as 1), group ${place.group}${place.field ? ` of the ${place.field} field` : ''}, looks mistyped; compare it with the original`), { details: e.details });
+  }
+}
+
+const HEX_DIGITS = '0123456789abcdef';
+
+function locateTypo(all: string[], source: string, malformed: Malformed): { line: number; group: number; field?: string } | undefined {
+  const places = new Map<string, { line: number; group: number; field?: string }>();
+  let field: string | undefined;
+  for (let li = 1; li < all.length - 1; li++) {
+    const line = all[li]!;
+    const head = /^([A-Za-z]+):/.exec(line);
+    if (head) field = head[1];
+    // The hex groups of this line, with where each starts (after "Field:" on a field's first line).
+    const start = head ? head[0].length : 0;
+    const groups = [...line.slice(start).matchAll(/[0-9A-Fa-f]+/g)].map((m) => ({ at: start + m.index, text: m[0] }));
+    if (!['Set', 'Commitment', 'Data', 'Checksum'].some((f) => f.toLowerCase() === field?.toLowerCase())) continue;
+    groups.forEach((g, gi) => {
+      const candidates: string[] = [];
+      for (let i = 0; i < g.text.length; i++) {
+        for (const d of HEX_DIGITS) if (d !== g.text[i]!.toLowerCase()) candidates.push(g.text.slice(0, i) + d + g.text.slice(i + 1));
+        if (i + 1 < g.text.length && g.text[i] !== g.text[i + 1]) candidates.push(g.text.slice(0, i) + g.text[i + 1] + g.text[i] + g.text.slice(i + 2));
+      }
+      for (const c of candidates) {
+        const edited = [...all];
+        edited[li] = line.slice(0, g.at) + c + line.slice(g.at + g.text.length);
+        try {
+          const share = parseTextBody(edited.slice(1, -1), source, malformed);
+          share.data.fill(0);
+          places.set(`${li}/${gi}`, { line: li + 1, group: gi + 1, ...(field ? { field } : {}) });
+          break;
+        } catch {
+          // not this change
+        }
+      }
+    });
+  }
+  return places.size === 1 ? [...places.values()][0] : undefined;
+}
+
 function parseTextBody(lines: string[], source: string, malformed: Malformed): Share {
   const f = collectFields(lines, TEXT_FIELDS, malformed, ['commitment', 'data']);
   const get = (name: TextField) => {
@@ -238,13 +293,19 @@ function parseWordsBody(lines: string[], source: string, malformed: Malformed): 
   if (!m) throw malformed('the words envelope does not start with a Custodian line');
   const { custodian, invalid } = parseCommon(undefined, m[1]!.trim(), source, malformed);
   const words: string[] = [];
-  for (const line of lines.slice(1)) {
+  // Where each word is (line of the share counting its BEGIN line as 1, and position on that line), to
+  // name the place of a typo as the custodian sees it on paper.
+  const at: string[] = [];
+  for (const [li, line] of lines.slice(1).entries()) {
     // Line numbers ("3:") are optional; words are letters only.
     const rest = line.trim().replace(/^\d{1,3}\s*[:.)]\s*/, '');
+    let onLine = 0;
     for (const w of rest.split(/[\s,]+/)) {
       if (w === '') continue;
-      if (!/^[A-Za-z]{1,20}$/.test(w)) throw invalid(`has something that is not a word near word ${words.length + 1}: it was mistyped`);
+      onLine++;
+      if (!/^[A-Za-z]{1,20}$/.test(w)) throw invalid(`has something that is not a word near word ${words.length + 1} (line ${li + 3}, word ${onLine}): it was mistyped`);
       words.push(w);
+      at.push(`line ${li + 3}, word ${onLine}`);
     }
   }
   const expected = BODY_LENGTH + CHECKSUM_LENGTH;
@@ -253,8 +314,8 @@ function parseWordsBody(lines: string[], source: string, malformed: Malformed): 
   if (!decoded.ok) {
     throw invalid(
       decoded.problem === 'wrong-list'
-        ? `has a word from the wrong list at word ${decoded.position}: words were swapped, dropped or repeated there`
-        : `has a word that is not in the word list at word ${decoded.position}: it was misspelt`,
+        ? `has a word from the wrong list at word ${decoded.position} (${at[decoded.position - 1] ?? 'end'}): words were swapped, dropped or repeated there`
+        : `has a word that is not in the word list at word ${decoded.position} (${at[decoded.position - 1] ?? 'end'}): it was misspelt`,
     );
   }
   const b = decoded.bytes;

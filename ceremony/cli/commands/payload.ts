@@ -11,7 +11,7 @@ import { readInputFile } from '../../files.js';
 import { parseUriArg } from '../../hsm/connect.js';
 import { inspectPayload, payloadRefusal, type Progress } from '../../payload/index.js';
 import type { CliContext } from '../context.js';
-import { ceremonyContext, withCeremonyOptions, type CeremonyCliOptions } from '../ceremony-options.js';
+import { ceremonyContext, withCeremonyOptions, withConfirmOption, type CeremonyCliOptions } from '../ceremony-options.js';
 
 interface SignOpts extends CeremonyCliOptions {
   key: string[];
@@ -108,10 +108,10 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
       collect,
     )
     .option('--force', 'replace --out if it exists');
-  withCeremonyOptions(
+  withConfirmOption(withCeremonyOptions(
     sign,
     'the HSM key that seals the ceremony record (default: the newest valid OpenPGP signing key on the token)',
-  ).action(async (input: string, opts: SignOpts, cmd: Command) => {
+  )).action(async (input: string, opts: SignOpts, cmd: Command) => {
     const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
     const keys = opts.key.map((k) => parseUriArg(k, '--key'));
     const { signal, release } = abortOnSignals();

@@ -1,12 +1,12 @@
-/** `ceremony sign`: the sign-update ceremony for release files (DESIGN §3, §5). */
+/** `ceremony sign`: the sign-update ceremony for release files (README, "Signing a release"). */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { parseUriArg } from '../../hsm/connect.js';
 import { runSignUpdate } from '../../ceremonies/sign-update.js';
 import type { CliContext } from '../context.js';
-import { ceremonyContext, revokerKeyPaths, trustedKeyPaths, withCeremonyOptions, type CeremonyCliOptions } from '../ceremony-options.js';
-import { groupHex } from './verify.js';
+import { ceremonyContext, revokerKeyPaths, trustedKeyPaths, withCeremonyOptions, withConfirmOption, type CeremonyCliOptions } from '../ceremony-options.js';
 import { progressFor } from '../progress.js';
+import { groupHex } from '../../read-aloud.js';
 
 interface SignOpts extends CeremonyCliOptions {
   payload?: string[];
@@ -22,7 +22,7 @@ interface SignOpts extends CeremonyCliOptions {
 }
 
 export function registerSign(program: Command, ctxFor: (json: boolean) => CliContext): void {
-  withCeremonyOptions(
+  withConfirmOption(withCeremonyOptions(
     program
       .command('sign')
       .description(
@@ -46,7 +46,7 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
       .option('--payload <file>', 'an unsigned update payload (CrAU) to sign in the same ceremony, written as OUT_DIR/NAME.signed (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
       .option('--payload-key <uri>', 'the RSA payload key(s) for --payload, in signature order (repeatable; the last makes the version-2 signature)', (v: string, prev: string[] = []) => [...prev, v]),
     'the HSM key that seals the ceremony record (default: the signing key)',
-  ).action(async (files: string[], opts: SignOpts, cmd: Command) => {
+  )).action(async (files: string[], opts: SignOpts, cmd: Command) => {
     const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
     const key = parseUriArg(opts.key, '--key');
     const trustedKeys = trustedKeyPaths(ctx, opts.trustedKey, opts.config);

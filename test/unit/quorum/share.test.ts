@@ -63,6 +63,23 @@ describe('share envelope', () => {
     expect(checked).toBe(66);
   });
 
+  test('a mistyped hex digit is named by the line and group it is in, as the custodian sees it on paper', () => {
+    let named = 0;
+    for (const field of ['Commitment: ', 'Data: ', 'Checksum: ']) {
+      const from = text.indexOf(field) + field.length;
+      for (let at = from; at < from + 30; at++) {
+        if (!/[0-9a-f]/.test(text[at]!)) continue;
+        const r = refusal(mistype(text, at));
+        const line = text.slice(0, at).split('\n').length;
+        const lineStart = text.lastIndexOf('\n', at) + 1;
+        const group = text.slice(lineStart, at).replace(/^[A-Za-z]+:/, '').split(/[\s-]+/).filter(Boolean).length + (/[0-9a-f]/.test(text[at - 1]!) ? 0 : 1);
+        expect(r.message).toContain(`line ${line} of the share (counting its BEGIN line as 1), group ${group} of the ${field.slice(0, -2)} field, looks mistyped`);
+        named++;
+      }
+    }
+    expect(named).toBe(56);
+  });
+
   test('typo attack: a changed index, threshold, set, commitment or checksum digit fails the checksum', () => {
     const edits = [
       text.replace('Share: 2 of 5', 'Share: 3 of 5'),
@@ -99,7 +116,7 @@ describe('share envelope', () => {
     lines[3] = lines[3]!.replace(/^(\s*2: )(\w+) (\w+)/, '$1$3 $2');
     const r = refusal(lines.join('\n'));
     expect(r.code).toBe('SHARE_INVALID');
-    expect(r.message).toMatch(/bob.*word 9/);
+    expect(r.message).toMatch(/bob.*word 9 \(line 4, word 1\)/);
   });
 
   test('a misspelt, dropped or mistaken-but-valid word is caught', () => {
