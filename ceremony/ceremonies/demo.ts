@@ -31,6 +31,7 @@ import { runPayloadSign } from './payload-sign.js';
 import { writeDemoPayload } from '../payload/demo-payload.js';
 import { verifyPayload } from '../payload/index.js';
 import type { CeremonyReporter } from './runner.js';
+import { groupHex } from '../read-aloud.js';
 
 export interface DemoOptions {
   dir?: string;
@@ -43,6 +44,8 @@ export interface DemoResult {
   dir: string;
   records: { dir: string; verdict: string; report: string }[];
   steps: { name: string; detail: string }[];
+  /** What to try next, on the demo's own tokens (printed after the demo). */
+  next: string[];
 }
 
 const CUSTODIANS = ['alice', 'bob', 'carol', 'dave', 'erin'];
@@ -75,7 +78,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   initializeToken(mod, findFreeSlot(mod), 'signing', soPin, maintainerPin);
   soPin.fill(0);
   const env = { CEREMONY_PIN: maintainerPin.toString() };
-  say('demo', "operators initialized the signing token 'signing' (maintainer PIN kept in memory only)");
+  // The demo's tokens are throwaway and meant to be tried after the demo (issue 13): the maintainer PIN
+  // is left in a file only its owner can read, for --pin-file; a real signing PIN never is.
+  const pinFile = join(dir, 'signing.pin');
+  writeFileSync(pinFile, maintainerPin, { mode: 0o600 });
+  say('demo', `operators initialized the signing token 'signing' (its throwaway maintainer PIN is in ${pinFile}, for trying the commands afterwards)`);
 
   // Custodian alice keeps her share encrypted to her own OpenPGP key.
   const custodians = join(dir, 'custodians');
@@ -194,12 +201,21 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     if (review.verdict !== 'intact') throw new CeremonyError('AUDIT_FAILED', `the demo's own record ${name} did not review as intact`);
   }
   say('done', `everything the demo made is in ${dir}`);
-  return { dir, records: out, steps };
+  const signRecord = out.find((r) => /-sign-/.test(basename(r.dir)))?.dir ?? records;
+  const next = [
+    `Try the commands on the demo's tokens (every path below is in ${dir}):`,
+    `  export SOFTHSM2_CONF=${conf}`,
+    `  ceremony hsm keys --token 'pkcs11:token=signing' --pin-file ${pinFile}`,
+    `  ceremony audit verify --trusted-key ${join(dir, 'renew/certificate.asc')} ${signRecord}`,
+    `  ceremony sign --trusted-key ${buildServer.certificate} --key 'pkcs11:token=signing;object=${subkeyLabel}' \\`,
+    `      --pin-file ${pinFile} --out-dir ${join(dir, 'signed-again')} ${releaseFiles.join(' ')}`,
+    '  (add --allow-network on a machine with a network interface up; it is recorded)',
+    "Then follow the README's quick start to make a signing token and key of your own in the same SoftHSM.",
+  ];
+  return { dir, records: out, steps, next };
 }
 
-function groups(hex: string): string {
-  return hex.match(/.{1,4}/g)!.join(' ');
-}
+const groups = groupHex;
 
 /** `gpg --verify` in a throwaway home: the check any verifier can repeat with nothing but GnuPG. */
 function gnupgCheck(dir: string, certificate: string, pairs: { file: string; signature: string }[], say: (n: string, d: string) => void): void {

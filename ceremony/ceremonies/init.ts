@@ -154,7 +154,7 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
           (c) => `every share took part in a successful recombination (${c} k-subsets checked against the commitment)`);
         writeQuorumSet(root!, split.descriptor);
 
-        const handed = await stageShares(staged, split, config);
+        const handed = await stageShares(staged, split, config, { rootFingerprint: primary.key.fingerprint });
         for (const h of handed) {
           run.note('hand-out-share', { detail: `share ${h.index} for ${h.custodian}${h.encrypted ? ', encrypted to the custodian\'s OpenPGP key' : ''}`, actor: { role: 'custodian', name: h.custodian } });
         }

@@ -17,6 +17,7 @@ import type { Pkcs11Module } from '../hsm/module.js';
 import { TokenSession as TokenSessionClass } from '../hsm/token.js';
 import type { RecordSealer } from '../audit/seal.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
+import { shareHandout } from '../quorum/handout.js';
 
 const DAY_MS = 86_400_000;
 
@@ -157,16 +158,21 @@ export interface HandedOutShare {
   index: number;
   file: string;
   encrypted: boolean;
+  /** The hand-out note beside the share (what it is, how to check and keep it, wipe the plain file). */
+  handout: string;
 }
 
 /**
  * Stage one share file per custodian: plain text envelope plus the same share as words, or an OpenPGP
  * message encrypted to the custodian's configured key. Share bytes are wiped afterwards.
  */
-export async function stageShares(staged: StagedOutputs, split: QuorumSplit, config: CeremonyConfig): Promise<HandedOutShare[]> {
+export async function stageShares(staged: StagedOutputs, split: QuorumSplit, config: CeremonyConfig, facts: { rootFingerprint: string }): Promise<HandedOutShare[]> {
   const out: HandedOutShare[] = [];
   try {
     for (const share of split.shares) {
+      // Each custodian's files come with a hand-out note (no part of the share in it).
+      const handout = (files: string[], encrypted: boolean) =>
+        staged.write(`shares/${share.custodian}.handout.txt`, shareHandout({ custodian: share.custodian, index: share.index, total: share.total, threshold: share.threshold, setId: share.setId, rootFingerprint: facts.rootFingerprint, files, encrypted }), 0o644);
       const custodian = config.quorum.custodians.find((c) => c.name === share.custodian);
       const text = formatShare(share);
       if (custodian?.publicKey) {
@@ -174,13 +180,15 @@ export async function stageShares(staged: StagedOutputs, split: QuorumSplit, con
         const message = await encryptShareForCustodian(text, armoredKey, share.custodian);
         const file = `shares/${share.custodian}.share.asc`;
         staged.write(file, message, 0o600);
-        out.push({ custodian: share.custodian, index: share.index, file, encrypted: true });
+        handout([file], true);
+        out.push({ custodian: share.custodian, index: share.index, file, encrypted: true, handout: `shares/${share.custodian}.handout.txt` });
       } else {
         // The envelope, and the same share as words for a custodian who copies it by hand onto paper.
         const file = `shares/${share.custodian}.share`;
         staged.write(file, text, 0o600);
         staged.write(`shares/${share.custodian}.share.words`, formatShareWords(share), 0o600);
-        out.push({ custodian: share.custodian, index: share.index, file, encrypted: false });
+        handout([file, `${file}.words`], false);
+        out.push({ custodian: share.custodian, index: share.index, file, encrypted: false, handout: `shares/${share.custodian}.handout.txt` });
       }
     }
   } finally {

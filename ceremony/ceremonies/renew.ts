@@ -279,7 +279,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         await run.step('recombine-check', 'recombining every new share', () => recombineEveryShare(split), (c) => `every new share took part in a successful recombination (${c} k-subsets)`);
         inject('recombine-check');
         const descriptor = split.descriptor;
-        const handed = await stageShares(staged, split, config);
+        const handed = await stageShares(staged, split, config, { rootFingerprint: rootFingerprint });
         const armored = exportCertificate(bound.certificate, 'armored');
         staged.write('certificate.asc', armored);
 

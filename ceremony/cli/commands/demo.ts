@@ -16,6 +16,8 @@ export function registerDemo(program: Command, ctxFor: (json: boolean) => CliCon
         now: ctx.now,
         step: (name, detail) => ctx.out.line(`[${name}] ${detail}`),
       });
+      ctx.out.line('');
+      for (const l of result.next) ctx.out.line(l);
       ctx.out.result({ ok: true, ...result });
     });
 }

@@ -10,6 +10,7 @@ import { registerSign } from './sign.js';
 import { registerPayload } from './payload.js';
 import { registerShares } from './shares.js';
 import { registerQuorumCeremonies, registerRenew } from './quorum-ceremonies.js';
+import { registerConfig } from './config.js';
 
 export function registerCommands(program: Command, ctxFor: (json: boolean) => CliContext): void {
   registerHsm(program, ctxFor);
@@ -17,6 +18,7 @@ export function registerCommands(program: Command, ctxFor: (json: boolean) => Cl
   registerVerify(program, ctxFor);
   registerSign(program, ctxFor);
   registerPayload(program, ctxFor);
+  registerConfig(program, ctxFor);
   registerQuorumCeremonies(program, ctxFor);
   registerRenew(program, ctxFor);
   registerShares(program, ctxFor);

@@ -45,12 +45,16 @@ export function registerQuorumCeremonies(program: Command, ctxFor: (json: boolea
     ctx.out.line(`certificate       ${result.certificatePath}`);
     for (const s of result.shares)
       ctx.out.line(
-        `share ${s.index} for ${s.custodian.padEnd(12)} ${s.file}${s.encrypted ? ' (encrypted)' : ''}`,
+        `share ${s.index} for ${s.custodian.padEnd(12)} ${s.file}${s.encrypted ? ' (encrypted)' : ''}, hand-out note ${s.handout}`,
       );
+    ctx.out.line(HANDOUT_ADVICE);
     ctx.out.line(`record            ${result.record.dir}`);
     ctx.out.result({ ok: true, ...result });
   });
 }
+
+const HANDOUT_ADVICE =
+  'Each custodian takes their own share with its hand-out note. Once a share is written down or encrypted, wipe the plain file (shred -u).';
 
 /** Fingerprints in groups of four for reading aloud (one format everywhere: read-aloud.ts). */
 export const groups = groupHex;
@@ -122,8 +126,9 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
     ctx.out.line(`transition        ${result.transitionPath} (+ .asc, signed by the root key)`);
     for (const s of result.shares)
       ctx.out.line(
-        `new share ${s.index} for ${s.custodian.padEnd(12)} ${s.file}${s.encrypted ? ' (encrypted)' : ''}`,
+        `new share ${s.index} for ${s.custodian.padEnd(12)} ${s.file}${s.encrypted ? ' (encrypted)' : ''}, hand-out note ${s.handout}`,
       );
+    ctx.out.line(HANDOUT_ADVICE);
     ctx.out.line(`record            ${result.record.dir}`);
     ctx.out.result({ ok: true, ...result });
   });

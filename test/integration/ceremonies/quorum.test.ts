@@ -55,6 +55,10 @@ function tokenDigest(): string {
     for (const f of readdirSync(d).sort()) {
       const p = join(d, f);
       if (statSync(p).isDirectory()) walk(p);
+      // SoftHSM's token.object starts with an 8-byte generation counter that every login bumps (a refused
+      // renewal logs in to the signing token only to seal its record); its PINs, flags and every object
+      // must stay exactly as they were.
+      else if (f === 'token.object') h.update(f).update(readFileSync(p).subarray(8));
       else if (!f.endsWith('.lock')) h.update(f).update(readFileSync(p));
     }
   };
@@ -113,9 +117,18 @@ afterAll(() => {
 describe('init', () => {
   it('hands out one share per custodian, alice\'s encrypted to her key, and gpg -d gives a share that parses', () => {
     expect(readdirSync(join(work, 'init/shares')).sort()).toEqual([
-      'alice.share.asc',
-      'bob.share', 'bob.share.words', 'carol.share', 'carol.share.words', 'dave.share', 'dave.share.words', 'erin.share', 'erin.share.words',
+      'alice.handout.txt', 'alice.share.asc',
+      'bob.handout.txt', 'bob.share', 'bob.share.words', 'carol.handout.txt', 'carol.share', 'carol.share.words',
+      'dave.handout.txt', 'dave.share', 'dave.share.words', 'erin.handout.txt', 'erin.share', 'erin.share.words',
     ]);
+    // Each hand-out note says what the share is, how to check and keep it, to wipe the plain file, and
+    // holds no part of any share.
+    const note = readFileSync(join(work, 'init/shares/bob.handout.txt'), 'utf8');
+    expect(note).toMatch(/^QUORUM SHARE HAND-OUT FOR BOB\n/);
+    for (const heading of ['What it is', 'How to check it', 'How to keep it', 'Wipe the plain file']) expect(note).toContain(heading);
+    expect(note).toContain('ceremony shares check --config CONFIG.json --share shares/bob.share');
+    const bobData = readFileSync(join(work, 'init/shares/bob.share'), 'utf8').match(/^Data:([\s\S]*?)\nChecksum/m)![1]!.replace(/\s+/g, '');
+    for (let i = 0; i + 8 <= bobData.length; i += 8) expect(note.replace(/\s+/g, '')).not.toContain(bobData.slice(i, i + 8));
     const dec = gpg.run(['--decrypt', join(work, 'init/shares/alice.share.asc')]);
     expect(dec.code, dec.stderr).toBe(0);
     aliceDecrypted = dec.stdout;

@@ -1,6 +1,6 @@
 /** `ceremony demo` runs the whole year end to end, as the README's first command does. */
 import { afterAll, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCeremony, expectCleanError } from '../../helpers/cli.js';
@@ -19,6 +19,10 @@ it('runs init, renew, sign, payload sign, gpg and the audit, and every record re
   expect(result.records.every((r) => r.verdict === 'intact')).toBe(true);
   expect(result.steps.filter((s) => s.name === 'gnupg' && /good signature/.test(s.detail))).toHaveLength(2);
   for (const r of result.records) expect(readFileSync(r.report, 'utf8')).toMatch(/<!DOCTYPE html>/);
+  // the demo leaves its throwaway PIN in a file only its owner reads, and says what to try next
+  expect(statSync(join(dir, 'd', 'signing.pin')).mode & 0o077).toBe(0);
+  expect(result.next.join('\n')).toContain(`export SOFTHSM2_CONF=${join(dir, 'd', 'softhsm2.conf')}`);
+  expect(result.next.join('\n')).toContain(`--pin-file ${join(dir, 'd', 'signing.pin')}`);
   // the signed outputs are there
   expect(readdirSync(join(dir, 'd', 'signed')).sort()).toEqual(['flatcar_production_image.bin.sig', 'flatcar_production_update.signed', 'version.txt.sig']);
   // no share text leaks into records or reports (share files are the custodians' hand-outs)
@@ -39,6 +43,21 @@ it('catches every single-line edit, deletion, swap, duplication and truncation o
     expect(result.caught).toBe(result.total);
   }
 }, 300_000);
+
+it("the demo's tokens are reusable: the next step it prints (hsm keys, audit verify, sign) works as printed", () => {
+  const run = runCeremony(['demo', '--dir', join(dir, 'd2')]);
+  expect(run.code, run.stderr).toBe(0);
+  const lines = run.stdout.split('\n');
+  const conf = lines.find((l) => l.trim().startsWith('export SOFTHSM2_CONF='))!.trim().slice('export SOFTHSM2_CONF='.length);
+  const words = (l: string) => l.trim().replace(/^ceremony /, '').replace(/\\$/, '').trim().split(/\s+/).map((w) => w.replace(/^'(.*)'$/, '$1'));
+  const keys = runCeremony(words(lines.find((l) => l.trim().startsWith('ceremony hsm keys'))!), { env: { SOFTHSM2_CONF: conf } });
+  expect(keys.code, keys.stderr).toBe(0);
+  const audit = runCeremony(words(lines.find((l) => l.trim().startsWith('ceremony audit verify'))!), { env: { SOFTHSM2_CONF: conf } });
+  expect(audit.code, audit.stderr).toBe(0);
+  const at = lines.findIndex((l) => l.trim().startsWith('ceremony sign'));
+  const sign = runCeremony([...words(lines[at]!), ...words(lines[at + 1]!), '--allow-network', '--record-dir', join(dir, 'd2', 'records-again')], { env: { SOFTHSM2_CONF: conf } });
+  expect(sign.code, sign.stderr).toBe(0);
+}, 240_000);
 
 it('refuses a --dir that already holds something', () => {
   expectCleanError(runCeremony(['demo', '--dir', join(dir, 'd')]), 'OUTPUT_EXISTS', 2);

@@ -15,7 +15,7 @@ function config(trusted: string[]): string {
     JSON.stringify({
       hsm: { rootToken: 'root', signingToken: 'signing' },
       identity: { name: 'Example', email: 'security@example.org' },
-      quorum: { threshold: 1, custodians: [{ name: 'alice' }] },
+      quorum: { threshold: 1, allowThresholdOne: true, custodians: [{ name: 'alice' }] },
       trustedBuildKeys: trusted,
     }),
   );

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, parseConfig } from '../../../ceremony/config.js';
+import { EXAMPLE_CONFIG, loadConfig, parseConfig, stripLineComments } from '../../../ceremony/config.js';
 import { isCeremonyError } from '../../../ceremony/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ceremony-config-'));
@@ -62,6 +62,7 @@ describe('config file', () => {
   test.each<[string, (c: ReturnType<typeof example>) => unknown, string]>([
     ['threshold above n', (c) => ((c.quorum.threshold = 6), c), 'quorum.threshold'],
     ['threshold 0', (c) => ((c.quorum.threshold = 0), c), 'quorum.threshold'],
+    ['threshold 1 without allowThresholdOne', (c) => ((c.quorum.threshold = 1), c), 'quorum.threshold'],
     ['threshold not whole', (c) => ((c.quorum.threshold = 2.5), c), 'quorum.threshold'],
     ['threshold a string', (c) => ((c.quorum as Record<string, unknown>).threshold = '3', c), 'quorum.threshold'],
     ['repeated custodian (case-insensitive)', (c) => ((c.quorum.custodians[3]!.name = 'Bob'), c), 'quorum.custodians[3].name'],
@@ -69,6 +70,7 @@ describe('config file', () => {
     ['custodian name with a slash', (c) => ((c.quorum.custodians[1]!.name = 'a/b'), c), 'quorum.custodians[1].name'],
     ['no custodians', (c) => ((c.quorum.custodians = []), c), 'quorum.custodians'],
     ['misspelt field', (c) => ({ ...c, quorum: { treshold: 3, threshold: 3, custodians: c.quorum.custodians } }), 'quorum'],
+    ['misspelt field alone (threshold then missing)', (c) => ({ ...c, quorum: { treshold: 3, custodians: c.quorum.custodians } }), 'quorum'],
     ['missing identity email', (c) => ({ ...c, identity: { name: 'x' } }), 'identity.email'],
     ['user ID with angle brackets', (c) => ((c.identity.name = 'Evil <x@y>'), c), 'identity.name'],
     ['token label over 32 bytes', (c) => ((c.hsm.rootToken = 'r'.repeat(33)), c), 'hsm.rootToken'],
@@ -86,8 +88,32 @@ describe('config file', () => {
   test('messages say what is wrong in words a person understands', () => {
     expect(refusal({ ...example(), quorum: { ...example().quorum, threshold: 0 } }).message).toMatch(/quorum\.threshold must be at least 1$/);
     expect(refusal({ ...example(), keys: { subkeyValidityDays: 0 } }).message).toMatch(/keys\.subkeyValidityDays must be between 1 and 3660 days$/);
-    expect(refusal({ ...example(), quorum: { ...example().quorum, threshold: 9 } }).message).toMatch(/is 9, more than the 5 custodians listed$/);
-    expect(refusal({ ...example(), hsmm: {} }).message).toMatch(/has an unknown field "hsmm"/);
+    expect(refusal({ ...example(), quorum: { ...example().quorum, threshold: 9 } }).message).toMatch(/is 9, more than the 5 custodians listed: /);
+    expect(refusal({ ...example(), hsmm: {} }).message).toMatch(/has an unknown field 'hsmm' \(did you mean 'hsm'\?\)/);
+    // the misspelling is named, not the field it left missing
+    expect(refusal({ ...example(), quorum: { treshold: 3, custodians: example().quorum.custodians } }).message).toMatch(/quorum has an unknown field 'treshold' \(did you mean 'threshold'\?\)/);
+    expect(refusal({ ...example(), quorum: { ...example().quorum, threshold: 1 } }).message).toMatch(/any one custodian alone could unlock the root key/);
+    expect(refusal({ ...example(), quorum: { ...example().quorum, threshold: 6 } }).message).toMatch(/a quorum of 6 needs at least 6 custodians$/);
+    const dup = example();
+    dup.quorum.custodians[2]!.name = 'ALICE';
+    expect(refusal(dup).message).toMatch(/"ALICE" is listed twice \(also quorum\.custodians\[0\]\.name\): each custodian holds one share/);
+  });
+
+  test('a threshold of 1 is accepted only when allowThresholdOne says so', () => {
+    const c = parseConfig({ ...example(), quorum: { ...example().quorum, threshold: 1, allowThresholdOne: true } }, '/x/config.json');
+    expect(c.quorum.threshold).toBe(1);
+  });
+
+  test('ceremony config example loads as it is printed (comments and all), and names every field the README documents', () => {
+    const c = loadConfig(write('example.json', EXAMPLE_CONFIG));
+    expect(c.quorum.threshold).toBe(3);
+    expect(c.quorum.custodians.map((x) => x.name)).toEqual(['alice', 'bob', 'carol', 'dave', 'erin']);
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    for (const field of ['hsm.module', 'hsm.rootToken', 'hsm.signingToken', 'identity.name', 'identity.email', 'quorum.threshold', 'quorum.allowThresholdOne', 'quorum.custodians', 'quorum.custodians[].publicKey', 'keys.subkeyValidityDays', 'keys.overlapDays', 'keys.renewWindowDays', 'trustedBuildKeys']) {
+      expect(readme, field).toContain(`\`${field}\``);
+    }
+    // a "//" inside a string is not a comment
+    expect(stripLineComments('{"a": "x//y"} // note')).toBe('{"a": "x//y"}        ');
   });
 
   test('more than 64 custodians is refused', () => {
