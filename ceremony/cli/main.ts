@@ -35,7 +35,8 @@ export async function runCli(argv: string[], base: Omit<CliContext, 'out'> = def
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       const sentence = e.message.replace(/^error:\s*/i, '').replace(/\n[\s\S]*$/, '');
-      reportError(new CeremonyError('USAGE', `${sentence} (see ceremony --help)`), json);
+      // Point to the help of the command that was typed (`ceremony sign --help`), not the whole tool's.
+      reportError(new CeremonyError('USAGE', `${sentence} (see ${['ceremony', ...commandPath(program, argv)].join(' ')} --help, or the README)`), json);
       return 2;
     }
     const err = asCeremonyError(e);
@@ -43,6 +44,20 @@ export async function runCli(argv: string[], base: Omit<CliContext, 'out'> = def
     if (err.code === 'INTERNAL' && base.env.CEREMONY_DEBUG) console.error(e);
     return err.exitCode;
   }
+}
+
+/** The subcommands named in `argv` (e.g. ['audit', 'verify']), as far as they exist. */
+export function commandPath(program: Command, argv: string[]): string[] {
+  const path: string[] = [];
+  let cmd = program;
+  for (const arg of argv) {
+    if (arg.startsWith('-')) continue;
+    const sub = cmd.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) break;
+    path.push(sub.name());
+    cmd = sub;
+  }
+  return path;
 }
 
 export function defaultContext(): Omit<CliContext, 'out'> {
