@@ -50,7 +50,8 @@ function assertNoExternalReferences(html: string): void {
 }
 
 async function render(htmlPath: string, screenshot: string) {
-  const page = await browser.newPage();
+  // The auditor's laptop: 1280×800. Nothing may be wider than the window (issue 13: the timeline overflowed).
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const requests: string[] = [];
   page.on('request', (r) => {
     if (r.url() !== pathToFileURL(htmlPath).href) requests.push(r.url());
@@ -64,6 +65,11 @@ async function render(htmlPath: string, screenshot: string) {
     findings: await page.locator('#findings').innerText().catch(() => ''),
     title: await page.title(),
     elements: await page.locator('script, img, iframe, link, object').count(),
+    /** How far the page and the timeline reach past the window (0 when they fit). */
+    overflow: await page.evaluate(() => {
+      const t = document.querySelector('#timeline');
+      return { page: document.documentElement.scrollWidth - window.innerWidth, timeline: t ? Math.max(0, t.getBoundingClientRect().right - window.innerWidth) : 0 };
+    }),
     requests,
   };
   await page.close();
@@ -96,6 +102,7 @@ describe('the HTML report in Chromium', () => {
 
     const page = await render(out, 'report-tampered.png');
     expect(page.verdict).toBe('Tampered');
+    expect(page.overflow).toEqual({ page: 0, timeline: 0 });
     for (const f of review.findings) {
       expect(page.findings).toContain(f.code);
       expect(page.findings).toContain(f.message);
@@ -112,14 +119,32 @@ describe('the HTML report in Chromium', () => {
     const out = join(w, 'report.html');
     const cert = join(w, 'seal.asc');
     writeFileSync(cert, sealer.certificateArmored);
-    expect(runCeremony(['audit', 'report', dir, '--out', out, '--trusted-key', cert]).code).toBe(0);
+    const run = runCeremony(['audit', 'report', dir, '--out', out, '--trusted-key', cert]);
+    expect(run.code).toBe(0);
+    // the verdict is printed once ("intact: intact:" was printed twice)
+    expect(run.stdout).toMatch(/^report written to .*: intact: /m);
+    expect(run.stdout).not.toMatch(/intact: intact:/);
     assertNoExternalReferences(readFileSync(out, 'utf8'));
     const page = await render(out, 'report-intact-renew.png');
     expect(page.verdict).toBe('Intact');
+    expect(page.overflow).toEqual({ page: 0, timeline: 0 });
     for (const s of ['k distinct custodians before the root key was unlocked', 'custodian', 'alice', 'bob', 'carol', sealer.fingerprint, 'transition.json', 'sign-transition', 'yes: by a certificate the auditor pinned']) {
       expect(page.text).toContain(s);
     }
     expect(page.requests).toEqual([]);
+  });
+
+  it('an unpinned record never gets the green badge: grey, "seal not pinned"', async () => {
+    const w = work();
+    const dir = await writeSampleRecord(w, 'sign', sealer);
+    const out = join(w, 'report.html');
+    expect(runCeremony(['audit', 'report', dir, '--out', out]).code).toBe(0);
+    const page = await render(out, 'report-unpinned.png');
+    expect(page.verdict).toBe('Intact (seal not pinned)');
+    const pg = await browser.newPage();
+    await pg.goto(pathToFileURL(out).href);
+    expect(await pg.locator('#verdict').evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(87, 96, 106)');
+    await pg.close();
   });
 
   it('shows an incomplete record as incomplete with the step it stopped after', async () => {
