@@ -146,6 +146,8 @@ export class CeremonyRecord {
       }
       const record = new CeremonyRecord(dir, id, opts.kind, fd, now);
       record.writeEvent({
+        // The folder name and line 1 say the same start time (the reviewer compares them).
+        time: started,
         step: 'ceremony-start',
         actor: opts.actor ?? { role: 'system' },
         result: parameters.overrides.length > 0 ? 'override' : 'ok',
@@ -297,13 +299,13 @@ export class CeremonyRecord {
     }
   }
 
-  private writeEvent(fields: Omit<CeremonyEvent, 'v' | 'seq' | 'time' | 'ceremony' | 'kind' | 'prev'>): CeremonyEvent {
+  private writeEvent(fields: Omit<CeremonyEvent, 'v' | 'seq' | 'time' | 'ceremony' | 'kind' | 'prev'> & { time?: Date }): CeremonyEvent {
     if (this.fd === undefined || this.ended) throw new CeremonyError('INTERNAL', 'this ceremony record is closed');
     // Fixed field order (events.ts): the bytes are what the chain and the seal cover.
     const event: CeremonyEvent = ceremonyEventSchema.parse({
       v: 1,
       seq: this.seq + 1,
-      time: this.now().toISOString(),
+      time: (fields.time ?? this.now()).toISOString(),
       ceremony: this.id,
       kind: this.kind,
       step: fields.step,
