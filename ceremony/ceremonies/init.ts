@@ -7,6 +7,7 @@
  *   exported → record sealed by the root key.
  * The secret and PINs live in Buffers wiped in `finally`; nothing derived from them is written anywhere.
  */
+import { formatValidity } from '../read-aloud.js';
 import { join } from 'node:path';
 import { CeremonyError } from '../errors.js';
 import { wipe } from '../crypto.js';
@@ -130,7 +131,7 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
           subLabel = made.key.label;
           return made;
         },
-          (s) => ({ detail: `signing subkey '${s.key.label}' generated, valid ${window.validFrom.toISOString().slice(0, 10)} to ${window.validUntil.toISOString().slice(0, 10)}`, key: { uri: s.key.uri, label: s.key.label, validFrom: window.validFrom.toISOString(), validUntil: window.validUntil.toISOString() } }));
+          (s) => ({ detail: `signing subkey '${s.key.label}' generated, ${formatValidity(window.validFrom, window.validUntil)}`, key: { uri: s.key.uri, label: s.key.label, validFrom: window.validFrom.toISOString(), validUntil: window.validUntil.toISOString() } }));
 
         const bound = await run.step('bind-subkey', 'binding the subkey to the root key (binding signature and back-signature)', async () => {
           const built = await addSigningSubkey(primary.certificate, { primary: rootSigner, subkey: sub.signer, subkeyCreated: created, expires: window.validUntil, now: created });

@@ -41,6 +41,7 @@ import { findOpenpgpKeys, storeCertificate } from '../openpgp/hsm-store.js';
 import type { SealedRecord } from '../audit/record.js';
 import { CeremonyRun, withCeremony, type RunnableStep } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
+import { formatExpiry, formatInstant, formatQuorumId, formatValidity } from '../read-aloud.js';
 import { ROOT_KEY_LABEL, readQuorumSet, readRootCertificate, writeQuorumSet } from './quorum-state.js';
 import {
   generateSigningSubkey,
@@ -165,7 +166,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
             throw new CeremonyError('NOT_CONFIRMED', `the custodians did not confirm the quorum session ID (type its first groups, ${sessionConfirmationText(sessionId)}, to confirm)`);
           }
         }, () => ({
-          detail: `session ${sessionId.display} for root ${rootFingerprint}, new subkey valid ${day(window.validFrom)} to ${day(window.validUntil)}, new quorum ${config.quorum.threshold}-of-${newCustodians.length}${o.confirmSession ? ', confirmed by the custodians' : o.expectSessionId ? ', matching the expected ID' : ', unattended'}`,
+          detail: `session ${sessionId.display} for root ${rootFingerprint}, new subkey ${formatValidity(window.validFrom, window.validUntil)}, new quorum ${config.quorum.threshold}-of-${newCustodians.length}${o.confirmSession ? ', confirmed by the custodians' : o.expectSessionId ? ', matching the expected ID' : ', unattended'}`,
           quorum: { sessionId: sessionId.hex, threshold: config.quorum.threshold, total: newCustodians.length, custodians: newCustodians },
         }));
 
@@ -199,7 +200,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         }
 
         const recovered = await run.step('quorum-reached', `combining ${session.threshold} shares and checking them against the set in force`, () => session.recover(), (r) => ({
-          detail: `the shares of ${r.used.map((u) => u.custodian).join(', ')} recover the secret committed for set ${inForce.setId}${r.misfits.length ? `; shares that do not fit: ${r.misfits.map((m) => m.custodian).join(', ')}` : ''}`,
+          detail: `the shares of ${r.used.map((u) => u.custodian).join(', ')} recover the secret committed for set ${formatQuorumId(inForce.setId)}${r.misfits.length ? `; shares that do not fit: ${r.misfits.map((m) => m.custodian).join(', ')}` : ''}`,
           quorum: { sessionId: sessionId.hex, threshold: inForce.threshold, custodians: r.used.map((u) => u.custodian) },
         }));
         oldSecret = recovered.secret;
@@ -228,7 +229,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
           const made = generateSigningSubkey(signing!, config, now);
           created.push({ label: made.key.label });
           return made;
-        }, (s) => ({ detail: `signing subkey '${s.key.label}' generated, valid ${day(window.validFrom)} to ${day(window.validUntil)}`, key: { uri: s.key.uri, label: s.key.label, validFrom: window.validFrom.toISOString(), validUntil: window.validUntil.toISOString() } }));
+        }, (s) => ({ detail: `signing subkey '${s.key.label}' generated, ${formatValidity(window.validFrom, window.validUntil)}`, key: { uri: s.key.uri, label: s.key.label, validFrom: window.validFrom.toISOString(), validUntil: window.validUntil.toISOString() } }));
         let payloadKey: { key: KeyInfo; pem: string } | undefined;
         if (o.newPayloadKey) {
           payloadKey = await run.step('generate-key', `generating the new payload key '${o.newPayloadKey}' (RSA-2048)`, () => {
@@ -274,7 +275,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         inject('sign-transition');
 
         const split = await run.step('split', `splitting the new secret ${config.quorum.threshold}-of-${newCustodians.length}`, () => splitForConfig(newSecret!, config, newSetIdValue),
-          (s) => ({ detail: `new set ${s.descriptor.setId}: ${s.shares.length} shares, any ${s.descriptor.threshold} recover it`, quorum: { threshold: s.descriptor.threshold, total: s.shares.length, custodians: s.descriptor.custodians } }));
+          (s) => ({ detail: `new set ${formatQuorumId(s.descriptor.setId)}: ${s.shares.length} shares, any ${s.descriptor.threshold} recover it`, quorum: { threshold: s.descriptor.threshold, total: s.shares.length, custodians: s.descriptor.custodians } }));
         inject('split');
         await run.step('recombine-check', 'recombining every new share', () => recombineEveryShare(split), (c) => `every new share took part in a successful recombination (${c} k-subsets)`);
         inject('recombine-check');
@@ -299,7 +300,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
           const rootKeyAgain = findPrivateKey(root, { object: ROOT_KEY_LABEL, extraPath: [], extraQuery: [] });
           storeCertificate(root, rootKeyAgain, bound.certificate, (await certificateKeys(bound.certificate)).find((k) => k.role === 'primary')!);
           storeCertificate(signing!, sub.key, bound.certificate, bound.key);
-        }, () => ({ detail: `user and SO PINs rotated; quorum set ${descriptor.setId} and the renewed certificate are in force; shares of set ${inForce.setId} are now worthless`, quorum: { threshold: descriptor.threshold, total: descriptor.custodians.length, custodians: descriptor.custodians } }));
+        }, () => ({ detail: `user and SO PINs rotated; quorum set ${formatQuorumId(descriptor.setId)} and the renewed certificate are in force; shares of set ${formatQuorumId(inForce.setId)} are now worthless`, quorum: { threshold: descriptor.threshold, total: descriptor.custodians.length, custodians: descriptor.custodians } }));
         committed = true;
         for (const h of handed) run.note('hand-out-share', { detail: `new share ${h.index} for ${h.custodian}${h.encrypted ? ', encrypted to the custodian\'s OpenPGP key' : ''}`, actor: { role: 'custodian', name: h.custodian } });
         run.note('export-certificate', { detail: `renewed certificate with ${previousSubkeys.length + 1} subkeys`, key: { fingerprint: rootFingerprint } });
@@ -383,19 +384,15 @@ async function rollbackRenew(
   }
 }
 
-function day(d: Date): string {
-  return d.toISOString().slice(0, 10);
-}
-
 /** DESIGN §3: renewal opens renewWindowDays before the newest subkey expires; earlier is recorded as a warning. */
 function renewalWindowNote(run: CeremonyRun, subkeys: { fingerprint: string; expires: Date | undefined }[], windowDays: number, now: Date): void {
   const newest = subkeys.map((s) => s.expires?.getTime() ?? Infinity).reduce((a, b) => Math.max(a, b), 0);
   if (subkeys.length === 0 || newest === Infinity) return;
   const opens = newest - windowDays * DAY_MS;
   if (now.getTime() < opens) {
-    run.note('load-config', { result: 'warning', detail: `renewing early: the current subkey expires ${day(new Date(newest))}; the renewal window opens ${day(new Date(opens))}` });
+    run.note('load-config', { result: 'warning', detail: `renewing early: the current subkey ${formatExpiry(new Date(newest))}; the renewal window opens ${formatInstant(new Date(opens))}` });
   } else if (now.getTime() > newest) {
-    run.note('load-config', { result: 'warning', detail: `the current subkey expired on ${day(new Date(newest))}: releases could not be signed until now` });
+    run.note('load-config', { result: 'warning', detail: `the current subkey expired ${formatInstant(new Date(newest))}: releases could not be signed until now` });
   }
 }
 

@@ -32,7 +32,7 @@ import { chooseSealKey, hsmSealer } from './seal-key.js';
 import { selectPayloadSigners, signPayloadStep, tokenIdentity } from './payload-steps.js';
 import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
 import { choosePinSource } from '../hsm/pin.js';
-import { endOfDay } from '../read-aloud.js';
+import { endOfDay, formatExpiry, formatInstant } from '../read-aloud.js';
 import type { SigningPlan } from './signing-plan.js';
 
 export interface SignUpdateOptions extends CeremonyContext {
@@ -181,7 +181,7 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
           const k = findPrivateKey(ts!, { ...o.key, object: keyEntry.key.label, id: keyEntry.key.id });
           assertKeyUsable(k, o.now(), (m) => o.reporter.warn(m));
           if (keyEntry.expires && keyEntry.expires.getTime() - o.now().getTime() < (o.renewWindowDays ?? 60) * DAY_MS) {
-            o.reporter.warn(`the signing key expires on ${keyEntry.expires.toISOString().slice(0, 10)}: its renewal ceremony is due`);
+            o.reporter.warn(`the signing key ${formatExpiry(keyEntry.expires)}: its renewal ceremony is due`);
           }
           return k;
         }, (k) => ({
@@ -322,7 +322,7 @@ async function signingKeyEntry(ts: TokenSession, uri: Pkcs11Uri, now: Date): Pro
   const entry = matches[0]!;
   assertKeyUsable(entry.key, now);
   if (entry.expires && entry.expires <= now) {
-    throw new CeremonyError('KEY_EXPIRED', `key '${entry.key.label}' expired in OpenPGP on ${entry.expires.toISOString().slice(0, 10)} and may no longer sign`);
+    throw new CeremonyError('KEY_EXPIRED', `key '${entry.key.label}' expired in OpenPGP at ${formatInstant(entry.expires)} and may no longer sign`);
   }
   if (!entry.canSign) throw new CeremonyError('KEY_UNSUITABLE', `key '${entry.key.label}' is not an OpenPGP signing key`);
   return entry;

@@ -10,6 +10,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync
 import { join } from 'node:path';
 import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../../helpers/softhsm.js';
 import { expectCleanError, runCeremony } from '../../helpers/cli.js';
+import { makeGpgHome } from '../../helpers/gpg.js';
 import { makeDemoBuildServer, type DemoBuildServer } from '../../../ceremony/release/demo-build-server.js';
 import { reviewRecord, type Review } from '../../../ceremony/audit/review.js';
 
@@ -131,6 +132,20 @@ describe('renew: refused, sealed, reviewed as refused', () => {
     expectRefused(r, 'quorum-session', 'NOT_CONFIRMED');
     expect(r.events.map((e) => e.event.step)).not.toContain('root-login');
     expectAuditPasses(record, 'init/certificate.asc');
+    // The seal is by the signing subkey, named as GnuPG names it: the subkey first, then its primary.
+    const gpg = makeGpgHome();
+    try {
+      gpg.importKey(join(work, 'init/certificate.asc'));
+      const v = gpg.verify(join(record, 'log.jsonl.asc'), join(record, 'log.jsonl'));
+      const validsig = v.status.find((l) => l.startsWith('VALIDSIG '))!.split(' ');
+      expect(validsig[1]).not.toBe(validsig[10]);
+      expect(r.seal.signingKeyFingerprint).toBe(validsig[1]);
+      expect(r.summary).toContain(`sealed by subkey ${validsig[1]} of primary ${validsig[10]}`);
+      const cli = runCeremony(['audit', 'verify', '--trusted-key', 'init/certificate.asc', record], { cwd: work });
+      expect(cli.stdout).toContain(`sealed by subkey ${validsig[1]} of primary ${validsig[10]}`);
+    } finally {
+      gpg.cleanup();
+    }
   }, 120_000);
 
   it('bad shares (one good share and a mistyped one): refused at quorum-reached, sealed', async () => {
