@@ -117,7 +117,7 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
       () => sealer,
       // Refused before any login (a tampered input, an unconfirmed plan): log in only to seal the record.
       async () => {
-        if (sessions.size > 0 || attempts.wrong > 0) return undefined;
+        if (sessions.size > 0 || attempts.wrong > 0 || run.record.failedStep === 'hsm-login') return undefined;
         const ts = await connectToken(sealUri, { module: o.module, pinFile: o.pinFile, env: o.env, stdin: o.stdin, attempts, login: true, readWrite: false });
         sessions.set(tokenIdentity(sealUri), ts);
         return hsmSealer(ts, sealEntry, o.now);

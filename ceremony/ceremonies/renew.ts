@@ -315,7 +315,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
       // PIN reaches the signing token, whose current signing key seals the record of the refusal. Never
       // after a wrong PIN: each try costs one on the token.
       async () => {
-        if (signing || attempts.wrong > 0) return undefined;
+        if (signing || attempts.wrong > 0 || run.record.failedStep === 'hsm-login') return undefined;
         const ts = TokenSession.open(mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] });
         signing = ts;
         if (signingPin.interactive) o.reporter.warn('the PIN of the signing token is asked only to seal the record of this refusal (Ctrl-C leaves it unsealed)');

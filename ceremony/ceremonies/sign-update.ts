@@ -246,9 +246,10 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
       },
       () => sealer,
       // A refusal before the login (a tampered input, an unconfirmed plan) is sealed by a login made only
-      // for the seal; after a wrong PIN nothing more is tried (each try costs one on the token).
+      // for the seal; after a failed login nothing more is tried (a wrong PIN costs a try on the token, and
+      // a prompt cancelled with Ctrl-C is the person's answer).
       async () => {
-        if (ts || attempts.wrong > 0) return undefined;
+        if (ts || attempts.wrong > 0 || run.record.failedStep === 'hsm-login') return undefined;
         if (pinSource.interactive) o.reporter.warn('nothing was signed; the PIN is asked once more only to seal the record of this refusal (Ctrl-C leaves it unsealed)');
         ts = await connectToken(o.key, { module: o.module, pinSource, env: o.env, stdin: o.stdin, attempts, login: true });
         return hsmSealer(ts, sealEntry, o.now);

@@ -13,6 +13,7 @@ import { expectCleanError, runCeremony } from '../../helpers/cli.js';
 import { makeGpgHome } from '../../helpers/gpg.js';
 import { makeDemoBuildServer, type DemoBuildServer } from '../../../ceremony/release/demo-build-server.js';
 import { reviewRecord, type Review } from '../../../ceremony/audit/review.js';
+import { writeDemoPayload } from '../../../ceremony/payload/demo-payload.js';
 
 const PIN = 'maintainer-pin-5150';
 const KEY = 'pkcs11:token=signing;object=release-2026';
@@ -88,6 +89,38 @@ describe('sign: refused, sealed, reviewed as refused', () => {
     // exactly one try was spent: no second login to seal after a wrong PIN
     expect(r.events.filter((e) => e.event.step === 'hsm-login' && e.event.result === 'refused')).toHaveLength(1);
   });
+});
+
+describe('an empty PIN is never sent to the token', () => {
+  it('an empty CEREMONY_PIN is refused before C_Login (PIN_UNAVAILABLE, exit 2), not spent as a wrong PIN', () => {
+    const run = runCeremony(['sign', '--trusted-key', 'bs/build-server.asc', '--key', KEY, '--out-dir', 'out-empty', '--record-dir', 'rec-empty', '--allow-network', ...bs.files], { env: { ...hsm.env, CEREMONY_PIN: '' }, cwd: work });
+    expectCleanError(run, 'PIN_UNAVAILABLE', 2);
+    expect(run.stderr).toContain('is empty; nothing was sent to the token');
+    const logged = readFileSync(join(only('rec-empty'), 'log.jsonl'), 'utf8');
+    expect(logged).not.toContain('PIN_INCORRECT');
+  });
+});
+
+describe('payload sign: refused, sealed, reviewed as refused', () => {
+  it('a tampered payload: refused at verify-input before any login, sealed by the token\'s OpenPGP key, no output', async () => {
+    const inbox = join(work, 'inbox-payload');
+    mkdirSync(inbox);
+    const payload = join(inbox, 'flatcar_production_update.gz');
+    writeDemoPayload(payload);
+    await makeDemoBuildServer(inbox, { rsaBits: 2048, alsoSign: ['flatcar_production_update.gz'] });
+    const bytes = readFileSync(payload);
+    bytes[bytes.length - 1]! ^= 1;
+    writeFileSync(payload, bytes);
+    const gen = runCeremony(['key', 'generate', '--token', 'pkcs11:token=signing', '--label', 'payload-2026', '--bits', '2048', '--valid-days', '365'], { env });
+    expect(gen.code, gen.stderr).toBe(0);
+    const run = runCeremony(['payload', 'sign', '--key', 'pkcs11:token=signing;object=payload-2026', '--trusted-key', 'inbox-payload/build-server.asc', '--out', 'payload.signed', '--record-dir', 'rec-payload', '--allow-network', 'inbox-payload/flatcar_production_update.gz'], { env, cwd: work });
+    expect(run.code, run.stderr).toBe(1);
+    expect(existsSync(join(work, 'payload.signed'))).toBe(false);
+    const record = only('rec-payload');
+    const r = await reviewRecord(record, pinned('release.asc'));
+    expectRefused(r, 'verify-input', r.refusal?.code === 'SIGNATURE_INVALID' ? 'SIGNATURE_INVALID' : 'DIGEST_MISMATCH');
+    expect(r.events.map((e) => e.event.step)).not.toContain('hsm-login');
+  }, 120_000);
 });
 
 describe('fail before the record: nothing is opened for what can be found first', () => {
