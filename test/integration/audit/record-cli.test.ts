@@ -98,7 +98,7 @@ describe('ceremony audit verify (the real binary)', () => {
     writeFileSync(join(w, 'seal.asc'), sealer.certificateArmored);
     const run = runCeremony(['audit', 'verify', dir, '--trusted-key', join(w, 'seal.asc')]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^intact: .*\(pinned\)/);
+    expect(run.stdout).toMatch(/^intact: .*, a pinned certificate; the ceremony completed$/m);
     expect(run.stderr).toBe('');
     const json = runCeremony(['--json', 'audit', 'verify', dir, '--trusted-key', join(w, 'seal.asc')]);
     expect(json.code).toBe(0);
@@ -153,7 +153,8 @@ describe('ceremony audit verify (the real binary)', () => {
     const run = runCeremony(['audit', 'report', dir, '--out', out]);
     expect(run.code, run.stderr).toBe(0);
     const html = readFileSync(out, 'utf8');
-    expect(html).toContain('<span class="verdict v-intact" id="verdict">Intact</span>');
+    // nothing pinned: never the green badge
+    expect(html).toContain('<span class="verdict v-unpinned" id="verdict" data-verdict="intact">Intact (seal not pinned)</span>');
     expect(html).toContain(sealer.fingerprint);
     expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\(/i);
   });
