@@ -1,9 +1,10 @@
 /** `ceremony demo` runs the whole year end to end, as the README's first command does. */
 import { afterAll, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCeremony, expectCleanError } from '../../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, REPO, runCeremony, expectCleanError } from '../../helpers/cli.js';
 import { scanForSecrets } from '../../helpers/secret-scan.js';
 import { assertEveryMutationCaught } from '../../helpers/record-mutations.js';
 
@@ -57,6 +58,29 @@ it("the demo's tokens are reusable: the next step it prints (hsm keys, audit ver
   const at = lines.findIndex((l) => l.trim().startsWith('ceremony sign'));
   const sign = runCeremony([...words(lines[at]!), ...words(lines[at + 1]!), '--allow-network', '--record-dir', join(dir, 'd2', 'records-again')], { env: { SOFTHSM2_CONF: conf } });
   expect(sign.code, sign.stderr).toBe(0);
+}, 240_000);
+
+it("the README's quick start after the demo (a signing token, a key and a signature of one's own) runs as written", () => {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Your own signing token, key and signature, after the demo'));
+  const block = section.slice(section.indexOf('```sh\n') + 6, section.indexOf('\n```', section.indexOf('```sh\n')));
+  const work = join(dir, 'quickstart');
+  mkdirSync(work);
+  const script = [
+    'set -euo pipefail',
+    `export GNUPGHOME=${join(work, 'gnupg')}`,
+    'mkdir -m 700 "$GNUPGHOME"',
+    // the machine running the tests has a network interface up: the README says to add --allow-network then
+    `ceremony() { if [ "$1" = sign ]; then node ${CLI} "$@" --allow-network; else node ${CLI} "$@"; fi; }`,
+    block.replaceAll('DIR/', `${join(dir, 'd2')}/`),
+    'gpgconf --kill all',
+  ].join('\n');
+  const env = { ...process.env };
+  delete env.CEREMONY_PIN;
+  const r = spawnSync('bash', ['-c', script], { cwd: work, encoding: 'utf8', env });
+  expect(r.status, r.stderr + r.stdout).toBe(0);
+  expect(r.stdout).toMatch(/^intact: .*, a pinned certificate; the ceremony completed$/m);
+  expect(readdirSync(join(work, 'my-signed'))).toEqual(['version.txt.sig']);
 }, 240_000);
 
 it('refuses a --dir that already holds something', () => {
