@@ -39,7 +39,7 @@ export function confirmsSigning(answer: string): boolean {
 
 /** The plan as lines for a terminal (fingerprints and hashes grouped for reading aloud). */
 export function signingPlanLines(plan: SigningPlan): string[] {
-  const out: string[] = [`About to ${plan.action}. Nothing has been sent to the HSM yet.`, ''];
+  const out: string[] = [`About to ${plan.action}. No PIN has been asked and nothing has been signed yet.`, ''];
   for (const k of plan.key) {
     out.push(`Key        ${k.label}  (${k.role})`);
     if (k.fingerprint) out.push(`           ${groupHex(k.fingerprint)}`);

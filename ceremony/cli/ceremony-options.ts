@@ -1,5 +1,5 @@
 /**
- * The options every ceremony command takes (README, "Ceremony options"): where the record goes, which key seals it, the
+ * The options every ceremony command takes (README, "Command reference"): where the record goes, which key seals it, the
  * network override, the PKCS#11 module and the PIN file; and how a command turns them into the core's
  * ceremony context and the option list its record commits to.
  */

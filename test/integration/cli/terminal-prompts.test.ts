@@ -53,7 +53,7 @@ describe('ceremony sign at a terminal', () => {
     expect(run.answered).toBe(4);
     expect(run.screen).not.toContain(PIN);
     const confirm = run.screen.slice(0, run.screen.indexOf('Type yes to sign 2 files'));
-    expect(confirm).toContain('Nothing has been sent to the HSM yet.');
+    expect(confirm).toContain('No PIN has been asked and nothing has been signed yet.');
     expect(confirm).toMatch(/Key {8}release-2026 {2}\(OpenPGP signing key\)/);
     expect(confirm).toMatch(/expires \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
     const record = records('rec-yes')[0]!;
