@@ -249,9 +249,12 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
       // for the seal; after a failed login nothing more is tried (a wrong PIN costs a try on the token, and
       // a prompt cancelled with Ctrl-C is the person's answer).
       async () => {
-        if (ts || attempts.wrong > 0 || run.record.failedStep === 'hsm-login') return undefined;
-        if (pinSource.interactive) o.reporter.warn('nothing was signed; the PIN is asked once more only to seal the record of this refusal (Ctrl-C leaves it unsealed)');
-        ts = await connectToken(o.key, { module: o.module, pinSource, env: o.env, stdin: o.stdin, attempts, login: true });
+        if (!ts) {
+          if (attempts.wrong > 0 || run.record.failedStep === 'hsm-login') return undefined;
+          if (pinSource.interactive) o.reporter.warn('nothing was signed; the PIN is asked once more only to seal the record of this refusal (Ctrl-C leaves it unsealed)');
+          ts = await connectToken(o.key, { module: o.module, pinSource, env: o.env, stdin: o.stdin, attempts, login: true });
+        }
+        // Logged in already (a refusal after the login, e.g. at select-key): the same session seals.
         return hsmSealer(ts, sealEntry, o.now);
       },
     );
