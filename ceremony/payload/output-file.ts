@@ -30,12 +30,15 @@ export class StagedOutput {
     private direct: FileHandle | undefined,
     /** STAGES buffers of STAGE_BYTES, aligned for O_DIRECT when `direct` is set. */
     readonly stages: Buffer[],
+    /** The memory behind `stages`, shared with the thread that hashes the input (stage-hasher.ts). */
+    readonly pool: SharedArrayBuffer,
   ) {}
 
   /** Create `path` exclusively (mode 0644) and set up the stages. */
   static async create(path: string): Promise<StagedOutput> {
     const plain = await open(path, 'wx', 0o644);
-    const pool = Buffer.allocUnsafeSlow(STAGES * STAGE_BYTES + MAX_ALIGNMENT);
+    const shared = new SharedArrayBuffer(STAGES * STAGE_BYTES + MAX_ALIGNMENT);
+    const pool = Buffer.from(shared);
     let direct: FileHandle | undefined;
     let offset = 0;
     const O_DIRECT = (constants as Record<string, number>).O_DIRECT;
@@ -55,7 +58,7 @@ export class StagedOutput {
       }
     }
     const stages = Array.from({ length: STAGES }, (_, i) => pool.subarray(offset + i * STAGE_BYTES, offset + (i + 1) * STAGE_BYTES));
-    return new StagedOutput(plain, direct, stages);
+    return new StagedOutput(plain, direct, stages, shared);
   }
 
   get usesDirectIo(): boolean {
@@ -100,7 +103,6 @@ export class StagedOutput {
  * file offset 0 (overwritten later by the first stage). EINVAL means "misaligned": try the next offset.
  */
 function probeAlignment(fd: number, pool: Buffer): number | undefined {
-  pool.fill(0, 0, 2 * MAX_ALIGNMENT); // never put stale process memory in the file, even briefly
   for (let k = 0; k < MAX_ALIGNMENT; k += 16) {
     try {
       if (writeSync(fd, pool, k, MAX_ALIGNMENT, 0) === MAX_ALIGNMENT) return k;
