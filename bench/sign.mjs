@@ -98,8 +98,9 @@ try {
     sha.push(s.seconds);
     shaCpu.push(cpuOf(s.stderr));
     rmSync(output, { force: true });
-    // --allow-network: benchmark machines are networked; the override is recorded like any other.
-    const args = [CLI, 'payload', 'sign', '--allow-network', '--record-dir', join(dir, 'records'), '--key', 'pkcs11:token=bench;object=payload-bench', '--out', output, input];
+    // --allow-network: benchmark machines are networked; --allow-unverified: the generated payload has no
+    // build server signature. Both overrides are recorded like any other.
+    const args = [CLI, 'payload', 'sign', '--allow-network', '--allow-unverified', '--record-dir', join(dir, 'records'), '--key', 'pkcs11:token=bench;object=payload-bench', '--out', output, input];
     const r = haveTime ? timed(TIME, ['-f', FORMAT, process.execPath, ...args], env) : timed(process.execPath, args, env);
     sign.push(r.seconds);
     signCpu.push(cpuOf(r.stderr));
