@@ -11,8 +11,12 @@ import { constants, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
 export const STAGE_BYTES = 4 * 1024 * 1024;
-/** Four stages: one being filled, one being hashed, two being written (disk queue depth). */
-const STAGES = 4;
+/**
+ * Eight stages (32 MiB): one being filled, one being hashed, some being written (disk queue depth), and
+ * slack for the input's hasher on the other thread, which hashes the same stages and may lag behind
+ * the main thread for a while on a busy machine: a stage is refilled only when both are done with it.
+ */
+const STAGES = 8;
 /** The largest alignment a block device asks for (logical block size); probing steps by malloc's 16. */
 const MAX_ALIGNMENT = 4096;
 
