@@ -168,6 +168,30 @@ describe('no output without a sealed record (item 9)', () => {
   });
 });
 
+describe('same token, any spelling of its URI (item 9)', () => {
+  it('sign --payload with --key and --payload-key spelled by serial and --seal-key by label: one login, signed and sealed', async () => {
+    const serial = /serial num\s*:\s*(\S+)/.exec(hsm.pkcs11Tool(['--list-token-slots']))![1]!;
+    const outDir = join(work, 'signed');
+    const release = bs.files.filter((f) => f !== payload);
+    const logins: CeremonyStep[] = [];
+    const r = await runSignUpdate({
+      ...context((step) => step === 'hsm-login' && logins.push(step)),
+      files: release,
+      trustedKeys: [bs.certificate],
+      key: parsePkcs11Uri(`pkcs11:serial=${serial};object=release?module-path=${SOFTHSM_MODULE}`),
+      sealKey: parsePkcs11Uri('pkcs11:token=signing;object=release'),
+      outDir,
+      armor: false,
+      payloads: [payload],
+      payloadKeys: [parsePkcs11Uri(`pkcs11:model=SoftHSM%20v2;serial=${serial};object=payload`)],
+    });
+    expect(logins).toHaveLength(1);
+    expect(readdirSync(outDir).sort()).toEqual([...release.map((f) => `${f.split('/').pop()}.sig`), 'update.unsigned.signed'].sort());
+    const review = await reviewRecord(r.record.dir, {});
+    expect(review.findings.filter((f) => f.class !== 'note')).toEqual([]);
+  });
+});
+
 describe('signing an unverified payload is a recorded override (item 10)', () => {
   it('without --trusted-key and without --allow-unverified: refused before anything starts (USAGE, exit 2)', async () => {
     const out = join(work, 'update.signed');
