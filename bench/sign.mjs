@@ -2,7 +2,8 @@
 /**
  * `npm run bench:sign`: sign a 1 GiB CrAU payload end to end with `ceremony payload sign` on a throwaway
  * SoftHSM token (RSA-2048), versus one `sha256sum` pass over the same file, best of 3 each, in the same
- * run. Targets (issue 4): ratio ≤ 0.6, peak RSS of the ceremony process < 200 MiB.
+ * run. Targets (issue 12): ratio ≤ 0.4, peak RSS of the ceremony process < 200 MiB, the same peak RSS for
+ * a 4 GiB payload (BENCH_BYTES=4294967296) as for 1 GiB.
  * Uses the compiled CLI in dist/ (the npm script builds first). Everything lives in a temp dir that is
  * removed at the end.
  */
@@ -18,6 +19,7 @@ const CLI = join(ROOT, 'dist/ceremony/cli/main.js');
 const { ManifestType, uint64 } = await import(join(ROOT, 'dist/ceremony/payload/schema.js'));
 
 const SIZE = Number(process.env.BENCH_BYTES ?? 1024 * 1024 * 1024);
+const TARGET_RATIO = 0.4;
 const RUNS = 3;
 const PIN = '918273';
 const TIME = '/usr/bin/time';
@@ -98,8 +100,9 @@ try {
     sha.push(s.seconds);
     shaCpu.push(cpuOf(s.stderr));
     rmSync(output, { force: true });
-    // --allow-network: benchmark machines are networked; the override is recorded like any other.
-    const args = [CLI, 'payload', 'sign', '--allow-network', '--record-dir', join(dir, 'records'), '--key', 'pkcs11:token=bench;object=payload-bench', '--out', output, input];
+    // --allow-network: benchmark machines are networked; --allow-unverified: the generated payload has no
+    // build server signature. Both overrides are recorded like any other.
+    const args = [CLI, 'payload', 'sign', '--allow-network', '--allow-unverified', '--record-dir', join(dir, 'records'), '--key', 'pkcs11:token=bench;object=payload-bench', '--out', output, input];
     const r = haveTime ? timed(TIME, ['-f', FORMAT, process.execPath, ...args], env) : timed(process.execPath, args, env);
     sign.push(r.seconds);
     signCpu.push(cpuOf(r.stderr));
@@ -129,13 +132,13 @@ try {
     signCpuSeconds: signCpu,
     loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
     peakRssMiB: haveTime ? Number(peakMiB.toFixed(1)) : null,
-    targets: { ratio: 0.6, peakRssMiB: 200 },
+    targets: { ratio: TARGET_RATIO, peakRssMiB: 200 },
     verified: true,
   };
   console.log(JSON.stringify(result, null, 2));
-  log(`best sign ${bestSign.toFixed(3)} s / best sha256sum ${bestSha.toFixed(3)} s = ratio ${ratio.toFixed(2)} (target <= 0.6)`);
+  log(`best sign ${bestSign.toFixed(3)} s / best sha256sum ${bestSha.toFixed(3)} s = ratio ${ratio.toFixed(2)} (target <= ${TARGET_RATIO})`);
   log(haveTime ? `peak RSS of ceremony payload sign: ${peakMiB.toFixed(1)} MiB (target < 200)` : `${TIME} not found: peak RSS not measured`);
-  process.exitCode = ratio <= 0.6 && (!haveTime || peakMiB < 200) ? 0 : 1;
+  process.exitCode = ratio <= TARGET_RATIO && (!haveTime || peakMiB < 200) ? 0 : 1;
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -85,6 +85,7 @@ export const RECORDABLE_OPTIONS = [
   'valid-days',
   'openpgp-uid',
   'allow-network',
+  'allow-unverified',
   'armor',
   'detached',
   'new-payload-key',
@@ -167,6 +168,14 @@ export const optionEntrySchema = z.strictObject({
 export type OptionEntry = z.infer<typeof optionEntrySchema>;
 
 /** What the first line commits to: how the ceremony was started and on what machine. */
+/**
+ * Rules the operator set aside for one ceremony, on its command line, recorded so the audit reviews
+ * them as overrides: --allow-network (a networked machine), --allow-unverified (a payload signed
+ * without its server signature checked).
+ */
+export const OVERRIDES = ['allow-network', 'allow-unverified'] as const;
+export type Override = (typeof OVERRIDES)[number];
+
 export const ceremonyParametersSchema = z.strictObject({
   /** The command as typed, without options, e.g. `ceremony sign`. */
   command: z.string().regex(/^ceremony( [a-z-]+){1,3}$/),
@@ -178,7 +187,7 @@ export const ceremonyParametersSchema = z.strictObject({
     interfacesUp: z.array(text(64)).max(64),
     overridden: z.boolean(),
   }),
-  overrides: z.array(z.enum(['allow-network'])).max(8),
+  overrides: z.array(z.enum(OVERRIDES)).max(8),
   /** Whether a person was at a terminal (prompts) or the run was unattended (DESIGN §5). */
   attended: z.boolean(),
   /** init/renew: the quorum in force (renew: the old set whose k shares unlock the root token). */

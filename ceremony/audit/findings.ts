@@ -54,6 +54,7 @@ export const FINDING_CLASSES = {
   'folder-name-mismatch': 'note',
   'ceremony-failed': 'note',
   'network-override': 'note',
+  'unverified-override': 'note',
 } as const satisfies Record<string, FindingClass>;
 
 export type FindingCode = keyof typeof FINDING_CLASSES;

@@ -16,7 +16,7 @@ const KEY_USE_STEPS = new Set(['sign', 'sign-transition', 'bind-subkey']);
 export function checkPolicy(events: NumberedEvent[], kind: CeremonyKind | undefined, parameters: CeremonyParameters | undefined): { checks: PolicyCheck[]; findings: Finding[] } {
   const findings: Finding[] = [];
   const checks: PolicyCheck[] = [
-    inputsVerifiedBeforeSigning(events, kind, findings),
+    inputsVerifiedBeforeSigning(events, kind, parameters, findings),
     quorumBeforeRootLogin(events, kind, parameters, findings),
     keysValidWhenUsed(events, findings),
     nothingAfterFailure(events, findings),
@@ -25,12 +25,18 @@ export function checkPolicy(events: NumberedEvent[], kind: CeremonyKind | undefi
   return { checks, findings };
 }
 
-/** Every input is verified ('verify-input' ok, same SHA-256) before any 'sign' that uses it. */
-function inputsVerifiedBeforeSigning(events: NumberedEvent[], kind: CeremonyKind | undefined, findings: Finding[]): PolicyCheck {
+/**
+ * Every input is verified ('verify-input' ok, same SHA-256) before any 'sign' that uses it, unless the
+ * operator signed a payload unverified with --allow-unverified: then it is a recorded override (a note
+ * and a warning, like --allow-network), not a breach.
+ */
+function inputsVerifiedBeforeSigning(events: NumberedEvent[], kind: CeremonyKind | undefined, parameters: CeremonyParameters | undefined, findings: Finding[]): PolicyCheck {
   const title = 'every input verified before any signature';
+  const overridden = kind === 'payload-sign' && (parameters?.overrides ?? []).includes('allow-unverified');
   const verified = new Set<string>();
   let signs = 0;
   let bad = 0;
+  let unverified = 0;
   for (const { line, event } of events) {
     if (event.step === 'verify-input' && event.result === 'ok') {
       for (const i of event.inputs ?? []) verified.add(i.sha256);
@@ -43,13 +49,19 @@ function inputsVerifiedBeforeSigning(events: NumberedEvent[], kind: CeremonyKind
       findings.push(finding('policy-sign-before-verify', `line ${line}: a signature was made without naming the inputs it signed`, line));
     }
     for (const i of inputs) {
-      if (!verified.has(i.sha256)) {
+      if (!verified.has(i.sha256) && overridden) {
+        unverified++;
+        findings.push(finding('unverified-override', `line ${line}: ${i.name} (sha256 ${i.sha256.slice(0, 16)}…) was signed without a verified server signature, overridden with --allow-unverified`, line));
+      } else if (!verified.has(i.sha256)) {
         bad++;
         findings.push(finding('policy-sign-before-verify', `line ${line}: ${i.name} (sha256 ${i.sha256.slice(0, 16)}…) was signed before it was verified`, line));
       }
     }
   }
   if (signs === 0) return { name: 'inputs-verified-before-signing', title, outcome: 'not-applicable', detail: 'no signature was made' };
+  if (bad === 0 && unverified > 0) {
+    return { name: 'inputs-verified-before-signing', title, outcome: 'warning', detail: `${unverified} input(s) signed unverified, --allow-unverified recorded` };
+  }
   return bad === 0
     ? { name: 'inputs-verified-before-signing', title, outcome: 'pass', detail: `${signs} signing step(s), every input verified first` }
     : { name: 'inputs-verified-before-signing', title, outcome: 'fail', detail: `${bad} input(s) signed without prior verification` };

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { CeremonyError, asCeremonyError } from '../errors.js';
 import { hashBytes, hashFile } from '../crypto.js';
-import { fsyncDir, writeFileAtomic } from '../files.js';
+import { createFileExclusive, fsyncDir } from '../files.js';
 import {
   GENESIS_PREV,
   RECORD_FORMAT,
@@ -205,7 +205,7 @@ export class CeremonyRecord {
       if (readFileSync(file, 'utf8') === armoredCertificate) return file;
       throw new CeremonyError('OUTPUT_EXISTS', `the record already holds a different certificate named ${basename(file)}`);
     }
-    writeFileAtomic(file, armoredCertificate);
+    createFileExclusive(file, armoredCertificate);
     return file;
   }
 
@@ -246,7 +246,7 @@ export class CeremonyRecord {
     this.addKey(`seal-${fingerprint.slice(-16)}`, sealer.certificateArmored);
     const manifest: Manifest = { format: RECORD_FORMAT, ceremony: this.id, kind: this.kind, artifacts: this.artifacts };
     const manifestText = JSON.stringify(manifest, null, 2) + '\n';
-    writeFileAtomic(join(this.dir, MANIFEST_FILE), manifestText);
+    createFileExclusive(join(this.dir, MANIFEST_FILE), manifestText);
     const bound: FileRef[] = [{ name: MANIFEST_FILE, sha256: hashBytes('sha256', Buffer.from(manifestText)).toString('hex'), size: Buffer.byteLength(manifestText) }];
     for (const f of readdirSync(join(this.dir, KEYS_DIR)).sort()) {
       const bytes = readFileSync(join(this.dir, KEYS_DIR, f));
@@ -271,7 +271,7 @@ export class CeremonyRecord {
     if (!ARMORED_SIGNATURE.test(signature)) {
       throw new CeremonyError('INTERNAL', 'the seal key did not return an armored OpenPGP signature');
     }
-    writeFileAtomic(join(this.dir, SEAL_FILE), signature);
+    createFileExclusive(join(this.dir, SEAL_FILE), signature);
     return { dir: this.dir, ceremonyId: this.id, logSha256: hashBytes('sha256', logBytes).toString('hex'), sealFingerprint: fingerprint };
   }
 

@@ -1,13 +1,16 @@
 /**
- * The sign-update ceremony for an update payload (DESIGN §3, issue 4): air-gap check → (with
- * --trusted-key) the payload's server signature and DIGESTS verified → one login per token → keys
- * selected and their validity checked → the payload signed in one streaming pass (byte-identical to
- * delta_generator), only if it still has the verified SHA-256 → every signature checked again with
- * update_engine's rule and the exported public keys → record sealed by an OpenPGP key of the token.
+ * The sign-update ceremony for an update payload (DESIGN §3, issue 4): air-gap check → the payload's
+ * server signature and DIGESTS verified (--trusted-key; or, with --allow-unverified, the override
+ * recorded) → one login per token → keys selected and their validity checked → the payload signed in
+ * one streaming pass (byte-identical to delta_generator), only if the bytes read for signing have the
+ * verified SHA-256 → every signature checked again with update_engine's rule and the exported public
+ * keys → record sealed by an OpenPGP key of the token. If anything fails after the output was written,
+ * the seal included, the output is taken back.
  */
 import { basename } from 'node:path';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { CeremonyError } from '../errors.js';
+import { assertRegularFile } from '../files.js';
 import { openModule, resolveModulePath } from '../hsm/module.js';
 import { PinAttempts, TokenSession } from '../hsm/token.js';
 import { formatPkcs11Uri, type Pkcs11Uri } from '../hsm/uri.js';
@@ -16,11 +19,12 @@ import { connectToken } from '../hsm/connect.js';
 import { loadTrustedCertificates } from '../openpgp/verify/certificate.js';
 import { verifyReleaseFiles } from '../release/verify-release.js';
 import type { SignPayloadResult } from '../payload/index.js';
+import type { OpenPayloadSource } from '../payload/format.js';
 import type { SealedRecord } from '../audit/record.js';
 import type { OpenpgpTokenKey } from '../openpgp/hsm-store.js';
 import { CeremonyRun, withCeremony, type CeremonyContext } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
-import { selectPayloadSigners, signPayloadStep, tokenIdentity } from './payload-steps.js';
+import { selectPayloadSigners, sessionFor, signPayloadStep, tokenIdentity } from './payload-steps.js';
 
 export interface PayloadSignOptions extends CeremonyContext {
   input: string;
@@ -28,8 +32,15 @@ export interface PayloadSignOptions extends CeremonyContext {
   /** In signature order: the last key makes the version-2 signature update_engine checks. */
   keys: Pkcs11Uri[];
   trustedKeys?: string[];
+  /**
+   * Sign without verifying the server signature (no --trusted-key): an override the record carries
+   * and the audit reviews as one. Without it and without trusted keys the ceremony refuses (exit 2).
+   */
+  allowUnverified?: boolean;
   overwrite?: boolean;
   signal?: AbortSignal;
+  /** How the payload is opened for signing (default: the file); tests inject a source that changes between reads. */
+  openInput?: OpenPayloadSource;
 }
 
 export interface PayloadSignCeremonyResult {
@@ -39,8 +50,15 @@ export interface PayloadSignCeremonyResult {
 
 export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSignCeremonyResult> {
   if (o.keys.length === 0) throw new CeremonyError('USAGE', 'signing a payload needs at least one --key');
+  const verifying = (o.trustedKeys ?? []).length > 0;
+  if (!verifying && !o.allowUnverified) {
+    throw new CeremonyError('USAGE', 'give the build server certificate with --trusted-key (the payload is signed only after its server signature verifies), or --allow-unverified to sign it unverified, recorded as an override');
+  }
+  if (verifying && o.allowUnverified) throw new CeremonyError('USAGE', '--allow-unverified cannot be combined with --trusted-key: the payload is verified');
+  // The early checks (nothing starts for an input that is not a regular file); the late ones, on the
+  // open descriptor and at the exclusive creation of the output, are in ceremony/payload.
+  assertRegularFile(o.input, 'payload');
   if (!o.overwrite && existsSync(o.output)) throw new CeremonyError('OUTPUT_EXISTS', `${o.output} already exists; choose another --out (or --force)`);
-  if (!existsSync(o.input)) throw new CeremonyError('INPUT_UNREADABLE', `${o.input} does not exist`);
 
   // The record's seal key, chosen before the ceremony starts (refused now if there is none).
   const sealUri = o.sealKey ?? o.keys[0]!;
@@ -61,6 +79,7 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
     kind: 'payload-sign',
     command: 'ceremony payload sign',
     actor: { role: 'maintainer' },
+    overrides: o.allowUnverified ? ['allow-unverified'] : [],
   });
   const sessions = new Map<string, TokenSession>();
   const attempts = new PinAttempts();
@@ -72,7 +91,7 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
       async () => {
         // 1. The payload's server signature (and DIGESTS, when published beside it).
         let verifiedSha256: Buffer | undefined;
-        if (o.trustedKeys && o.trustedKeys.length > 0) {
+        if (verifying) {
           const trusted = await run.step('load-trusted-keys', 'loading the pinned build server certificates', () => loadTrustedCertificates(o.trustedKeys!, o.now()), (certs) =>
             `pinned ${certs.map((c) => c.description.fingerprint).join(', ')}`);
           for (const c of trusted) run.record.addKey(`trusted-${c.description.fingerprint.slice(-16)}`, c.key.armor());
@@ -92,7 +111,7 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
           verifiedSha256 = Buffer.from(r!.sha256!, 'hex');
           run.note('show-fingerprints', { detail: `${basename(o.input)} sha256 ${r!.sha256} signed by ${r!.signature?.keyFingerprint}`, inputs: [{ name: basename(o.input), sha256: r!.sha256!, size: r!.size ?? undefined }] });
         } else {
-          run.note('verify-input', { result: 'warning', detail: `no --trusted-key: the server signature of ${basename(o.input)} was not checked` });
+          run.note('verify-input', { result: 'override', detail: `--allow-unverified: the server signature of ${basename(o.input)} was not checked` });
         }
 
         // The person confirms the keys and the input before any login (issue 13).
@@ -105,12 +124,12 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
 
         // 2. One login per token, every key inside its validity window; 3. sign; 4. check the written file.
         const signers = await selectPayloadSigners(run, o, o.keys, sessions, attempts);
-        const sealSession = sessions.get(tokenIdentity(sealUri));
-        if (sealSession) sealer = await hsmSealer(sealSession, sealEntry, o.now);
-        const result = await signPayloadStep(run, o, { input: o.input, output: o.output, verifiedSha256, overwrite: o.overwrite, signal: o.signal }, signers, () => (written = true));
-        written = false; // checked: from here on the output stays whatever happens to the seal
+        // The seal key's token, found by what it is, not by how its URI is spelled (logged in if no
+        // payload key is on it), so the record can be sealed before anything is written.
+        sealer = await hsmSealer(await sessionFor(run, o, sealUri, sessions, attempts), sealEntry, o.now);
+        const result = await signPayloadStep(run, o, { input: o.input, output: o.output, verifiedSha256, overwrite: o.overwrite, signal: o.signal, openInput: o.openInput }, signers, () => (written = true));
         run.note('write-output', { detail: `${basename(o.output)} written`, outputs: [{ name: basename(o.output), sha256: result.outputSha256.toString('hex'), size: result.size }] });
-        run.record.addArtifactWithHash(o.input, 'input', { name: basename(o.input), sha256: result.inputSha256.toString('hex'), size: statSync(o.input).size });
+        run.record.addArtifactWithHash(o.input, 'input', { name: basename(o.input), sha256: result.inputSha256.toString('hex'), size: result.inputSize });
         run.record.addArtifactWithHash(o.output, 'output', { name: basename(o.output), sha256: result.outputSha256.toString('hex'), size: result.size });
         return result;
       },
@@ -119,13 +138,14 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
       async () => {
         if (sessions.size > 0 || attempts.wrong > 0 || run.record.failedStep === 'hsm-login') return undefined;
         const ts = await connectToken(sealUri, { module: o.module, pinFile: o.pinFile, env: o.env, stdin: o.stdin, attempts, login: true, readWrite: false });
-        sessions.set(tokenIdentity(sealUri), ts);
+        sessions.set(tokenIdentity(sealUri, o), ts);
         return hsmSealer(ts, sealEntry, o.now);
       },
     );
+    written = false; // sealed: the output is the ceremony's
     return { payload: value, record: sealed };
   } catch (e) {
-    // A payload that failed its own check after being written must not stay behind.
+    // No output without a sealed record that accounts for it: a failed self-check or seal takes it back.
     if (written) rmSync(o.output, { force: true });
     throw e;
   } finally {

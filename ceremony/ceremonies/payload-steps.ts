@@ -6,19 +6,35 @@
  */
 import { basename } from 'node:path';
 import { hashBytes } from '../crypto.js';
-import { connectToken } from '../hsm/connect.js';
+import { connectToken, resolveTokenIdentity } from '../hsm/connect.js';
 import { assertKeyUsable, findPrivateKey, publicKeyOf } from '../hsm/keys.js';
 import type { PinAttempts, TokenSession } from '../hsm/token.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
 import { signPayload, verifyPayload, type SignPayloadResult } from '../payload/index.js';
+import type { OpenPayloadSource } from '../payload/format.js';
 import type { CeremonyContext, CeremonyRun } from './runner.js';
 
 const DAY_MS = 86_400_000;
 
-/** Keys on the same token share one session and one login (one PIN entry for many keys). */
-export function tokenIdentity(uri: Pkcs11Uri): string {
-  return JSON.stringify([uri.modulePath ?? '', uri.moduleName ?? '', uri.token ?? '', uri.serial ?? '', uri.slotId ?? '', uri.manufacturer ?? '', uri.model ?? '']);
+/**
+ * Keys on the same token share one session and one login (one PIN entry for many keys), whatever the
+ * spelling of their URIs: the token is the one the URI resolves to (hsm/connect.ts).
+ */
+export function tokenIdentity(uri: Pkcs11Uri, ctx: Pick<CeremonyContext, 'module' | 'env'>): string {
+  return resolveTokenIdentity(uri, ctx);
+}
+
+/** The session for `uri`'s token from `sessions`, or a new logged-in one (added; the caller closes it). */
+export async function sessionFor(run: CeremonyRun, ctx: CeremonyContext, uri: Pkcs11Uri, sessions: Map<string, TokenSession>, attempts: PinAttempts): Promise<TokenSession> {
+  const id = tokenIdentity(uri, ctx);
+  const open = sessions.get(id);
+  if (open) return open;
+  const session = await run.step('hsm-login', `logging in to token '${uri.token ?? uri.serial ?? ''}'`, () =>
+    connectToken(uri, { module: ctx.module, pinFile: ctx.pinFile, env: ctx.env, stdin: ctx.stdin, attempts, login: true, readWrite: false, events: { warn: (m) => ctx.reporter.warn(m) } }),
+  (t) => `logged in to '${t.info.label}'`);
+  sessions.set(id, session);
+  return session;
 }
 
 /** An RSA payload key has no OpenPGP fingerprint: the record names it by the SHA-256 of its SPKI, upper-case. */
@@ -39,14 +55,7 @@ export async function selectPayloadSigners(
 ): Promise<TokenKeySigner[]> {
   const signers: TokenKeySigner[] = [];
   for (const uri of keys) {
-    let session = sessions.get(tokenIdentity(uri));
-    if (!session) {
-      session = await run.step('hsm-login', `logging in to token '${uri.token ?? ''}'`, () =>
-        connectToken(uri, { module: ctx.module, pinFile: ctx.pinFile, env: ctx.env, stdin: ctx.stdin, attempts, login: true, readWrite: false, events: { warn: (m) => ctx.reporter.warn(m) } }),
-      (t) => `logged in to '${t.info.label}'`);
-      sessions.set(tokenIdentity(uri), session);
-    }
-    const s = session;
+    const s = await sessionFor(run, ctx, uri, sessions, attempts);
     const key = await run.step('select-key', `selecting payload key ${uri.object ?? ''} and checking its validity window`, () => {
       const k = findPrivateKey(s, uri);
       assertKeyUsable(k, ctx.now(), (m) => ctx.reporter.warn(m));
@@ -67,11 +76,13 @@ export interface PayloadToSign {
   verifiedSha256?: Buffer;
   overwrite?: boolean;
   signal?: AbortSignal;
+  /** How the payload is opened (default: the file); tests inject a source that changes between reads. */
+  openInput?: OpenPayloadSource;
 }
 
 /**
  * Sign one payload and check the written file. `onWritten` hears the output path as soon as it is in
- * place, so the caller can take it back if a later step fails.
+ * place, so the caller can take it back if any later step fails, up to and including the seal.
  */
 export async function signPayloadStep(
   run: CeremonyRun,
@@ -83,7 +94,7 @@ export async function signPayloadStep(
   const last = signers.at(-1)!;
   const name = basename(p.input);
   const result = await run.step('sign', `signing the update payload ${name} with ${signers.length} key(s)`, async () => {
-    const r = await signPayload({ input: p.input, output: p.output, signers, overwrite: p.overwrite, expectInputSha256: p.verifiedSha256, signal: p.signal, onProgress: (x) => ctx.reporter.progress?.(`signing ${name}`, x.bytes, x.total) });
+    const r = await signPayload({ input: p.input, output: p.output, signers, overwrite: p.overwrite, expectInputSha256: p.verifiedSha256, signal: p.signal, openInput: p.openInput, onProgress: (x) => ctx.reporter.progress?.(`signing ${name}`, x.bytes, x.total) });
     onWritten(p.output);
     return r;
   }, (r) => ({

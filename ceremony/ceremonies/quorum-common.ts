@@ -2,12 +2,12 @@
  * Pieces the two custodian ceremonies (init, renew) share: the options they take, the new signing
  * subkey, the k-of-n split with its recombination check, and staged outputs.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CeremonyError } from '../errors.js';
 import type { CeremonyConfig } from '../config.js';
-import { writeFileAtomic, fsyncDir } from '../files.js';
+import { createFileExclusive, fsyncDir, moveIntoPlaceExclusive } from '../files.js';
 import { generateRsaKeyPair, findPrivateKey, type KeyInfo } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import { QuorumSession, splitQuorumSecret, formatShare, formatShareWords, encryptShareForCustodian, wipeShares, type QuorumSplit } from '../quorum/index.js';
@@ -120,7 +120,7 @@ export class StagedOutputs {
   write(relPath: string, data: string | Uint8Array, mode = 0o644): void {
     const target = join(this.dir, relPath);
     mkdirSync(join(target, '..'), { recursive: true, mode: 0o700 });
-    writeFileAtomic(target, data, mode);
+    createFileExclusive(target, data, mode);
     this.files.push(relPath);
   }
 
@@ -128,14 +128,24 @@ export class StagedOutputs {
     return readFileSync(join(this.dir, relPath));
   }
 
-  /** Move every staged file into the out dir (renames on one filesystem: each is atomic). */
+  /**
+   * Move every staged file into the out dir, each created exclusively (files.ts: link, never a rename
+   * over what is there): a file or symlink planted after assertFree is neither replaced nor followed,
+   * the commit stops with OUTPUT_EXISTS and takes back what it had already moved.
+   */
   commit(): string[] {
     const done: string[] = [];
-    for (const rel of this.files) {
-      const to = join(this.outDir, rel);
-      mkdirSync(join(to, '..'), { recursive: true });
-      renameSync(join(this.dir, rel), to);
-      done.push(to);
+    try {
+      for (const rel of this.files) {
+        const to = join(this.outDir, rel);
+        mkdirSync(join(to, '..'), { recursive: true });
+        moveIntoPlaceExclusive(join(this.dir, rel), to);
+        done.push(to);
+      }
+    } catch (e) {
+      for (const f of done) rmSync(f, { force: true });
+      this.discard();
+      throw e;
     }
     fsyncDir(this.outDir);
     if (existsSync(join(this.outDir, 'shares'))) fsyncDir(join(this.outDir, 'shares'));

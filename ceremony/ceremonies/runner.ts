@@ -8,7 +8,7 @@ import { CeremonyError, asCeremonyError } from '../errors.js';
 import { requireAirGap, checkAirGap, type AirGapStatus } from '../airgap.js';
 import { CeremonyRecord, type SealedRecord } from '../audit/record.js';
 import type { RecordSealer } from '../audit/seal.js';
-import type { Actor, CeremonyKind, CeremonyStep, EventInput, OptionEntry } from '../audit/events.js';
+import type { Actor, CeremonyKind, CeremonyStep, EventInput, OptionEntry, Override } from '../audit/events.js';
 import { TOOL_VERSION } from '../version.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
 import type { SigningPlan } from './signing-plan.js';
@@ -32,6 +32,8 @@ export interface StartOptions extends Pick<CeremonyContext, 'recordDir' | 'allow
   quorum?: { threshold: number; total?: number; custodians?: string[] };
   /** For tests: the network status to assume. */
   airGap?: AirGapStatus;
+  /** Overrides other than --allow-network that the operator gave (recorded in the first line). */
+  overrides?: Override[];
 }
 
 type StepOutcome = Omit<EventInput, 'step'> | string;
@@ -91,7 +93,7 @@ export class CeremonyRun {
         options: opts.recordedOptions,
         toolVersion: TOOL_VERSION,
         host: { airGapped: status.airGapped, interfacesUp: status.interfacesUp, overridden: status.overridden },
-        overrides: status.overridden ? ['allow-network'] : [],
+        overrides: [...(status.overridden ? (['allow-network'] as const) : []), ...(opts.overrides ?? [])],
         ...(opts.quorum ? { quorum: opts.quorum } : {}),
       },
     });

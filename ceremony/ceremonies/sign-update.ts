@@ -2,8 +2,9 @@
  * The sign-update ceremony for release files (DESIGN §3 "Sign update", issue 4):
  *   air-gap check → pinned build-server certificates → every input verified (signature and DIGESTS)
  *   → fingerprints and SHA-256 shown for reading aloud → one HSM login → key selected and its validity
- *   checked → each file signed → each signature verified through an independent path → outputs written
- *   atomically → record sealed by the signing key.
+ *   checked → each file signed → each signature verified through an independent path → outputs created
+ *   (each exclusively: nothing there is replaced or followed) → record sealed by the signing key.
+ * If any step fails after an output was written, the seal included, every output is taken back.
  * Nothing is signed unless every input verified. Each file is read once: the verification pass also
  * computes the hash of our own signature (data ‖ our signature's fixed fields, RFC 4880 §5.2.4).
  */
@@ -11,9 +12,9 @@ import { basename, join, resolve } from 'node:path';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { CeremonyError } from '../errors.js';
-import { writeFileAtomic, tempPathFor } from '../files.js';
+import { assertRegularFile, createFileExclusive } from '../files.js';
 import { hashBytes, type HashAlgorithm } from '../crypto.js';
-import { connectToken } from '../hsm/connect.js';
+import { connectToken, resolveTokenIdentity } from '../hsm/connect.js';
 import { PinAttempts, TokenSession } from '../hsm/token.js';
 import { openModule, resolveModulePath } from '../hsm/module.js';
 import { assertKeyUsable, findPrivateKey } from '../hsm/keys.js';
@@ -29,7 +30,8 @@ import type { OpenpgpTokenKey } from '../openpgp/hsm-store.js';
 import type { SealedRecord } from '../audit/record.js';
 import { CeremonyRun, withCeremony, type CeremonyContext } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
-import { selectPayloadSigners, signPayloadStep, tokenIdentity } from './payload-steps.js';
+import { selectPayloadSigners, signPayloadStep } from './payload-steps.js';
+import type { OpenPayloadSource } from '../payload/format.js';
 import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
 import { choosePinSource } from '../hsm/pin.js';
 import { endOfDay, formatExpiry, formatInstant } from '../read-aloud.js';
@@ -53,6 +55,8 @@ export interface SignUpdateOptions extends CeremonyContext {
    */
   payloads?: string[];
   payloadKeys?: Pkcs11Uri[];
+  /** How payloads are opened for signing (default: the file); tests inject a source that changes between reads. */
+  openPayloadInput?: OpenPayloadSource;
 }
 
 export interface SignedPayload {
@@ -94,6 +98,10 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
     if (names.has(n)) throw new CeremonyError('USAGE', `two inputs are named ${n}: their signatures would overwrite each other in --out-dir`);
     names.add(n);
   }
+  // Early checks, before anything starts; the late ones are on the open descriptor (a FIFO never
+  // blocks, files.ts) and at the exclusive creation of each output.
+  for (const f of o.files) assertRegularFile(f, 'release file');
+  for (const f of payloads) assertRegularFile(f, 'payload');
   const outputs = o.files.map((f) => join(o.outDir, `${basename(f)}${o.armor ? '.asc' : '.sig'}`));
   const payloadOutputs = payloads.map((f) => join(o.outDir, `${basename(f)}.signed`));
   for (const out of [...outputs, ...payloadOutputs]) if (existsSync(out)) throw new CeremonyError('OUTPUT_EXISTS', `${out} already exists; a ceremony never overwrites a signature`);
@@ -105,6 +113,11 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
   let keyEntry: OpenpgpTokenKey;
   let sealEntry: OpenpgpTokenKey;
   try {
+    // The record is sealed on the signing token's session: a --seal-key must name a key on that token
+    // (in any spelling of its URI).
+    if (o.sealKey && resolveTokenIdentity(o.sealKey, o) !== resolveTokenIdentity(o.key, o)) {
+      throw new CeremonyError('USAGE', '--seal-key must name a key on the signing token (the one --key names)');
+    }
     keyEntry = await signingKeyEntry(probe, o.key, o.now());
     sealEntry = o.sealKey ? await chooseSealKey(probe, { sealKey: o.sealKey, now: o.now() }) : keyEntry;
   } finally {
@@ -123,8 +136,9 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
   let ts: TokenSession | undefined;
   let sealer: Awaited<ReturnType<typeof hsmSealer>> | undefined;
   const attempts = new PinAttempts();
-  // Payload outputs already moved into place, to take back if the ceremony fails after them.
-  const committedPayloads: string[] = [];
+  // Outputs already in place (payloads, then signatures), to take back if the ceremony fails after
+  // them, the seal included: no output is left without a sealed record that accounts for it.
+  const written: string[] = [];
   const payloadSessions = new Map<string, TokenSession>();
   try {
     const { value, sealed } = await withCeremony(
@@ -214,24 +228,19 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
 
         // Payloads: signed (each written atomically) after every release signature checked out; if
         // anything fails from here on, the payloads already written are taken back (all or nothing).
-        const payloadResults = await signPayloads(run, o, verified.slice(o.files.length), payloadOutputs, ts!, attempts, committedPayloads, payloadSessions);
+        const payloadResults = await signPayloads(run, o, verified.slice(o.files.length), payloadOutputs, ts!, attempts, written, payloadSessions);
 
-        const written = await run.step('write-output', `writing ${signed.length} signature(s) to ${o.outDir}`, () => {
+        const signatures = await run.step('write-output', `writing ${signed.length} signature(s) to ${o.outDir}`, () => {
           mkdirSync(o.outDir, { recursive: true });
           const done: SignedFile[] = [];
-          try {
-            for (const s of signed) {
-              writeFileAtomic(s.output, s.bytes);
-              done.push({ input: s.input.file, output: s.output, sha256: s.input.sha256!, sha512: s.input.sha512!, signatureSha256: hashBytes('sha256', typeof s.bytes === 'string' ? Buffer.from(s.bytes) : s.bytes).toString('hex') });
-            }
-          } catch (e) {
-            // all or nothing: take back what this step already wrote
-            for (const d of done) rmQuiet(d.output);
-            throw e;
+          for (const s of signed) {
+            createFileExclusive(s.output, s.bytes);
+            written.push(s.output);
+            done.push({ input: s.input.file, output: s.output, sha256: s.input.sha256!, sha512: s.input.sha512!, signatureSha256: hashBytes('sha256', typeof s.bytes === 'string' ? Buffer.from(s.bytes) : s.bytes).toString('hex') });
           }
           return done;
         }, (done) => ({ detail: `${done.length} signature(s) written`, outputs: done.map((d) => ({ name: basename(d.output), sha256: d.signatureSha256 })) }));
-        for (const [i, s] of written.entries()) {
+        for (const [i, s] of signatures.entries()) {
           // Hashes from the verification pass and of the bytes just written: no file is read again.
           run.record.addArtifactWithHash(s.input, 'input', { name: basename(s.input), sha256: s.sha256, size: releaseResults[i]!.size! });
           run.record.addArtifactWithHash(s.output, 'output', { name: basename(s.output), sha256: s.signatureSha256, size: byteLength(signed[i]!.bytes) });
@@ -242,7 +251,7 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
           run.record.addArtifactWithHash(p.input, 'input', { name: basename(p.input), sha256: p.inputSha256, size: p.inputSize });
           run.record.addArtifactWithHash(p.output, 'output', { name: basename(p.output), sha256: p.outputSha256, size: p.outputSize });
         }
-        return { verified, signed: written, payloads: payloadResults, key: { uri: key.uri, fingerprint: keyEntry.openpgp.fingerprint, primaryFingerprint } };
+        return { verified, signed: signatures, payloads: payloadResults, key: { uri: key.uri, fingerprint: keyEntry.openpgp.fingerprint, primaryFingerprint } };
       },
       () => sealer,
       // A refusal before the login (a tampered input, an unconfirmed plan) is sealed by a login made only
@@ -258,10 +267,10 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
         return hsmSealer(ts, sealEntry, o.now);
       },
     );
-    committedPayloads.length = 0;
+    written.length = 0;
     return { ...value, record: sealed };
   } catch (e) {
-    for (const out of committedPayloads) rmQuiet(out);
+    for (const out of written) rmQuiet(out);
     throw e;
   } finally {
     ts?.close();
@@ -272,7 +281,6 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
 function rmQuiet(path: string): void {
   try {
     rmSync(path, { force: true });
-    rmSync(tempPathFor(path), { force: true });
   } catch {
     // nothing to take back
   }
@@ -374,14 +382,14 @@ async function signPayloads(
   extraSessions: Map<string, TokenSession>,
 ): Promise<SignedPayload[]> {
   if (verified.length === 0) return [];
-  const sessions = new Map<string, TokenSession>([[tokenIdentity(o.key), signingSession], ...extraSessions]);
+  const sessions = new Map<string, TokenSession>([[resolveTokenIdentity(o.key, o), signingSession], ...extraSessions]);
   const signers = await selectPayloadSigners(run, o, o.payloadKeys ?? [], sessions, attempts);
   for (const [id, s] of sessions) if (s !== signingSession) extraSessions.set(id, s);
   mkdirSync(o.outDir, { recursive: true });
   const out: SignedPayload[] = [];
   for (const [i, v] of verified.entries()) {
     const output = outputs[i]!;
-    const r = await signPayloadStep(run, o, { input: v.file, output, verifiedSha256: Buffer.from(v.sha256!, 'hex') }, signers, (path) => committed.push(path));
+    const r = await signPayloadStep(run, o, { input: v.file, output, verifiedSha256: Buffer.from(v.sha256!, 'hex'), openInput: o.openPayloadInput }, signers, (path) => committed.push(path));
     out.push({ input: v.file, output, inputSha256: r.inputSha256.toString('hex'), inputSize: v.size!, outputSha256: r.outputSha256.toString('hex'), outputSize: r.size, signedHash: r.signedHash.toString('hex') });
   }
   return out;

@@ -5,7 +5,7 @@
 import { CeremonyError } from '../errors.js';
 import { openModule, resolveModulePath } from './module.js';
 import { choosePinSource, type PinSource } from './pin.js';
-import { PinAttempts, TokenSession, type LoginEvents } from './token.js';
+import { PinAttempts, TokenSession, findTokenSlot, type LoginEvents } from './token.js';
 import { parsePkcs11Uri, type Pkcs11Uri } from './uri.js';
 
 export interface ConnectOptions {
@@ -46,4 +46,16 @@ export async function connectToken(uri: Pkcs11Uri, opts: ConnectOptions): Promis
     }
   }
   return ts;
+}
+
+/**
+ * Which token a URI names, as the module sees it. RFC 7512 lets one token be spelled many ways (label,
+ * serial, model, manufacturer, module-path, slot-id), so two URIs name the same token exactly when they
+ * resolve to the same slot and serial of the same module; comparing their text would not tell. Opens
+ * no session and needs no PIN.
+ */
+export function resolveTokenIdentity(uri: Pkcs11Uri, opts: Pick<ConnectOptions, 'module' | 'env'>): string {
+  const mod = openModule(resolveModulePath({ uri, flag: opts.module, env: opts.env }));
+  const { info } = findTokenSlot(mod, uri);
+  return JSON.stringify([mod.path, info.slotId, info.serial]);
 }

@@ -10,19 +10,23 @@
  * (payload_signer.cc HashPayloadForSigning / AddSignatureOpToPayload; delta_diff_generator.cc
  * AddSignatureOp), but streaming: it writes the payload with the signature placeholder to a temp file
  * beside the output and hashes the bytes as it writes them. commit appends the Signatures message (what
- * `delta_generator --signature_file` adds), fsyncs, and renames the temp file into place; until then no
- * output exists, and a failure removes the temp file.
+ * `delta_generator --signature_file` adds), fsyncs, and links the temp file into place (never replacing
+ * anything, files.ts); until then no output exists, and a failure removes the temp file.
+ *
+ * Each region of the input is read once, into the stage buffers: the SHA-256 of the input (compared
+ * with the SHA-256 it was verified with), the hash to sign and the bytes written all come from those
+ * same buffers, so a writer who changes the file between reads cannot get unverified bytes signed.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { link, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CeremonyError, isCeremonyError } from '../errors.js';
-import { fsyncDir, tempPathFor } from '../files.js';
+import { fsyncDir, moveIntoPlaceExclusive, tempPathFor } from '../files.js';
 import { constantTimeEqual } from '../crypto.js';
-import { crauHeader, openPayload, readMetadata, type PayloadMetadata } from './format.js';
+import { crauHeader, openPayloadSource, readMetadata, type OpenPayloadSource, type PayloadMetadata, type PayloadSource } from './format.js';
 import { ManifestType, OP_REPLACE, SPARSE_HOLE, uint64, type DeltaArchiveManifest } from './schema.js';
 import { encodeSignatures, signaturesBlobSize, signatureVersions } from './signatures.js';
-import { sha256OfOpenFile, type ParallelHash } from './parallel-hash.js';
+import { StageHasher } from './stage-hasher.js';
 import { STAGE_BYTES, StagedOutput } from './output-file.js';
 
 /** delta_diff_generator.cc kBlockSize: the no-op's extent is counted in 4096-byte blocks, whatever block_size says. */
@@ -50,13 +54,16 @@ export interface PrepareOptions {
    * gap between checking a file and signing it.
    */
   expectInputSha256?: Uint8Array;
+  /** How the input is opened (default: the file, as a regular file). Tests inject a changing source. */
+  openInput?: OpenPayloadSource;
 }
 
 export interface PayloadDraft {
   readonly input: string;
   readonly output: string;
-  /** SHA-256 of the unsigned input file as read. */
+  /** SHA-256 of the unsigned input as read: of the very bytes hashed for the signature and written. */
   readonly inputSha256: Buffer;
+  readonly inputSize: number;
   /** The hash to sign: SHA-256 over header + manifest with placeholder + blobs (= `--out_hash_file`). */
   readonly hash: Buffer;
   readonly signatureSizes: readonly number[];
@@ -108,17 +115,20 @@ async function checkOutput(input: string, output: string, overwrite: boolean): P
 }
 
 /**
- * Write the output (head, then the input's blob area) stage by stage, hashing each stage as written.
- * Reads go straight into the stage buffers at their output positions and run in libuv's thread pool,
- * as do the writes, while the main thread hashes: disk and SHA-256 overlap.
+ * Write the output (head, then the input's blob area) stage by stage. Reads go straight into the stage
+ * buffers at their output positions and run in libuv's thread pool, as do the writes; each stage is
+ * hashed twice where it lies — the output bytes for the signature on the main thread, the input's
+ * bytes (the blob part) for the input's SHA-256 on the hasher's thread — and is refilled only after
+ * both hashes and its write are done. No byte of the blob area is read twice.
  */
 async function writeStaged(
   out: StagedOutput,
   head: Buffer,
-  src: FileHandle,
+  src: PayloadSource,
   blobStart: number,
   blobLength: number,
   hash: Hash,
+  inputHash: StageHasher,
   tick: (inputBytes: number) => void,
   signal: AbortSignal | undefined,
   what: string,
@@ -134,36 +144,40 @@ async function writeStaged(
     if (start < head.length) head.copy(stage, 0, start, Math.min(head.length, start + len));
     let at = Math.max(start, head.length);
     while (at < start + len) {
-      const { bytesRead } = await src.read(stage, at - start, start + len - at, blobStart + (at - head.length));
-      if (bytesRead === 0) throw changed();
-      at += bytesRead;
+      const n = await src.read(stage, at - start, start + len - at, blobStart + (at - head.length));
+      if (n === 0) throw changed();
+      at += n;
     }
     return stage.subarray(0, len);
   };
   const n = out.stages.length;
-  const writes: Promise<void>[] = [];
+  /** Per stage: settled when its buffer may be refilled (written, and hashed by the input hasher). */
+  const released: Promise<unknown>[] = [];
   let pendingFill: Promise<Buffer> | undefined = count > 0 ? fill(0) : undefined;
   try {
     for (let i = 0; i < count; i++) {
       const chunk = await pendingFill!;
-      // Stage (i+1) % n is free once write i+1-n has finished; several writes may be in flight (disk queue depth).
+      // Stage (i+1) % n is free once stage i+1-n is released; several writes may be in flight (disk queue depth).
       if (i + 1 < count) {
-        const previous = writes[i + 1 - n] ?? Promise.resolve();
+        const previous = released[i + 1 - n] ?? Promise.resolve();
         pendingFill = previous.then(() => fill(i + 1));
       } else {
         pendingFill = undefined;
       }
+      const inputPart = chunk.subarray(Math.max(0, Math.min(chunk.length, head.length - i * STAGE_BYTES)));
+      const hashed = inputHash.update(inputPart);
+      hashed.catch(() => {}); // awaited through `released`
       hash.update(chunk);
       if (signal?.aborted) throw new CeremonyError('CANCELLED', 'signing was cancelled; no output was written');
-      const w = out.writeStage(chunk, i * STAGE_BYTES);
-      w.catch(() => {}); // awaited below or through the fill that waits for it
-      writes.push(w);
+      const both = Promise.all([out.writeStage(chunk, i * STAGE_BYTES), hashed]);
+      both.catch(() => {}); // awaited below or through the fill that waits for it
+      released.push(both);
       tick(Math.max(0, Math.min(blobLength, i * STAGE_BYTES + chunk.length - head.length)));
     }
-    await Promise.all(writes);
+    await Promise.all(released);
   } finally {
     // Settle anything still in flight before the caller closes the files.
-    await Promise.allSettled([pendingFill, ...writes]);
+    await Promise.allSettled([pendingFill, ...released]);
   }
 }
 
@@ -175,10 +189,11 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
   }
   await checkOutput(input, output, opts.overwrite ?? false);
   const what = `the payload ${input}`;
-  const { fh: src, size } = await openPayload(input, what);
+  const src = await (opts.openInput ?? openPayloadSource)(input, what);
+  const size = src.size;
   const tmp = tempPathFor(output);
   let dst: StagedOutput | undefined;
-  let inputHasher: ParallelHash | undefined;
+  let inputHasher: StageHasher | undefined;
   let state: 'open' | 'committed' | 'discarded' = 'open';
   const removeTemp = async () => {
     await dst?.close();
@@ -186,7 +201,7 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
     await rm(tmp, { force: true });
   };
   try {
-    const meta = await readMetadata(src, size, what);
+    const meta = await readMetadata(src, what, { reproducible: true });
     if (meta.signatures) {
       throw new CeremonyError(
         'PAYLOAD_ALREADY_SIGNED',
@@ -203,11 +218,17 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
     } catch (e) {
       throw new CeremonyError('OUTPUT_FAILED', `cannot create a temporary file beside ${output}`, { cause: e });
     }
-    // The input's SHA-256 (for the ceremony record) runs on another thread over the same descriptor.
-    inputHasher = sha256OfOpenFile(src.fd, size, what);
+    // The input's SHA-256: the header and manifest from the buffers they were parsed from, then the
+    // blob area from the stage buffers (on another thread).
+    inputHasher = StageHasher.start(dst.pool);
+    const metadataHashed = inputHasher.updateCopy(Buffer.concat([meta.headerBytes, meta.manifestBytes]));
+    metadataHashed.catch(() => {}); // awaited after the copy
     opts.onProgress?.({ bytes: meta.metadataSize, total: size });
-    await writeStaged(dst, head, src, meta.metadataSize, meta.dataSize, signedHash, (n) => opts.onProgress?.({ bytes: meta.metadataSize + n, total: size }), opts.signal, what);
-    const inputSha256 = await inputHasher.result;
+    await writeStaged(dst, head, src, meta.metadataSize, meta.dataSize, signedHash, inputHasher, (n) => opts.onProgress?.({ bytes: meta.metadataSize + n, total: size }), opts.signal, what);
+    await metadataHashed;
+    const inputSha256 = await inputHasher.digest();
+    await inputHasher.terminate();
+    inputHasher = undefined;
     if (opts.expectInputSha256 && !constantTimeEqual(inputSha256, opts.expectInputSha256)) {
       throw new CeremonyError('DIGEST_MISMATCH', `${input} changed after it was verified (its SHA-256 is now ${inputSha256.toString('hex')}); nothing was signed`);
     }
@@ -223,6 +244,7 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
       input,
       output,
       inputSha256,
+      inputSize: size,
       hash,
       signatureSizes: [...signatureSizes],
       versions,
@@ -242,8 +264,12 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
           outputHash.update(blob);
           await file.finish(end + blob.length);
           dst = undefined;
-          await moveIntoPlace(tmp, output, opts.overwrite ?? false);
-          fsyncDir(dirname(output));
+          if (opts.overwrite) {
+            await rename(tmp, output); // --force: the person asked to replace the output
+            fsyncDir(dirname(output));
+          } else {
+            moveIntoPlaceExclusive(tmp, output);
+          }
           state = 'committed';
           return { output, outputSha256: outputHash.digest(), size: end + blob.length };
         } catch (e) {
@@ -262,31 +288,11 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
     };
     return draft;
   } catch (e) {
-    await inputHasher?.cancel();
+    await inputHasher?.terminate();
     await removeTemp();
     if (isCeremonyError(e)) throw e;
     throw new CeremonyError('OUTPUT_FAILED', `could not write the signed payload ${output}`, { cause: e });
   } finally {
     await src.close();
   }
-}
-
-/**
- * rename(2) is atomic but replaces; without --force we link(2) instead, which fails if the output
- * appeared meanwhile. Filesystems without hard links (FAT transfer media) fall back to a checked rename.
- */
-async function moveIntoPlace(tmp: string, output: string, overwrite: boolean): Promise<void> {
-  if (overwrite) return rename(tmp, output);
-  try {
-    await link(tmp, output);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new CeremonyError('OUTPUT_EXISTS', `${output} appeared while signing; nothing was replaced`);
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
-    if (await stat(output).then(() => true, () => false)) {
-      throw new CeremonyError('OUTPUT_EXISTS', `${output} appeared while signing; nothing was replaced`);
-    }
-    return rename(tmp, output);
-  }
-  await unlink(tmp);
 }

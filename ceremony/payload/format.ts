@@ -8,8 +8,8 @@
  * the file size and a limit before anything is read, and the manifest must decode and re-encode to the
  * same bytes (or signing could not be byte-identical to delta_generator's).
  */
-import { open, type FileHandle } from 'node:fs/promises';
 import { CeremonyError } from '../errors.js';
+import { openRegularFile } from '../files.js';
 import {
   ManifestType,
   has,
@@ -41,6 +41,8 @@ export const PAYLOAD_LIMITS = {
 
 export interface PayloadMetadata {
   fileSize: number;
+  /** The 20-byte header exactly as it is in the file. */
+  headerBytes: Buffer;
   /** The manifest exactly as it is in the file. */
   manifestBytes: Buffer;
   manifest: DeltaArchiveManifest;
@@ -81,8 +83,18 @@ function allOperations(m: DeltaArchiveManifest): InstallOperation[] {
   ];
 }
 
+export interface ManifestRules {
+  /**
+   * Require that the manifest re-encodes to exactly its own bytes. Signing needs this (it rewrites the
+   * manifest and must match delta_generator byte for byte); verifying does not: update_engine parses
+   * the manifest with protobuf's ParseFromArray (payload_metadata.cc), which skips unknown fields and
+   * takes fields in any order, and hashes the bytes as they are.
+   */
+  reproducible: boolean;
+}
+
 /** Decode and check the manifest against the file it came from. */
-export function parseManifest(manifestBytes: Buffer, fileSize: number, what: string): PayloadMetadata {
+export function parseManifest(headerBytes: Buffer, manifestBytes: Buffer, fileSize: number, what: string, rules: ManifestRules): PayloadMetadata {
   let manifest: DeltaArchiveManifest;
   try {
     manifest = ManifestType.decode(manifestBytes) as unknown as DeltaArchiveManifest;
@@ -91,13 +103,13 @@ export function parseManifest(manifestBytes: Buffer, fileSize: number, what: str
   }
   // Signing rewrites the manifest; the result matches delta_generator's only if our encoder reproduces
   // the input exactly (same fields, field-number order, canonical varints, no unknown fields).
-  const again = Buffer.from(ManifestType.encode(manifest as unknown as Record<string, unknown>).finish());
+  const again = rules.reproducible ? Buffer.from(ManifestType.encode(manifest as unknown as Record<string, unknown>).finish()) : manifestBytes;
   if (!again.equals(manifestBytes)) {
     throw malformed(what, 'has a manifest with fields or encodings that cannot be reproduced byte for byte');
   }
   const metadataSize = HEADER_SIZE + manifestBytes.length;
   const dataSize = fileSize - metadataSize;
-  const out: PayloadMetadata = { fileSize, manifestBytes, manifest, metadataSize, dataSize };
+  const out: PayloadMetadata = { fileSize, headerBytes, manifestBytes, manifest, metadataSize, dataSize };
 
   const hasOffset = has(manifest, 'signatures_offset');
   const hasSize = has(manifest, 'signatures_size');
@@ -123,50 +135,65 @@ export function parseManifest(manifestBytes: Buffer, fileSize: number, what: str
 }
 
 /** Parse a payload held in memory (small payloads, tests, fuzzing). Never reads past `bytes`. */
-export function parsePayloadBytes(bytes: Buffer, what = 'the payload'): PayloadMetadata {
-  const n = parseHeader(bytes.subarray(0, HEADER_SIZE), bytes.length, what);
-  return parseManifest(bytes.subarray(HEADER_SIZE, HEADER_SIZE + n), bytes.length, what);
+export function parsePayloadBytes(bytes: Buffer, what = 'the payload', rules: ManifestRules = { reproducible: true }): PayloadMetadata {
+  const header = bytes.subarray(0, HEADER_SIZE);
+  const n = parseHeader(header, bytes.length, what);
+  return parseManifest(header, bytes.subarray(HEADER_SIZE, HEADER_SIZE + n), bytes.length, what, rules);
 }
 
-export async function readExactly(fh: FileHandle, length: number, position: number, what: string): Promise<Buffer> {
+/**
+ * Positional reads of one open payload: a FileHandle in the product. Everything that signs reads
+ * through this, so a test can inject a source whose content changes between reads (the writer who
+ * swaps bytes between the check and the signature).
+ */
+export interface PayloadSource {
+  readonly size: number;
+  /** Read up to `length` bytes at `position` into `buffer` at `offset`; 0 at the end of the file. */
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export type OpenPayloadSource = (path: string, what: string) => Promise<PayloadSource>;
+
+/** Open a payload file: a regular file only, checked on the descriptor without blocking (files.ts). */
+export const openPayloadSource: OpenPayloadSource = async (path, what) => {
+  const { fh, size } = await openRegularFile(path, what);
+  return {
+    size,
+    async read(buffer, offset, length, position) {
+      return (await fh.read(buffer, offset, length, position)).bytesRead;
+    },
+    close: () => fh.close(),
+  };
+};
+
+export async function readExactly(src: PayloadSource, length: number, position: number, what: string): Promise<Buffer> {
   const buf = Buffer.alloc(length);
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) throw malformed(what, 'changed size while it was being read');
-    done += bytesRead;
+    const n = await src.read(buf, done, length - done, position + done);
+    if (n === 0) throw malformed(what, 'changed size while it was being read');
+    done += n;
   }
   return buf;
 }
 
-export async function openPayload(path: string, what = `the payload ${path}`): Promise<{ fh: FileHandle; size: number }> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await open(path, 'r');
-    const st = await fh.stat();
-    if (!st.isFile()) throw new Error('not a regular file');
-    return { fh, size: st.size };
-  } catch (e) {
-    await fh?.close();
-    throw new CeremonyError('INPUT_UNREADABLE', `${what} cannot be read`, { cause: e });
-  }
-}
-
-/** Read and check the header and manifest from an open file (reads at most 20 + 16 MiB). */
-export async function readMetadata(fh: FileHandle, fileSize: number, what: string): Promise<PayloadMetadata> {
-  const header = fileSize >= HEADER_SIZE ? await readExactly(fh, HEADER_SIZE, 0, what) : Buffer.alloc(0);
+/** Read and check the header and manifest from an open payload (reads at most 20 + 16 MiB, each byte once). */
+export async function readMetadata(src: PayloadSource, what: string, rules: ManifestRules): Promise<PayloadMetadata> {
+  const fileSize = src.size;
+  const header = fileSize >= HEADER_SIZE ? await readExactly(src, HEADER_SIZE, 0, what) : Buffer.alloc(0);
   const n = parseHeader(header, fileSize, what);
-  const manifestBytes = await readExactly(fh, n, HEADER_SIZE, what);
-  return parseManifest(manifestBytes, fileSize, what);
+  const manifestBytes = await readExactly(src, n, HEADER_SIZE, what);
+  return parseManifest(header, manifestBytes, fileSize, what, rules);
 }
 
-/** Read a payload's header and manifest from disk, with the limits above. */
-export async function readPayloadMetadata(path: string): Promise<PayloadMetadata> {
+/** Read a payload's header and manifest from disk, with the limits above (as for signing, unless told). */
+export async function readPayloadMetadata(path: string, rules: ManifestRules = { reproducible: true }): Promise<PayloadMetadata> {
   const what = `the payload ${path}`;
-  const { fh, size } = await openPayload(path, what);
+  const src = await openPayloadSource(path, what);
   try {
-    return await readMetadata(fh, size, what);
+    return await readMetadata(src, what, rules);
   } finally {
-    await fh.close();
+    await src.close();
   }
 }

@@ -11,8 +11,12 @@ import { constants, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
 export const STAGE_BYTES = 4 * 1024 * 1024;
-/** Four stages: one being filled, one being hashed, two being written (disk queue depth). */
-const STAGES = 4;
+/**
+ * Eight stages (32 MiB): one being filled, one being hashed, some being written (disk queue depth), and
+ * slack for the input's hasher on the other thread, which hashes the same stages and may lag behind
+ * the main thread for a while on a busy machine: a stage is refilled only when both are done with it.
+ */
+const STAGES = 8;
 /** The largest alignment a block device asks for (logical block size); probing steps by malloc's 16. */
 const MAX_ALIGNMENT = 4096;
 
@@ -30,12 +34,15 @@ export class StagedOutput {
     private direct: FileHandle | undefined,
     /** STAGES buffers of STAGE_BYTES, aligned for O_DIRECT when `direct` is set. */
     readonly stages: Buffer[],
+    /** The memory behind `stages`, shared with the thread that hashes the input (stage-hasher.ts). */
+    readonly pool: SharedArrayBuffer,
   ) {}
 
   /** Create `path` exclusively (mode 0644) and set up the stages. */
   static async create(path: string): Promise<StagedOutput> {
     const plain = await open(path, 'wx', 0o644);
-    const pool = Buffer.allocUnsafeSlow(STAGES * STAGE_BYTES + MAX_ALIGNMENT);
+    const shared = new SharedArrayBuffer(STAGES * STAGE_BYTES + MAX_ALIGNMENT);
+    const pool = Buffer.from(shared);
     let direct: FileHandle | undefined;
     let offset = 0;
     const O_DIRECT = (constants as Record<string, number>).O_DIRECT;
@@ -55,7 +62,7 @@ export class StagedOutput {
       }
     }
     const stages = Array.from({ length: STAGES }, (_, i) => pool.subarray(offset + i * STAGE_BYTES, offset + (i + 1) * STAGE_BYTES));
-    return new StagedOutput(plain, direct, stages);
+    return new StagedOutput(plain, direct, stages, shared);
   }
 
   get usesDirectIo(): boolean {
@@ -100,7 +107,6 @@ export class StagedOutput {
  * file offset 0 (overwritten later by the first stage). EINVAL means "misaligned": try the next offset.
  */
 function probeAlignment(fd: number, pool: Buffer): number | undefined {
-  pool.fill(0, 0, 2 * MAX_ALIGNMENT); // never put stale process memory in the file, even briefly
   for (let k = 0; k < MAX_ALIGNMENT; k += 16) {
     try {
       if (writeSync(fd, pool, k, MAX_ALIGNMENT, 0) === MAX_ALIGNMENT) return k;

@@ -7,6 +7,7 @@
 import { CeremonyError, isCeremonyError } from '../errors.js';
 import type { DigestSigner } from '../signer.js';
 import { preparePayload, type Progress } from './draft.js';
+import type { OpenPayloadSource } from './format.js';
 import { signatureMatchesDigest } from './rsa.js';
 
 export interface SignPayloadOptions {
@@ -19,12 +20,15 @@ export interface SignPayloadOptions {
   signal?: AbortSignal;
   /** Refuse (DIGEST_MISMATCH, nothing signed) unless the input still has this SHA-256. */
   expectInputSha256?: Uint8Array;
+  /** How the input is opened (default: the file); tests inject a source that changes between reads. */
+  openInput?: OpenPayloadSource;
 }
 
 export interface SignPayloadResult {
   input: string;
   output: string;
   inputSha256: Buffer;
+  inputSize: number;
   outputSha256: Buffer;
   /** The SHA-256 that was signed (delta_generator's `--out_hash_file`). */
   signedHash: Buffer;
@@ -50,6 +54,7 @@ export async function signPayload(opts: SignPayloadOptions): Promise<SignPayload
     onProgress: opts.onProgress,
     signal: opts.signal,
     expectInputSha256: opts.expectInputSha256,
+    openInput: opts.openInput,
   });
   try {
     const signatures: Buffer[] = [];
@@ -71,6 +76,7 @@ export async function signPayload(opts: SignPayloadOptions): Promise<SignPayload
       input: opts.input,
       output: done.output,
       inputSha256: draft.inputSha256,
+      inputSize: draft.inputSize,
       outputSha256: done.outputSha256,
       signedHash: draft.hash,
       size: done.size,

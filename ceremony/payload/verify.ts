@@ -8,9 +8,8 @@
  * person can see why a payload with a version-1 signature by the right key is still refused.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { CeremonyError } from '../errors.js';
-import { openPayload, readExactly, readMetadata } from './format.js';
+import { openPayloadSource, readExactly, readMetadata, type PayloadSource } from './format.js';
 import { signatureMatchesDigest } from './rsa.js';
 import { CURRENT_SIGNATURE_VERSION, decodeSignatures } from './signatures.js';
 
@@ -44,37 +43,41 @@ export interface VerifyPayloadOptions {
   signedHash?: Buffer;
 }
 
-async function hashRange(path: string, end: number, onProgress?: VerifyPayloadOptions['onProgress']): Promise<Buffer> {
+/** SHA-256 of bytes [0, end) of the open payload (the descriptor already checked, never the path again). */
+async function hashRange(src: PayloadSource, end: number, what: string, onProgress?: VerifyPayloadOptions['onProgress']): Promise<Buffer> {
   const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(Math.min(4 << 20, Math.max(end, 1)));
   let seen = 0;
-  if (end === 0) return h.digest();
-  for await (const chunk of createReadStream(path, { start: 0, end: end - 1, highWaterMark: 4 << 20 })) {
-    h.update(chunk as Buffer);
-    seen += (chunk as Buffer).length;
+  while (seen < end) {
+    const n = await src.read(buf, 0, Math.min(buf.length, end - seen), seen);
+    if (n === 0) throw new CeremonyError('PAYLOAD_MALFORMED', `${what} changed size while it was being read`);
+    h.update(buf.subarray(0, n));
+    seen += n;
     onProgress?.({ bytes: seen, total: end });
   }
-  if (seen !== end) throw new CeremonyError('PAYLOAD_MALFORMED', `the payload ${path} changed size while it was being read`);
   return h.digest();
 }
 
 /** Check a payload against the given public keys; never throws for a bad signature (see `ok`). */
 export async function inspectPayload(path: string, publicKeys: readonly KeyObject[], opts: VerifyPayloadOptions = {}): Promise<PayloadVerification> {
   const what = `the payload ${path}`;
-  const { fh, size } = await openPayload(path, what);
+  const src = await openPayloadSource(path, what);
   let signedBytes: number;
-  let blob: Buffer;
+  let entries: ReturnType<typeof decodeSignatures>;
+  let hash: Buffer;
   try {
-    const meta = await readMetadata(fh, size, what);
+    // Any manifest update_engine would parse (unknown fields, any field order): only signing needs the
+    // byte-exact re-encoding.
+    const meta = await readMetadata(src, what, { reproducible: false });
     if (!meta.signatures) {
       throw new CeremonyError('PAYLOAD_SIGNATURE_INVALID', `${path} is not signed: its manifest declares no signatures`);
     }
     signedBytes = meta.metadataSize + meta.signatures.offset;
-    blob = await readExactly(fh, meta.signatures.size, signedBytes, what);
+    entries = decodeSignatures(await readExactly(src, meta.signatures.size, signedBytes, what), what);
+    hash = opts.signedHash ?? (await hashRange(src, signedBytes, what, opts.onProgress));
   } finally {
-    await fh.close();
+    await src.close();
   }
-  const entries = decodeSignatures(blob, what);
-  const hash = opts.signedHash ?? (await hashRange(path, signedBytes, opts.onProgress));
   const chosen = entries.find((s) => s.version === CURRENT_SIGNATURE_VERSION);
   const signatures = entries.map((s) => ({
     index: s.index,

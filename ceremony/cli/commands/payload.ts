@@ -17,6 +17,7 @@ interface SignOpts extends CeremonyCliOptions {
   key: string[];
   out: string;
   trustedKey?: string[];
+  allowUnverified?: boolean;
   force?: boolean;
 }
 
@@ -107,6 +108,10 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
       "pinned build server certificate: the payload's signature (and DIGESTS) are verified first (repeatable)",
       collect,
     )
+    .option(
+      '--allow-unverified',
+      'sign without --trusted-key, the server signature unchecked (recorded as an override that the audit reports)',
+    )
     .option('--force', 'replace --out if it exists');
   withConfirmOption(withCeremonyOptions(
     sign,
@@ -126,6 +131,7 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
             { name: 'out', value: opts.out },
             { name: 'payload', value: input },
             ...(opts.trustedKey ? [{ name: 'trusted-key' as const, value: opts.trustedKey }] : []),
+            ...(opts.allowUnverified ? [{ name: 'allow-unverified' as const, value: true }] : []),
           ],
           (_label, done, total) => progress.tick({ bytes: done, total }),
         ),
@@ -133,6 +139,7 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
         output: resolve(ctx.cwd, opts.out),
         keys,
         trustedKeys: opts.trustedKey?.map((f) => resolve(ctx.cwd, f)),
+        allowUnverified: Boolean(opts.allowUnverified),
         overwrite: opts.force,
         signal,
       });

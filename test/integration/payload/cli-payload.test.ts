@@ -3,6 +3,7 @@
  * imported with pkcs11-tool, PINs from CEREMONY_PIN, Flatcar's vectors as the known answers.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,8 +35,11 @@ beforeEach(() => {
   expect(seal.code, seal.stderr).toBe(0);
 });
 
-/** Ceremony options every signing run here takes: the record under the test's folder; this machine is networked. */
-const ceremonyArgs = () => ['--allow-network', '--record-dir', join(work, 'records')];
+/**
+ * Ceremony options every signing run here takes: the record under the test's folder; this machine is
+ * networked; Flatcar's vectors come without a build server signature, so they are signed unverified.
+ */
+const ceremonyArgs = () => ['--allow-network', '--allow-unverified', '--record-dir', join(work, 'records')];
 afterEach(() => {
   hsm.cleanup();
   rmSync(work, { recursive: true, force: true });
@@ -225,4 +229,62 @@ describe('payload sign refusals leave nothing behind', () => {
     expect(stderr).toMatch(/^error\[CANCELLED\]: /m);
     expect(readdirSync(outDir)).toEqual([]);
   });
+});
+
+describe('special files as input are refused without blocking (issue 12, item 6)', () => {
+  // A FIFO with no writer makes open(2) wait forever, and the process then ignored SIGTERM. Each run
+  // must end by itself: the test timeout catches a hang (no timing assertion), and a run still alive
+  // afterwards is killed.
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+
+  function fifo(name: string): string {
+    const p = join(work, name);
+    execFileSync('mkfifo', [p]);
+    return p;
+  }
+
+  async function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
+    const child = spawnCeremony(args, { env });
+    children.push(child);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    return { code, stderr };
+  }
+
+  function expectRefused(r: { code: number | null; stderr: string }): void {
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^error\[INPUT_UNREADABLE\]: .*not a regular file/m);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }
+
+  it('payload verify on a FIFO exits 2 at once', async () => {
+    expectRefused(await run(['payload', 'verify', '--public-key', DEV_PUB, fifo('update.signed')]));
+  }, 60_000);
+
+  it('payload verify with a FIFO as --public-key exits 2 at once', async () => {
+    expectRefused(await run(['payload', 'verify', '--public-key', fifo('key.pem'), SIGNED]));
+  }, 60_000);
+
+  it('payload sign on a FIFO exits 2 at once and writes nothing', async () => {
+    importKey('signing', DEV_KEY, 'developer-v1', '01');
+    const out = join(work, 'out.signed');
+    expectRefused(await run(['payload', 'sign', ...ceremonyArgs(), '--key', DEV_URI, '--out', out, fifo('update.unsigned')]));
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
+
+  it('payload sign with a FIFO as --trusted-key exits 2 at once', async () => {
+    importKey('signing', DEV_KEY, 'developer-v1', '01');
+    const args = ['payload', 'sign', '--allow-network', '--record-dir', join(work, 'records'), '--trusted-key', fifo('build-server.asc'), '--key', DEV_URI, '--out', join(work, 'o'), UNSIGNED];
+    expectRefused(await run(args));
+  }, 60_000);
+
+  it('sign with a FIFO as a release file exits 2 at once, before anything is verified or signed', async () => {
+    const args = ['sign', '--allow-network', '--record-dir', join(work, 'records'), '--trusted-key', DEV_PUB, '--key', 'pkcs11:token=signing;object=seal', '--out-dir', join(work, 'signed'), fifo('version.txt')];
+    expectRefused(await run(args));
+    expect(existsSync(join(work, 'signed'))).toBe(false);
+  }, 60_000);
 });

@@ -15,6 +15,7 @@ import {
   inspectPayload,
 } from '../../../ceremony/payload/index.js';
 import { makeUnsignedPayload } from './make-payload.js';
+import { swapOnRead } from '../../helpers/swapping-source.js';
 import { ManifestType } from '../../../ceremony/payload/schema.js';
 
 const CRAU = join(VECTORS, 'crau');
@@ -253,6 +254,42 @@ describe('signing refuses what it must, and leaves no output behind', () => {
     expect(readdirSync(dir)).toHaveLength(1);
     await draft.discard();
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('a payload changed between reads is never signed (issue 12, item 1)', () => {
+  // Reads 1 and 2 are the header and the manifest; from read 3 on, the blob area in 4 MiB stages.
+  for (const n of [3, 4, 5]) {
+    it(`bytes swapped on read ${n} and put back: DIGEST_MISMATCH, nothing signed or written`, async () => {
+      const input = join(dir, 'big.unsigned');
+      makeUnsignedPayload(input, 13 * 1024 * 1024 + 123);
+      const verified = sha256(readFileSync(input));
+      const swap = swapOnRead(n);
+      const signer = nodeSigner(DEV_PRIV);
+      let signed = 0;
+      const counting: DigestSigner = { ...signer, signDigest: async (h, d) => (signed++, signer.signDigest(h, d)) };
+      await expect(
+        signPayload({ input, output: join(dir, 'big.signed'), signers: [counting], expectInputSha256: verified, openInput: swap.open }),
+      ).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+      expect(swap.swappedAt).toBeDefined();
+      expect(signed).toBe(0);
+      expect(readdirSync(dir)).toEqual(['big.unsigned']);
+    });
+  }
+
+  it('the input SHA-256 it reports is of the bytes it signed and wrote, not of another read', async () => {
+    const input = join(dir, 'big.unsigned');
+    makeUnsignedPayload(input, 9 * 1024 * 1024);
+    const swap = swapOnRead(4);
+    const out = join(dir, 'big.signed');
+    const r = await signPayload({ input, output: out, signers: [nodeSigner(DEV_PRIV)], openInput: swap.open });
+    const asSigned = readFileSync(input);
+    asSigned[swap.swappedAt!]! ^= 0xff;
+    expect(r.inputSha256.equals(sha256(asSigned))).toBe(true);
+    const written = readFileSync(out);
+    const meta = parsePayloadBytes(written);
+    const blobs = written.subarray(meta.metadataSize, meta.metadataSize + meta.signatures!.offset);
+    expect(blobs.equals(asSigned.subarray(parsePayloadBytes(asSigned).metadataSize))).toBe(true);
   });
 });
 
