@@ -13,12 +13,13 @@ import { wipe } from '../ceremony/crypto.js';
 import { CeremonyError } from '../ceremony/errors.js';
 import { QuorumSession, type ExpectedSet } from '../ceremony/quorum/index.js';
 import type { Handlers } from './ipc.js';
-import type { AirGapView, AuditView, ConfigView, QuorumSessionView } from './ipc-contract.js';
+import type { AirGapView, AuditView, ConfigView, PinnedCertificateView, QuorumSessionView } from './ipc-contract.js';
+import { judgeSessionConfirmation } from './session-confirmation.js';
 import type { CeremonyWorker, JobProgress } from './worker/host.js';
 import type { RenewJobResult } from './worker/protocol.js';
 
 /** Why a dialog is shown; the test double answers by purpose. */
-export type DialogPurpose = 'config' | 'inbox' | 'out-dir' | 'share-file' | 'share-key' | 'record' | 'save-share' | 'save-report';
+export type DialogPurpose = 'config' | 'inbox' | 'out-dir' | 'share-file' | 'share-key' | 'record' | 'pin-certificate' | 'artifacts' | 'save-share' | 'save-report';
 
 export interface Dialogs {
   openFile(purpose: DialogPurpose, title: string): Promise<string | null>;
@@ -70,9 +71,13 @@ export function createDesk(deps: DeskDeps): Handlers {
   let overridden = false;
   let config: DeskConfig | undefined;
   // What main scanned; signing always covers every file of this folder (the worker lists it again).
-  let inbox: { folder: string; scanned: string[]; keyUri: string; hasPayloads: boolean; payloadKeys: string[] } | undefined;
+  let inbox: { folder: string; scanned: string[]; keyUri: string; keyFingerprint: string; hasPayloads: boolean; payloadKeys: string[] } | undefined;
   let lastRecord: string | undefined;
   let audited: string | undefined;
+  // The auditor's choices for reviews: a pinned certificate (kept across records: one root seals them all)
+  // and a folder of artifacts (for the record open now only).
+  let pinned: { path: string; view: PinnedCertificateView } | undefined;
+  let artifactsDir: string | undefined;
   // The shares stay in main (checked by the core's QuorumSession as they arrive) until the worker needs them.
   // Every share presented, accepted or refused, in order: the ceremony re-checks each one and records
   // share-accepted or share-refused, so a refusal seen in the app is in the record too.
@@ -95,10 +100,13 @@ export function createDesk(deps: DeskDeps): Handlers {
   const recordDir = (c: DeskConfig) => join(dirname(c.file), 'ceremony-records');
   const relay = (ctx: Parameters<Handlers['signRun']>[1], jobId: () => string) => (p: JobProgress) => ctx.progress({ jobId: jobId(), ...p });
 
+  const auditParams = (folder: string) => ({ folder, trustedKeys: pinned ? [pinned.path] : [], ...(artifactsDir ? { artifactsDir } : {}) });
   async function review(folder: string): Promise<AuditView> {
-    // The seal is checked against the keys the record carries (keys/). The config's trusted build-server
-    // keys are for inputs, never for seals; pinning the root certificate is the CLI's --trusted-key.
-    return worker.run('audit.review', { folder, trustedKeys: [] }).result;
+    // The seal is checked against the certificate the auditor pinned, else only against the keys the record
+    // carries (keys/), and the view says which. The config's trusted build-server keys are for inputs,
+    // never for seals.
+    const view = await worker.run('audit.review', auditParams(folder)).result;
+    return { ...view, pinnedCertificate: pinned?.view ?? null };
   }
 
   return {
@@ -133,7 +141,7 @@ export function createDesk(deps: DeskDeps): Handlers {
       const job = worker.run('inbox.scan', { folder, trustedKeys: c.trustedKeys, signingKeyUri: c.signingKeyUri, module: c.module }, relay(ctx, () => id));
       id = job.id;
       const view = await job.result;
-      inbox = { folder, scanned: view.files.map((f) => f.name), keyUri: view.signingKey.uri, hasPayloads: view.files.some((f) => f.kind === 'payload'), payloadKeys: view.payloadKeys.map((k) => k.uri) };
+      inbox = { folder, scanned: view.files.map((f) => f.name), keyUri: view.signingKey.uri, keyFingerprint: view.signingKey.fingerprint, hasPayloads: view.files.some((f) => f.kind === 'payload'), payloadKeys: view.payloadKeys.map((k) => k.uri) };
       return view;
     },
     signRun: async (req, ctx) => {
@@ -142,6 +150,10 @@ export function createDesk(deps: DeskDeps): Handlers {
         const c = needConfig();
         requireGap();
         if (!inbox) throw new CeremonyError('USAGE', 'choose the inbox folder first');
+        // The PIN goes to the token only after the confirmation screen showed the key it unlocks.
+        if (req.confirmedKey.replace(/\s+/g, '').toUpperCase() !== inbox.keyFingerprint.toUpperCase()) {
+          throw new CeremonyError('USAGE', 'the key confirmed is not the key this ceremony signs with; choose the inbox folder again and confirm the key shown');
+        }
         // The payload key must be one main listed from the signing token, never any URI a renderer sends.
         if (req.payloadKey !== undefined && !inbox.payloadKeys.includes(req.payloadKey)) {
           throw new CeremonyError('USAGE', 'the payload key chosen is not one of the payload keys found on the signing token');
@@ -180,10 +192,7 @@ export function createDesk(deps: DeskDeps): Handlers {
     },
     renewConfirmSession: async (req) => {
       if (!session) throw new CeremonyError('USAGE', 'open the renewal first');
-      const typed = req.sessionId.replace(/[\s-]/g, '').toLowerCase();
-      if (typed !== session.view.sessionId.replace(/[\s-]/g, '').toLowerCase()) {
-        throw new CeremonyError('QUORUM_MISMATCH', 'the session ID typed does not match this renewal; check its parameters before going on');
-      }
+      judgeSessionConfirmation(req.typed, session.view.sessionId);
       session.confirmed = true;
       return { confirmed: true };
     },
@@ -274,11 +283,27 @@ export function createDesk(deps: DeskDeps): Handlers {
       const folder = await dialogs.openFolder('record', 'Open a ceremony record folder');
       if (!folder) return null;
       audited = folder;
+      artifactsDir = undefined;
       return review(folder);
+    },
+    auditPinCertificate: async () => {
+      const file = await dialogs.openFile('pin-certificate', 'Pin the certificate that seals the records (the root certificate, .asc)');
+      if (!file) return null;
+      // Checked before it is kept: one OpenPGP public certificate, no secret key material.
+      const view = await worker.run('certificate.read', { file }).result;
+      pinned = { path: file, view: { file: basename(file), ...view } };
+      return { pinned: pinned.view, review: audited ? await review(audited) : null };
+    },
+    auditChooseArtifacts: async () => {
+      if (!audited) throw new CeremonyError('USAGE', 'open a record first');
+      const folder = await dialogs.openFolder('artifacts', "Choose the folder holding the ceremony's files (inputs and outputs)");
+      if (!folder) return null;
+      artifactsDir = folder;
+      return { folder, review: await review(audited) };
     },
     auditExport: async (req) => {
       if (!audited) throw new CeremonyError('USAGE', 'open a record first');
-      const { html } = await worker.run('audit.report', { folder: audited, trustedKeys: [] }).result;
+      const { html } = await worker.run('audit.report', auditParams(audited)).result;
       const path = await dialogs.saveFile('save-report', `Save the report as ${req.format.toUpperCase()}`, `report.${req.format}`);
       if (!path) return null;
       await core.writeFileAtomic(path, req.format === 'html' ? html : await core.printToPdf(html));

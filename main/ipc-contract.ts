@@ -27,6 +27,8 @@ export const CHANNELS = {
   renewRun: 'renew:run',
   renewHandOutShare: 'renew:hand-out-share',
   auditOpen: 'audit:open',
+  auditPinCertificate: 'audit:pin-certificate',
+  auditChooseArtifacts: 'audit:choose-artifacts',
   auditExport: 'audit:export',
   jobCancel: 'job:cancel',
 } as const;
@@ -41,7 +43,14 @@ export type Channel = (typeof CHANNELS)[ApiMethod];
 const PIN = z.string().min(4).max(256);
 const SHARE_TEXT = z.string().min(1).max(16_384);
 const PASSPHRASE = z.string().min(1).max(1024);
-const SESSION_ID = z.string().min(8).max(128).regex(/^[0-9A-Za-z -]+$/);
+/**
+ * What a person typed to confirm the quorum session: any text within a length limit is a well-formed
+ * request. Whether it confirms the session is the desk's judgement, answered in a sentence a person can
+ * act on (a schema refusal would only say "malformed request", as it did for a typed "yes").
+ */
+const TYPED_ANSWER = z.string().max(512);
+/** An OpenPGP fingerprint as shown for reading aloud (v4: 40, v6: 64 hex digits; spaces allowed). */
+const FINGERPRINT = z.string().max(128).regex(/^[0-9A-Fa-f ]+$/);
 const CUSTODIAN = z.string().min(1).max(128);
 const JOB_ID = z.string().regex(/^job-[0-9]{1,12}$/);
 /** A PKCS#11 URI (RFC 7512) of a payload key main listed from the signing token; main checks it is one of them. */
@@ -54,10 +63,12 @@ export const REQUESTS = {
   configOpen: z.undefined(),
   signChooseInbox: z.undefined(),
   // No file list: main signs every file of the inbox it scanned, or nothing (DESIGN §3, issue 4).
-  signRun: z.strictObject({ pin: PIN, payloadKey: KEY_URI.optional() }),
+  // `confirmedKey` is the fingerprint of the key the confirmation screen showed: main refuses to log in
+  // unless it is the key it would sign with, so a PIN is never asked for before that screen.
+  signRun: z.strictObject({ pin: PIN, confirmedKey: FINGERPRINT, payloadKey: KEY_URI.optional() }),
   signOpenRecord: z.undefined(),
   renewOpen: z.undefined(),
-  renewConfirmSession: z.strictObject({ sessionId: SESSION_ID }),
+  renewConfirmSession: z.strictObject({ typed: TYPED_ANSWER }),
   renewAddShare: z.discriminatedUnion('source', [
     z.strictObject({ source: z.literal('text'), text: SHARE_TEXT }),
     z.strictObject({ source: z.literal('file') }),
@@ -66,6 +77,8 @@ export const REQUESTS = {
   renewRun: z.strictObject({ signingPin: PIN }),
   renewHandOutShare: z.strictObject({ custodian: CUSTODIAN }),
   auditOpen: z.undefined(),
+  auditPinCertificate: z.undefined(),
+  auditChooseArtifacts: z.undefined(),
   auditExport: z.strictObject({ format: z.enum(['html', 'pdf']) }),
   jobCancel: z.strictObject({ jobId: JOB_ID }),
 } satisfies Record<ApiMethod, z.ZodType>;
@@ -110,15 +123,30 @@ export interface InboxView {
   folder: string;
   /** The files to verify and sign, each with its verdict. */
   files: InboxFile[];
-  /** Signatures and DIGESTS found beside them (used by the verification, not signed). */
+  /** Signatures and DIGESTS the verification of the listed files used (by the core's lookup rule). */
   supporting: string[];
-  /** The key the ceremony will sign with (newest valid OpenPGP signing key on the token) and its fingerprint. */
-  signingKey: { uri: string; fingerprint: string };
+  /** Signatures and DIGESTS in the folder that belong to no listed file (e.g. a removed file's .sig): not used. */
+  unused: string[];
+  /** The key the ceremony will sign with (newest valid OpenPGP signing key on the token). */
+  signingKey: SigningKeyView;
   /**
    * RSA-2048 keys on the signing token that can sign update payloads (not OpenPGP keys), read without a PIN;
    * the maintainer chooses one when the inbox holds payloads.
    */
   payloadKeys: PayloadKeyView[];
+}
+/** A key as a person reads it before any PIN: its label, what it is for, its validity; the URI on demand. */
+export interface SigningKeyView {
+  uri: string;
+  /** The token object's label (CKA_LABEL): how people name the key. */
+  label: string;
+  /** OpenPGP fingerprint, upper-case hex. */
+  fingerprint: string;
+  /** e.g. "OpenPGP signing subkey, newest valid on the token". */
+  role: string;
+  /** ISO 8601 instants: when the key was created, and the instant it expires (absent: no expiry). */
+  validFrom: string;
+  validUntil?: string;
 }
 export interface PayloadKeyView {
   uri: string;
@@ -140,8 +168,8 @@ export interface RecordRef {
   folder: string;
 }
 export interface SignOutcome {
-  /** The key that signed: its URI and OpenPGP fingerprint (a payload key's SPKI SHA-256 when only payloads were signed). */
-  key: { uri: string; fingerprint: string };
+  /** The key that signed: its label, URI and OpenPGP fingerprint. */
+  key: { uri: string; label: string; fingerprint: string };
   outputs: OutputView[];
   /** The first record written (the release signing ceremony's, when there were release files). */
   record: RecordRef;
@@ -162,6 +190,7 @@ export interface QuorumSessionView {
   newThreshold: number;
   newCustodians: string[];
   currentFingerprint: string;
+  /** ISO 8601 instants: from, and the instant the new subkey expires. */
   newValidity: { from: string; to: string };
 }
 export interface ShareAccepted {
@@ -182,14 +211,40 @@ export interface HandedOutShare {
   encrypted: boolean;
 }
 
-/** The reviewer's verdict (ceremony/audit/review.ts). */
+/**
+ * The reviewer's verdict (ceremony/audit/review.ts). `refused`: the record is intact and the ceremony
+ * refused by policy (tampered input, wrong PIN, unconfirmed session); `incomplete`: it stopped (killed,
+ * crashed) without an end.
+ */
 export type Verdict = 'intact' | 'refused' | 'incomplete' | 'tampered' | 'policy-violation';
+export interface PinnedCertificateView {
+  /** The file's name (not its path): what the auditor chose. */
+  file: string;
+  fingerprint: string;
+  userIds: string[];
+}
+export interface ArtifactView {
+  role: string;
+  name: string;
+  status: 'match' | 'mismatch' | 'absent';
+  lookedAt: string;
+}
 export interface AuditView {
   folder: string;
   /** e.g. `sign 3f9a… (completed)` */
   ceremony: string;
   verdict: Verdict;
   summary: string;
+  /**
+   * The seal as checked. `pinned` is false when it was checked only against the keys the record carries
+   * (keys/), which an attacker who rewrote the record could have replaced: never shown as a plain "intact".
+   */
+  seal: { present: boolean; valid: boolean; pinned: boolean; signer?: string };
+  /** The certificate the auditor pinned for this review, if any. */
+  pinnedCertificate: PinnedCertificateView | null;
+  /** The folder the artifacts were looked for in (null: where the record's manifest says they were written). */
+  artifactsFolder: string | null;
+  artifacts: ArtifactView[];
   timeline: { seq: number; time: string; step: string; actor: string; result: string; detail: string }[];
   policy: { title: string; outcome: string; detail: string }[];
   findings: { severity: 'error' | 'info'; code: string; message: string; line?: number }[];
@@ -213,6 +268,10 @@ export interface Responses {
   renewRun: RenewOutcome;
   renewHandOutShare: HandedOutShare | null;
   auditOpen: AuditView | null;
+  /** The certificate pinned, and the open record reviewed again against it (null when none is open). */
+  auditPinCertificate: { pinned: PinnedCertificateView; review: AuditView | null } | null;
+  /** The artifacts folder chosen, and the open record reviewed again with it. */
+  auditChooseArtifacts: { folder: string; review: AuditView | null } | null;
   auditExport: ExportedReport | null;
   jobCancel: { cancelled: boolean };
 }

@@ -22,6 +22,8 @@ const PRELOAD_CHANNELS = {
   renewRun: 'renew:run',
   renewHandOutShare: 'renew:hand-out-share',
   auditOpen: 'audit:open',
+  auditPinCertificate: 'audit:pin-certificate',
+  auditChooseArtifacts: 'audit:choose-artifacts',
   auditExport: 'audit:export',
   jobCancel: 'job:cancel',
 } as const;

@@ -75,25 +75,7 @@ export function App() {
           </button>
         </div>
       </header>
-      {airGap && !airGap.airGapped && (
-        <div className={`banner ${airGap.overridden ? 'banner-override' : 'banner-network'}`} role="alert" data-testid="airgap-banner">
-          {airGap.overridden ? (
-            <span>
-              This machine is networked ({airGap.interfacesUp.join(', ')}). You chose to go on anyway; every ceremony record says so.
-            </span>
-          ) : (
-            <>
-              <span>
-                error[NETWORK_UP] This machine is networked ({airGap.interfacesUp.join(', ')} up). Disconnect it before a ceremony. Ceremonies are refused until
-                then.
-              </span>
-              <button type="button" onClick={() => void override()}>
-                Go on with the network up (recorded)
-              </button>
-            </>
-          )}
-        </div>
-      )}
+      {airGap && !airGap.airGapped && <NetworkBanner airGap={airGap} active={active} onOverride={() => void override()} />}
       <ErrorLine error={error} />
       <div role="tablist" aria-label="Workspaces" className="tabs">
         {WORKSPACES.map((w, i) => (
@@ -121,6 +103,43 @@ export function App() {
           {w.id === 'audit' && <Audit view={audit} onView={setAudit} />}
         </section>
       ))}
+    </div>
+  );
+}
+
+/**
+ * The network warning, worded for the workspace it is shown on: signing and renewal are ceremonies and are
+ * refused on a networked machine until the operator overrides (recorded); reviewing a record is not a
+ * ceremony and works either way.
+ */
+function NetworkBanner({ airGap, active, onOverride }: { airGap: AirGapView; active: WorkspaceId; onOverride(): void }) {
+  const up = airGap.interfacesUp.join(', ');
+  if (active === 'audit') {
+    return (
+      <div className="banner banner-info" role="status" data-testid="airgap-banner">
+        <span>
+          This machine is networked ({up} up). Reviewing a record is not a ceremony and works here;{' '}
+          {airGap.overridden ? 'signing and renewal go on with the network up, recorded.' : 'signing and renewal are refused until it is disconnected.'}
+        </span>
+      </div>
+    );
+  }
+  const what = active === 'sign' ? 'Signing' : 'The renewal';
+  if (airGap.overridden) {
+    return (
+      <div className="banner banner-override" role="alert" data-testid="airgap-banner">
+        <span>This machine is networked ({up}). You chose to go on anyway; every ceremony record says so.</span>
+      </div>
+    );
+  }
+  return (
+    <div className="banner banner-network" role="alert" data-testid="airgap-banner">
+      <span>
+        error[NETWORK_UP] This machine is networked ({up} up). {what} is refused until it is disconnected.
+      </span>
+      <button type="button" onClick={onOverride}>
+        Go on with the network up (recorded)
+      </button>
     </div>
   );
 }

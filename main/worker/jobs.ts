@@ -7,12 +7,9 @@
 import { existsSync } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { renderReport } from '../../ceremony/audit/report.js';
-import { reviewRecord, type Review } from '../../ceremony/audit/review.js';
 import { CeremonyError } from '../../ceremony/errors.js';
-import { readInputFile } from '../../ceremony/files.js';
 import { loadTrustedCertificates } from '../../ceremony/openpgp/verify/certificate.js';
-import { verifyReleaseFiles, type FileVerification } from '../../ceremony/release/verify-release.js';
+import { findDigestsFor, findSignatureFor, verifyReleaseFiles, type FileVerification } from '../../ceremony/release/verify-release.js';
 import { readQuorumSet, readRootCertificate } from '../../ceremony/ceremonies/quorum-state.js';
 import { subkeyWindow } from '../../ceremony/ceremonies/quorum-common.js';
 import { runRenew } from '../../ceremony/ceremonies/renew.js';
@@ -29,7 +26,8 @@ import { openModule, resolveModulePath } from '../../ceremony/hsm/module.js';
 import { TokenSession } from '../../ceremony/hsm/token.js';
 import { verifyCertificate } from '../../ceremony/openpgp/build/self-check.js';
 import { quorumSessionId, type QuorumSetDescriptor } from '../../ceremony/quorum/index.js';
-import type { AuditView, InboxFile, OutputView, PayloadKeyView, RecordRef } from '../ipc-contract.js';
+import type { InboxFile, OutputView, PayloadKeyView, RecordRef, SigningKeyView } from '../ipc-contract.js';
+import { auditReport, auditReview, readPinnedCertificate } from './audit-jobs.js';
 import type { JobName, JobSpecs } from './protocol.js';
 
 export interface JobContext {
@@ -119,18 +117,43 @@ function reporterFor(ctx: JobContext): CeremonyReporter {
 
 /**
  * The key the ceremony will use, chosen before any PIN from the signing token's public objects
- * (ceremony/openpgp/hsm-store newestSigningKey), so its fingerprint can be read aloud first.
+ * (ceremony/openpgp/hsm-store newestSigningKey), so its label, fingerprint, role and validity can be read
+ * aloud and confirmed first.
  */
-async function newestSigningKeyOn(tokenUri: string, module: string | undefined): Promise<{ uri: string; fingerprint: string }> {
+async function newestSigningKeyOn(tokenUri: string, module: string | undefined): Promise<SigningKeyView> {
   const uri = parsePkcs11Uri(tokenUri);
   const mod = openModule(resolveModulePath({ uri, flag: module, env: process.env }));
   const ts = TokenSession.open(mod, uri, false);
   try {
     const k = await newestSigningKey(ts, new Date());
-    return { uri: formatPkcs11Uri({ token: uri.token, object: k.key.label, id: k.key.id, type: 'private' }), fingerprint: k.openpgp.fingerprint };
+    return {
+      uri: formatPkcs11Uri({ token: uri.token, object: k.key.label, id: k.key.id, type: 'private' }),
+      label: k.key.label,
+      fingerprint: k.openpgp.fingerprint,
+      role: k.openpgp.role === 'subkey' ? 'OpenPGP signing subkey, the newest valid one on the signing token' : 'OpenPGP primary key, the newest valid signing key on the signing token',
+      validFrom: k.openpgp.created.toISOString(),
+      ...(k.expires ? { validUntil: k.expires.toISOString() } : {}),
+    };
   } finally {
     ts.close();
   }
+}
+
+/**
+ * The signatures and DIGESTS the verification of `main` reads, by the core's own lookup rule
+ * (findSignatureFor / findDigestsFor), and the rest of the supporting files, which no listed file uses.
+ */
+export function supportingFilesOf(folder: string, main: string[], supporting: string[]): { used: string[]; unused: string[] } {
+  const present = new Set(supporting.map((n) => join(folder, n)));
+  const exists = (p: string) => present.has(p);
+  const used = new Set<string>();
+  for (const n of main) {
+    const file = join(folder, n);
+    const sig = findSignatureFor(file, exists);
+    const digests = findDigestsFor(file, exists);
+    for (const p of [sig, digests, digests && !digests.endsWith('.asc') ? findSignatureFor(digests, exists) : null]) if (p) used.add(basename(p));
+  }
+  return { used: supporting.filter((n) => used.has(n)), unused: supporting.filter((n) => !used.has(n)) };
 }
 
 function throwIfCancelled(signal: AbortSignal): void {
@@ -168,30 +191,6 @@ function toInboxFile(v: FileVerification, name: string, kind: InboxFile['kind'])
   };
 }
 
-function toAuditView(r: Review): AuditView {
-  return {
-    folder: r.dir,
-    ceremony: `${r.kind ?? 'unknown'} ${r.ceremonyId ?? ''} (${r.outcome})`.replace(/\s+/g, ' '),
-    verdict: r.verdict,
-    summary: r.summary,
-    timeline: r.events.map(({ event: e }) => ({
-      seq: e.seq,
-      time: e.time,
-      step: e.step,
-      actor: e.actor.name ? `${e.actor.role} ${e.actor.name}` : e.actor.role,
-      result: e.result,
-      detail: e.detail,
-    })),
-    policy: r.policy.map((c) => ({ title: c.title, outcome: c.outcome, detail: c.detail })),
-    findings: r.findings.map((f) => ({ severity: f.class === 'note' ? 'info' : 'error', code: f.code, message: f.message, ...(f.line ? { line: f.line } : {}) })),
-  };
-}
-
-async function review(folder: string, trustedKeys: string[]): Promise<Review> {
-  const trustedCertificates = trustedKeys.map((p) => readInputFile(p, 'trusted certificate', 1024 * 1024).toString('utf8'));
-  return reviewRecord(folder, trustedCertificates.length ? { trustedCertificates } : {});
-}
-
 export const JOBS: JobTable = {
   // ceremony/release verifyReleaseFiles: each file against its .sig/.asc and its signed DIGESTS, one read.
   'inbox.scan': async (params, ctx) => {
@@ -219,7 +218,7 @@ export const JOBS: JobTable = {
     return {
       folder: params.folder,
       files: results.map((v, i) => toInboxFile(v, main[i]!, kinds[i]!)),
-      supporting,
+      ...(({ used, unused }) => ({ supporting: used, unused }))(supportingFilesOf(params.folder, main, supporting)),
       signingKey: await newestSigningKeyOn(params.signingKeyUri, params.module),
       payloadKeys: kinds.includes('payload') ? await payloadKeysOn(params.signingKeyUri, params.module) : [],
     };
@@ -278,7 +277,7 @@ export const JOBS: JobTable = {
       }
       const withPayloads = Boolean(params.payloadKeyUri) && payloads.length > 0;
       const releaseInputs = payloadsFailed ? all : releases.map((n) => join(params.folder, n));
-      let key: { uri: string; fingerprint: string } | undefined;
+      let key: { uri: string; label: string; fingerprint: string } | undefined;
       if (releaseInputs.length > 0 || withPayloads) {
         const r = await runSignUpdate({
           ...common,
@@ -295,7 +294,7 @@ export const JOBS: JobTable = {
           ]),
         });
         if (payloadsFailed) throw new CeremonyError('INTERNAL', 'a payload failed verification before signing and passed after: the inbox changed during the ceremony');
-        key = { uri: r.key.uri, fingerprint: r.key.fingerprint };
+        key = { uri: r.key.uri, label: parsePkcs11Uri(r.key.uri).object ?? r.key.uri, fingerprint: r.key.fingerprint };
         records.push({ id: r.record.ceremonyId, folder: r.record.dir });
         outputs.push(...r.signed.map((s) => ({ name: basename(s.output), path: s.output, sha256: s.signatureSha256, selfCheck: 'OK' as const })));
         outputs.push(...r.payloads.map((p) => ({ name: basename(p.output), path: p.output, sha256: p.outputSha256, selfCheck: 'OK' as const })));
@@ -339,7 +338,7 @@ export const JOBS: JobTable = {
         newThreshold: config.quorum.threshold,
         newCustodians: custodians,
         currentFingerprint: status.primary.fingerprint,
-        newValidity: { from: window.validFrom.toISOString().slice(0, 10), to: window.validUntil.toISOString().slice(0, 10) },
+        newValidity: { from: window.validFrom.toISOString(), to: window.validUntil.toISOString() },
       },
       expected: inForce,
     };
@@ -385,7 +384,8 @@ export const JOBS: JobTable = {
   // ceremony/audit reviewRecord / renderReport: the auditor's checks and the self-contained HTML report.
   'audit.review': async (params, ctx) => {
     ctx.progress('verify-input', 'checking the record', 0, 1);
-    return toAuditView(await review(params.folder, params.trustedKeys));
+    return auditReview(params);
   },
-  'audit.report': async (params) => ({ html: renderReport(await review(params.folder, params.trustedKeys), new Date()) }),
+  'audit.report': async (params) => auditReport(params),
+  'certificate.read': async (params) => (await readPinnedCertificate(params.file)).view,
 };

@@ -4,7 +4,7 @@
  * graphene's calls are synchronous, so they must never run on the main process's thread.
  */
 import type { ExpectedSet } from '../../ceremony/quorum/index.js';
-import type { AuditView, InboxView, QuorumSessionView, RenewOutcome, SignOutcome } from '../ipc-contract.js';
+import type { AuditView, InboxView, PinnedCertificateView, QuorumSessionView, RenewOutcome, SignOutcome } from '../ipc-contract.js';
 
 /**
  * The renewal's new shares come back to main, never to the renderer: main hands each one out to its
@@ -52,12 +52,23 @@ export interface JobSpecs {
     params: { configFile: string; sessionId: string; shares: { source: string; text: Uint8Array }[]; signingPin: Uint8Array; outDir: string; recordDir: string; allowNetwork: boolean };
     result: RenewJobResult;
   };
-  /** The auditor's review of a record folder. */
-  'audit.review': { params: { folder: string; trustedKeys: string[] }; result: AuditView };
+  /**
+   * The auditor's review of a record folder: the seal against the pinned certificates (none: against the
+   * record's own keys/), the artifacts looked for in `artifactsDir` when given.
+   */
+  'audit.review': { params: AuditParams; result: Omit<AuditView, 'pinnedCertificate'> };
   /** The auditor's HTML report of a record folder. */
-  'audit.report': { params: { folder: string; trustedKeys: string[] }; result: { html: string } };
+  'audit.report': { params: AuditParams; result: { html: string } };
+  /** Read and check a certificate the auditor wants to pin: one OpenPGP public certificate, no secret key. */
+  'certificate.read': { params: { file: string }; result: Omit<PinnedCertificateView, 'file'> };
 }
 export type JobName = keyof JobSpecs;
+
+export interface AuditParams {
+  folder: string;
+  trustedKeys: string[];
+  artifactsDir?: string;
+}
 
 export type ToWorker =
   | { type: 'run'; id: string; job: JobName; params: unknown }

@@ -2,38 +2,54 @@ import { useState } from 'react';
 import type { AuditView, ExportedReport, IpcError } from '../../../main/ipc-contract.js';
 import { api, call, errorOf } from '../api.js';
 import { ErrorLine } from '../components/ErrorLine.js';
+import { Fingerprint } from '../components/Fingerprint.js';
 import { StepList } from '../components/StepList.js';
 import { AUDIT_STEPS, type StepStates } from '../steps.js';
+import { VerdictBadge } from './VerdictBadge.js';
 
-/** Audit (DESIGN §3 Review): a record's verdict, timeline and findings; the report as HTML or PDF. */
+/**
+ * Audit (DESIGN §3 Review): a record's verdict, timeline and findings; the report as HTML or PDF. The
+ * auditor may pin the certificate that seals the records (without it the seal is checked only against
+ * the keys the record itself carries) and point at the folder where the ceremony's files now are.
+ */
 export function Audit({ view, onView }: { view: AuditView | null; onView(v: AuditView): void }) {
   const [error, setError] = useState<IpcError | null>(null);
   const [exported, setExported] = useState<ExportedReport[]>([]);
   const states: StepStates = view
-    ? { 'load-config': 'done', 'verify-input': 'done', confirm: 'done', 'ceremony-end': view.verdict === 'intact' ? 'done' : 'failed' }
+    ? { 'load-config': 'done', 'verify-input': 'done', confirm: 'done', 'ceremony-end': view.verdict === 'intact' || view.verdict === 'refused' ? 'done' : 'failed' }
     : { 'load-config': 'active' };
 
-  const open = async () => {
+  const guard = async (what: () => Promise<void>) => {
     setError(null);
     try {
+      await what();
+    } catch (e) {
+      setError(errorOf(e));
+    }
+  };
+  const open = () =>
+    guard(async () => {
       const v = await call(api().auditOpen());
       if (v) {
         setExported([]);
         onView(v);
       }
-    } catch (e) {
-      setError(errorOf(e));
-    }
-  };
-  const exportAs = async (format: 'html' | 'pdf') => {
-    setError(null);
-    try {
+    });
+  const pin = () =>
+    guard(async () => {
+      const r = await call(api().auditPinCertificate());
+      if (r?.review) onView(r.review);
+    });
+  const chooseArtifacts = () =>
+    guard(async () => {
+      const r = await call(api().auditChooseArtifacts());
+      if (r?.review) onView(r.review);
+    });
+  const exportAs = (format: 'html' | 'pdf') =>
+    guard(async () => {
       const r = await call(api().auditExport({ format }));
       if (r) setExported((x) => [...x, r]);
-    } catch (e) {
-      setError(errorOf(e));
-    }
-  };
+    });
 
   return (
     <div className="ceremony">
@@ -43,18 +59,33 @@ export function Audit({ view, onView }: { view: AuditView | null; onView(v: Audi
         <p>
           <button type="button" className="primary" onClick={() => void open()}>
             Open a record…
+          </button>{' '}
+          <button type="button" onClick={() => void pin()}>
+            Pin a certificate…
           </button>
         </p>
         <ErrorLine error={error} />
         {view && (
           <>
-            <p className={`verdict verdict-${view.verdict === 'intact' ? 'intact' : 'failed'}`} data-testid="verdict" data-verdict={view.verdict}>
-              {view.verdict.toUpperCase()}
-            </p>
+            <VerdictBadge view={view} />
             <p data-testid="summary">{view.summary}</p>
-            <p>
+            <p className="wrap">
               {view.ceremony} — <code>{view.folder}</code>
             </p>
+            <h3>Seal</h3>
+            {view.pinnedCertificate ? (
+              <div data-testid="pinned-certificate">
+                <p>
+                  Checked against the pinned certificate <code>{view.pinnedCertificate.file}</code> ({view.pinnedCertificate.userIds.join(', ')}):
+                </p>
+                <Fingerprint value={view.pinnedCertificate.fingerprint} label="pinned certificate fingerprint" />
+              </div>
+            ) : (
+              <p className="warning" data-testid="seal-not-pinned">
+                No certificate is pinned: the seal was checked only against the keys the record itself carries, which whoever rewrote the record could
+                have replaced. Pin the root certificate to know who sealed it.
+              </p>
+            )}
             <h3>Policy</h3>
             <ul className="policy" aria-label="Policy checks">
               {view.policy.map((c) => (
@@ -79,8 +110,61 @@ export function Audit({ view, onView }: { view: AuditView | null; onView(v: Audi
                 ))}
               </ul>
             )}
+            <h3>Artifacts</h3>
+            <p>
+              {view.artifactsFolder ? (
+                <>
+                  Looked for in <code>{view.artifactsFolder}</code>.{' '}
+                </>
+              ) : (
+                'Looked for where the ceremony wrote them. '
+              )}
+              <button type="button" onClick={() => void chooseArtifacts()}>
+                Check the artifacts in a folder…
+              </button>
+            </p>
+            {view.artifacts.length > 0 && (
+              <table className="artifacts" aria-label="Artifacts">
+                <colgroup>
+                  <col className="col-role" />
+                  <col className="col-name" />
+                  <col className="col-check" />
+                  <col />
+                </colgroup>
+                <thead>
+                  <tr>
+                    <th scope="col">Role</th>
+                    <th scope="col">Name</th>
+                    <th scope="col">Check</th>
+                    <th scope="col">Looked at</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {view.artifacts.map((a) => (
+                    <tr key={`${a.role}:${a.name}`} data-artifact={a.name} data-status={a.status} className={`artifact-${a.status}`}>
+                      <td>{a.role}</td>
+                      <th scope="row">{a.name}</th>
+                      <td>
+                        <strong>{a.status}</strong>
+                      </td>
+                      <td>
+                        <code>{a.lookedAt}</code>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
             <h3>Timeline</h3>
             <table className="timeline" aria-label="Timeline">
+              <colgroup>
+                <col className="col-seq" />
+                <col className="col-time" />
+                <col className="col-step" />
+                <col className="col-actor" />
+                <col className="col-result" />
+                <col />
+              </colgroup>
               <thead>
                 <tr>
                   <th scope="col">#</th>

@@ -5,8 +5,10 @@ import type { Shell } from '../App.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import { Fingerprint } from '../components/Fingerprint.js';
 import { JobProgress } from '../components/JobProgress.js';
+import { MaskedShare } from '../components/MaskedShare.js';
 import { SecretDialog } from '../components/SecretDialog.js';
 import { StepList } from '../components/StepList.js';
+import { formatValidity } from '../format.js';
 import { advance, RENEW_STEPS, type StepStates } from '../steps.js';
 
 type Secret = { kind: 'pin' } | { kind: 'passphrase' } | null;
@@ -61,7 +63,7 @@ export function RenewKey({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(v
   const confirm = (e: FormEvent) => {
     e.preventDefault();
     void guard(async () => {
-      await call(api().renewConfirmSession({ sessionId: sessionInput.current?.value ?? '' }));
+      await call(api().renewConfirmSession({ typed: sessionInput.current?.value ?? '' }));
       setConfirmed(true);
       setSteps((s) => ({ ...s, 'quorum-session': 'done', 'share-accepted': 'active' }));
     });
@@ -155,7 +157,7 @@ export function RenewKey({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(v
               Shares needed now: {session.threshold} of {session.custodians.length} ({session.custodians.join(', ')}).
             </p>
             <p>
-              New subkey valid {session.newValidity.from} to {session.newValidity.to}; new quorum {session.newThreshold} of {session.newCustodians.length}:{' '}
+              New subkey {formatValidity(session.newValidity.from, session.newValidity.to)}; new quorum {session.newThreshold} of {session.newCustodians.length}:{' '}
               {session.newCustodians.join(', ')}.
             </p>
           </div>
@@ -163,7 +165,7 @@ export function RenewKey({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(v
         {session && !confirmed && (
           <form onSubmit={confirm} className="confirm">
             <label>
-              Every custodian reads the ID on their own device; type it here to confirm
+              Every custodian reads the ID on their own device; type it here to confirm (at least its first four groups)
               <input ref={sessionInput} name="session-id" autoComplete="off" spellCheck={false} />
             </label>
             <button type="submit">Confirm session ID</button>
@@ -185,10 +187,7 @@ export function RenewKey({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(v
             {have < need && (
               <>
                 <form onSubmit={addTyped} className="share-entry">
-                  <label>
-                    Type or paste a share (text envelope or words)
-                    <textarea ref={shareText} name="share" rows={6} autoComplete="off" spellCheck={false} />
-                  </label>
+                  <MaskedShare ref={shareText} name="share" label="Type or paste a share (text envelope or words)" />
                   <button type="submit">Add share</button>
                 </form>
                 <p>

@@ -3,19 +3,25 @@ import type { AuditView, InboxView, IpcError, SignOutcome } from '../../../main/
 import { api, call, errorOf } from '../api.js';
 import type { Shell } from '../App.js';
 import { ErrorLine } from '../components/ErrorLine.js';
+import { ConfirmSigning } from '../components/ConfirmSigning.js';
 import { Fingerprint } from '../components/Fingerprint.js';
+import { KeyCard } from '../components/KeyCard.js';
 import { JobProgress } from '../components/JobProgress.js';
 import { SecretDialog } from '../components/SecretDialog.js';
 import { StepList } from '../components/StepList.js';
 import { advance, SIGN_STEPS, type StepStates } from '../steps.js';
 
-/** Sign update (DESIGN §3): inbox → verification table → read aloud → one PIN → sign → self-check → record. */
+/**
+ * Sign update (DESIGN §3): inbox → verification table → read aloud and confirm (key and every SHA-256) →
+ * one PIN → sign → self-check → record.
+ */
 export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(view: AuditView): void }) {
   const [inbox, setInbox] = useState<InboxView | null>(null);
   const [outcome, setOutcome] = useState<SignOutcome | null>(null);
   const [error, setError] = useState<IpcError | null>(null);
   const [running, setRunning] = useState(false);
   const [pinOpen, setPinOpen] = useState(false);
+  const [confirmOpen, setConfirmOpen] = useState(false);
   const [steps, setSteps] = useState<StepStates>({});
 
   const airOk = shell.airGap ? shell.airGap.airGapped || shell.airGap.overridden : false;
@@ -52,12 +58,14 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
 
   const sign = async (pin: string) => {
     setPinOpen(false);
+    if (!inbox || pin === '') return; // never an empty PIN: it would cost a try on the token
     setError(null);
     setRunning(true);
     setSteps((s) => ({ ...s, 'show-fingerprints': 'done', 'hsm-login': 'active' }));
     try {
       // The PIN is passed straight through and not kept: this closure is its only holder.
-      const result = await call(api().signRun(needsPayloadKey ? { pin, payloadKey } : { pin }));
+      const confirmedKey = inbox.signingKey.fingerprint;
+      const result = await call(api().signRun(needsPayloadKey ? { pin, confirmedKey, payloadKey } : { pin, confirmedKey }));
       setOutcome(result);
       setSteps((s) => ({ ...s, 'hsm-login': 'done', sign: 'done', 'self-check': result.outputs.every((o) => o.selfCheck === 'OK') ? 'done' : 'failed', 'write-output': 'done', seal: 'done' }));
     } catch (e) {
@@ -97,6 +105,14 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
           <>
             <h3>Inbox {inbox.folder}</h3>
             <table className="inbox" aria-label="Inbox files">
+              <colgroup>
+                <col className="col-file" />
+                <col className="col-kind" />
+                <col className="col-status" />
+                <col className="col-reason" />
+                <col className="col-signer" />
+                <col className="col-sha" />
+              </colgroup>
               <thead>
                 <tr>
                   <th scope="col">File</th>
@@ -124,11 +140,19 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
                 ))}
               </tbody>
             </table>
-            {inbox.supporting.length > 0 && <p className="supporting">Signatures and DIGESTS used: {inbox.supporting.join(', ')}</p>}
+            {inbox.supporting.length > 0 && (
+              <p className="supporting" data-testid="supporting">
+                Signatures and DIGESTS used: {inbox.supporting.join(', ')}
+              </p>
+            )}
+            {inbox.unused.length > 0 && (
+              <p className="supporting muted" data-testid="unused">
+                In the folder but not used (they belong to no file listed above): {inbox.unused.join(', ')}
+              </p>
+            )}
             <div className="readaloud">
               <h3>Signing key</h3>
-              <p>{inbox.signingKey.uri}</p>
-              {inbox.signingKey.fingerprint && <Fingerprint value={inbox.signingKey.fingerprint} label="signing key fingerprint" />}
+              <KeyCard keyView={inbox.signingKey} fingerprintLabel="signing key fingerprint" />
             </div>
             {payloads.length > 0 && inbox.payloadKeys.length > 0 && (
               <div className="readaloud">
@@ -165,7 +189,7 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
               </p>
             )}
             <p>
-              <button type="button" className="primary" disabled={!canSign} onClick={() => setPinOpen(true)}>
+              <button type="button" className="primary" disabled={!canSign} onClick={() => setConfirmOpen(true)}>
                 Sign {toSign.length} file{toSign.length === 1 ? '' : 's'}…
               </button>
             </p>
@@ -175,11 +199,15 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
           <>
             <div className="readaloud">
               <h3>Signed by</h3>
-              <p>{outcome.key.uri}</p>
-              <Fingerprint value={outcome.key.fingerprint} label="signing key fingerprint" />
+              <KeyCard keyView={outcome.key} fingerprintLabel="signing key fingerprint" />
             </div>
             <h3>Outputs</h3>
             <table className="outputs" aria-label="Outputs">
+              <colgroup>
+                <col className="col-file" />
+                <col className="col-status" />
+                <col className="col-sha" />
+              </colgroup>
               <thead>
                 <tr>
                   <th scope="col">Output</th>
@@ -220,6 +248,20 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
           </>
         )}
       </div>
+      {inbox && (
+        <ConfirmSigning
+          open={confirmOpen}
+          signingKey={inbox.signingKey}
+          {...(needsPayloadKey ? { payloadKey: inbox.payloadKeys.find((k) => k.uri === payloadKey) } : {})}
+          files={toSign}
+          onConfirm={() => {
+            setConfirmOpen(false);
+            setSteps((s) => ({ ...s, 'show-fingerprints': 'done', 'hsm-login': 'active' }));
+            setPinOpen(true);
+          }}
+          onCancel={() => setConfirmOpen(false)}
+        />
+      )}
       <SecretDialog open={pinOpen} title="Signing token PIN" label="PIN" submit="Sign" onSubmit={(pin) => void sign(pin)} onCancel={() => setPinOpen(false)} />
     </div>
   );

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { newQuorumSecret, splitQuorumSecret, formatShare, formatShareWords } from '../../../ceremony/quorum/index.js';
 import type { DeskConfig, DeskCore, DialogPurpose } from '../../../main/desk.js';
 import { createDesk } from '../../../main/desk.js';
-import type { Handlers } from '../../../main/ipc.js';
+import { dispatch, type Handlers } from '../../../main/ipc.js';
 import type { JobName } from '../../../main/worker/protocol.js';
 
 const CONFIG: DeskConfig = {
@@ -62,20 +62,21 @@ async function setup(opts: { networked?: boolean; results?: Partial<Record<JobNa
   return { desk, ran, written, split, files };
 }
 
-const inboxView = { folder: '/media/inbox', files: [{ name: 'a.bin', size: 1, kind: 'release', status: 'VERIFIED', sha256: '00' }], supporting: [], signingKey: { uri: 'pkcs11:token=signing;object=k', fingerprint: 'AB'.repeat(20) }, payloadKeys: [] };
+const inboxView = { folder: '/media/inbox', files: [{ name: 'a.bin', size: 1, kind: 'release', status: 'VERIFIED', sha256: '00' }], supporting: [], unused: [], signingKey: { uri: 'pkcs11:token=signing;object=k', label: 'k', fingerprint: 'AB'.repeat(20), role: 'OpenPGP signing subkey', validFrom: '2026-01-01T00:00:00.000Z' }, payloadKeys: [] };
+const KEY = 'AB'.repeat(20);
 const PAYLOAD_KEY = 'pkcs11:token=signing;object=payload-2027;type=private';
 const inboxWithPayload = {
   ...inboxView,
   files: [...inboxView.files, { name: 'update.gz', size: 1, kind: 'payload', status: 'VERIFIED', sha256: '11' }],
   payloadKeys: [{ uri: PAYLOAD_KEY, label: 'payload-2027', fingerprint: 'CD'.repeat(32) }],
 };
-const signOutcome = { key: { uri: 'u', fingerprint: 'f' }, outputs: [], record: { id: 'x', folder: '/r' }, records: [{ id: 'x', folder: '/r' }], skipped: [] };
+const signOutcome = { key: { uri: 'u', label: 'k', fingerprint: 'f' }, outputs: [], record: { id: 'x', folder: '/r' }, records: [{ id: 'x', folder: '/r' }], skipped: [] };
 
 describe('the desk', () => {
   it('refuses to sign on a networked machine before any HSM work, and wipes the PIN', async () => {
     const { desk, ran } = await setup({ networked: true, results: { 'inbox.scan': inboxView } });
     await desk.signChooseInbox(undefined, ctx);
-    await expect(desk.signRun({ pin: '123456' }, ctx)).rejects.toMatchObject({ code: 'NETWORK_UP' });
+    await expect(desk.signRun({ pin: '123456', confirmedKey: KEY }, ctx)).rejects.toMatchObject({ code: 'NETWORK_UP' });
     expect(ran.map((r) => r.job)).toEqual(['inbox.scan']);
   });
 
@@ -84,7 +85,7 @@ describe('the desk', () => {
     await desk.signChooseInbox(undefined, ctx);
     const view = await desk.airGapOverride({ allowNetwork: true, acknowledgement: 'I accept that this machine is networked' }, ctx);
     expect(view).toEqual({ airGapped: false, interfacesUp: ['eth0'], overridden: true });
-    await desk.signRun({ pin: '123456' }, ctx);
+    await desk.signRun({ pin: '123456', confirmedKey: KEY }, ctx);
     const sign = ran.find((r) => r.job === 'sign.run')! as Ran & { live: { pin: Uint8Array } };
     expect(sign.params).toMatchObject({ allowNetwork: true, signingKeyUri: 'pkcs11:token=signing;object=k', folder: '/media/inbox', outDir: '/media/out' });
     expect(Buffer.from(sign.params.pin as Uint8Array).toString()).toBe('123456');
@@ -96,7 +97,7 @@ describe('the desk', () => {
     const { desk, ran } = await setup({ results: { 'inbox.scan': rejectedInbox, 'sign.run': signOutcome } });
     await desk.signChooseInbox(undefined, ctx);
     // The IPC schema refuses a file list; even a handler called directly passes only the folder.
-    await desk.signRun({ pin: '123456', files: ['a.bin'] } as never, ctx);
+    await desk.signRun({ pin: '123456', confirmedKey: KEY, files: ['a.bin'] } as never, ctx);
     const sign = ran.find((r) => r.job === 'sign.run')!;
     expect(sign.params).toMatchObject({ folder: '/media/inbox', scanned: ['a.bin', 'b.bin'] });
     expect(sign.params).not.toHaveProperty('files');
@@ -105,17 +106,17 @@ describe('the desk', () => {
   it('an inbox with payloads needs a payload key listed from the token; a URI of the renderer\'s choosing is refused', async () => {
     const { desk, ran } = await setup({ results: { 'inbox.scan': inboxWithPayload, 'sign.run': signOutcome } });
     await desk.signChooseInbox(undefined, ctx);
-    await expect(desk.signRun({ pin: '123456' }, ctx)).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('payload key') });
-    await expect(desk.signRun({ pin: '123456', payloadKey: 'pkcs11:token=other;object=attacker' }, ctx)).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(desk.signRun({ pin: '123456', confirmedKey: KEY }, ctx)).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('payload key') });
+    await expect(desk.signRun({ pin: '123456', confirmedKey: KEY, payloadKey: 'pkcs11:token=other;object=attacker' }, ctx)).rejects.toMatchObject({ code: 'USAGE' });
     expect(ran.map((r) => r.job)).toEqual(['inbox.scan']);
-    await desk.signRun({ pin: '123456', payloadKey: PAYLOAD_KEY }, ctx);
+    await desk.signRun({ pin: '123456', confirmedKey: KEY, payloadKey: PAYLOAD_KEY }, ctx);
     expect(ran.find((r) => r.job === 'sign.run')!.params).toMatchObject({ folder: '/media/inbox', payloadKeyUri: PAYLOAD_KEY });
   });
 
   it('without a payload key on the token, the payloads go to the worker unsigned-by-choice (it skips them with a note)', async () => {
     const { desk, ran } = await setup({ results: { 'inbox.scan': { ...inboxWithPayload, payloadKeys: [] }, 'sign.run': signOutcome } });
     await desk.signChooseInbox(undefined, ctx);
-    await desk.signRun({ pin: '123456' }, ctx);
+    await desk.signRun({ pin: '123456', confirmedKey: KEY }, ctx);
     expect(ran.find((r) => r.job === 'sign.run')!.params).not.toHaveProperty('payloadKeyUri');
   });
 
@@ -123,13 +124,13 @@ describe('the desk', () => {
     const { desk, split } = await setup();
     await desk.renewOpen(undefined, ctx);
     await expect(desk.renewAddShare({ source: 'text', text: formatShare(split.shares[0]!) }, ctx)).rejects.toMatchObject({ code: 'USAGE' });
-    await expect(desk.renewConfirmSession({ sessionId: '3f9a-12bc-0000-1111-2222-3333-4444-6666' }, ctx)).rejects.toMatchObject({ code: 'QUORUM_MISMATCH' });
+    await expect(desk.renewConfirmSession({ typed: '3f9a-12bc-0000-1111-2222-3333-4444-6666' }, ctx)).rejects.toMatchObject({ code: 'QUORUM_MISMATCH' });
   });
 
   it('checks each share on arrival, names a mistyped one, refuses a duplicate, and counts x/k', async () => {
     const { desk, split } = await setup();
     await desk.renewOpen(undefined, ctx);
-    await desk.renewConfirmSession({ sessionId: '3F9A 12BC 0000 1111 2222 3333 4444 5555' }, ctx);
+    await desk.renewConfirmSession({ typed: '3F9A 12BC 0000 1111 2222 3333 4444 5555' }, ctx);
     expect(await desk.renewAddShare({ source: 'text', text: formatShare(split.shares[0]!) }, ctx)).toEqual({ custodian: 'alice', index: 1, have: 1, need: 3 });
     const typo = formatShare(split.shares[1]!).replace(/^(Data: )([0-9a-f])/m, (_m, p: string, d: string) => p + (d === '0' ? '1' : '0'));
     await expect(desk.renewAddShare({ source: 'text', text: typo }, ctx)).rejects.toMatchObject({ code: 'SHARE_INVALID', message: expect.stringContaining('bob') });
@@ -142,7 +143,7 @@ describe('the desk', () => {
       results: { 'renew.run': { newSubkeyFingerprint: 'F', certificateFingerprint: 'C', newShares: [], shareFiles: [], record: { id: 'r', folder: '/r' } } },
     });
     await desk.renewOpen(undefined, ctx);
-    await desk.renewConfirmSession({ sessionId: '3f9a-12bc-0000-1111-2222-3333-4444-5555' }, ctx);
+    await desk.renewConfirmSession({ typed: '3f9a-12bc-0000-1111-2222-3333-4444-5555' }, ctx);
     const typo = formatShare(split.shares[1]!).replace(/^(Data: )([0-9a-f])/m, (_m, p: string, d: string) => p + (d === '0' ? '1' : '0'));
     await desk.renewAddShare({ source: 'text', text: formatShare(split.shares[0]!) }, ctx);
     await expect(desk.renewAddShare({ source: 'text', text: typo }, ctx)).rejects.toMatchObject({ code: 'SHARE_INVALID' });
@@ -151,7 +152,7 @@ describe('the desk', () => {
     await expect(desk.renewRun({ signingPin: '123456' }, ctx)).rejects.toMatchObject({ code: 'QUORUM_NOT_MET', message: expect.stringContaining('2 of 3') });
 
     await desk.renewOpen(undefined, ctx);
-    await desk.renewConfirmSession({ sessionId: '3f9a-12bc-0000-1111-2222-3333-4444-5555' }, ctx);
+    await desk.renewConfirmSession({ typed: '3f9a-12bc-0000-1111-2222-3333-4444-5555' }, ctx);
     await desk.renewAddShare({ source: 'text', text: formatShare(split.shares[0]!) }, ctx);
     await expect(desk.renewAddShare({ source: 'text', text: typo }, ctx)).rejects.toMatchObject({ code: 'SHARE_INVALID' });
     await desk.renewAddShare({ source: 'text', text: formatShare(split.shares[2]!) }, ctx);
@@ -168,7 +169,7 @@ describe('the desk', () => {
     const { desk } = await setup();
     const other = await splitQuorumSecret(newQuorumSecret(), { threshold: 3, custodians: CONFIG.custodians });
     await desk.renewOpen(undefined, ctx);
-    await desk.renewConfirmSession({ sessionId: '3f9a12bc000011112222333344445555' }, ctx);
+    await desk.renewConfirmSession({ typed: '3f9a12bc000011112222333344445555' }, ctx);
     await expect(desk.renewAddShare({ source: 'text', text: formatShare(other.shares[0]!) }, ctx)).rejects.toMatchObject({ code: 'SHARE_FOREIGN' });
   });
 
@@ -178,13 +179,13 @@ describe('the desk', () => {
       answers: { 'save-share': '/media/alice-usb/alice.share' },
     });
     await desk.renewOpen(undefined, ctx);
-    await desk.renewConfirmSession({ sessionId: '3f9a-12bc-0000-1111-2222-3333-4444-5555' }, ctx);
+    await desk.renewConfirmSession({ typed: '3f9a-12bc-0000-1111-2222-3333-4444-5555' }, ctx);
     for (const s of split.shares.slice(0, 2)) await desk.renewAddShare({ source: 'text', text: formatShare(s) }, ctx);
     await expect(desk.renewRun({ signingPin: '123456' }, ctx)).rejects.toMatchObject({ code: 'QUORUM_NOT_MET' });
     expect(ran.filter((r) => r.job === 'renew.run')).toEqual([]);
     // The failed attempt ended the session: shares must be presented again.
     await desk.renewOpen(undefined, ctx);
-    await desk.renewConfirmSession({ sessionId: '3f9a-12bc-0000-1111-2222-3333-4444-5555' }, ctx);
+    await desk.renewConfirmSession({ typed: '3f9a-12bc-0000-1111-2222-3333-4444-5555' }, ctx);
     for (const s of split.shares.slice(0, 3)) await desk.renewAddShare({ source: 'text', text: formatShare(s) }, ctx);
     const outcome = await desk.renewRun({ signingPin: '123456' }, ctx);
     expect(outcome).not.toHaveProperty('shareFiles');
@@ -203,5 +204,52 @@ describe('the desk', () => {
     const { desk, ran } = await setup({ answers: { record: '/records/x' }, results: { 'audit.review': { verdict: 'intact' } } });
     await desk.auditOpen(undefined, ctx);
     expect(ran.at(-1)).toMatchObject({ job: 'audit.review', params: { folder: '/records/x', trustedKeys: [] } });
+  });
+
+  it('a PIN is never sent before the confirmation screen showed the key it unlocks: a PIN for another key is refused before any work', async () => {
+    const { desk, ran } = await setup({ results: { 'inbox.scan': inboxView, 'sign.run': signOutcome } });
+    await desk.signChooseInbox(undefined, ctx);
+    await expect(desk.signRun({ pin: '123456', confirmedKey: 'CD'.repeat(20) }, ctx)).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('key confirmed') });
+    expect(ran.map((r) => r.job)).toEqual(['inbox.scan']);
+    // Grouped as on the screen, any letter case: the same key.
+    await desk.signRun({ pin: '123456', confirmedKey: KEY.toLowerCase().match(/.{4}/g)!.join(' ') }, ctx);
+    expect(ran.map((r) => r.job)).toEqual(['inbox.scan', 'sign.run']);
+  });
+
+  it.each([
+    ['yes', 'session ID itself'],
+    ['  ', 'type the session ID'],
+    ['3f9a-12bc', 'at least the first 4 groups'],
+    ['the blue one', 'only the digits'],
+  ])('a custodian answering %j to the session confirmation gets a sentence saying what to type, never "malformed request"', async (typed, says) => {
+    const { desk } = await setup();
+    await desk.renewOpen(undefined, ctx);
+    const trusted = { senderFrame: { url: 'app://app/index.html', parent: null }, sender: { mainFrame: null as unknown, send: () => {} } };
+    trusted.sender.mainFrame = trusted.senderFrame;
+    const r = await dispatch(desk, 'renew:confirm-session', trusted, { typed }, 'app://app');
+    expect(r).toMatchObject({ ok: false, error: { code: 'USAGE', message: expect.stringContaining(says) } });
+    expect(JSON.stringify(r)).not.toContain('malformed');
+    // The first four groups (64 bits) confirm it, as `renew --session-id` accepts.
+    expect(await dispatch(desk, 'renew:confirm-session', trusted, { typed: '3f9a-12bc-0000-1111' }, 'app://app')).toEqual({ ok: true, value: { confirmed: true } });
+  });
+
+  it('the auditor pins a certificate chosen in main and checked by the worker; the open record is reviewed again against it', async () => {
+    const review = { verdict: 'intact', seal: { present: true, valid: true, pinned: true } };
+    const { desk, ran } = await setup({
+      answers: { record: '/records/x', 'pin-certificate': '/keys/root.asc', artifacts: '/media/release' },
+      results: { 'audit.review': review, 'certificate.read': { fingerprint: 'EF'.repeat(20), userIds: ['Root <r@example.org>'] } },
+    });
+    await expect(desk.auditChooseArtifacts(undefined, ctx)).rejects.toMatchObject({ code: 'USAGE' });
+    await desk.auditOpen(undefined, ctx);
+    const pinned = await desk.auditPinCertificate(undefined, ctx);
+    expect(pinned).toEqual({ pinned: { file: 'root.asc', fingerprint: 'EF'.repeat(20), userIds: ['Root <r@example.org>'] }, review: { ...review, pinnedCertificate: pinned!.pinned } });
+    expect(ran.map((r) => r.job)).toEqual(['audit.review', 'certificate.read', 'audit.review']);
+    expect(ran[1]!.params).toEqual({ file: '/keys/root.asc' });
+    expect(ran[2]!.params).toEqual({ folder: '/records/x', trustedKeys: ['/keys/root.asc'] });
+    const chosen = await desk.auditChooseArtifacts(undefined, ctx);
+    expect(chosen).toMatchObject({ folder: '/media/release' });
+    expect(ran.at(-1)!.params).toEqual({ folder: '/records/x', trustedKeys: ['/keys/root.asc'], artifactsDir: '/media/release' });
+    await desk.auditExport({ format: 'html' }, ctx).catch(() => undefined);
+    expect(ran.find((r) => r.job === 'audit.report')!.params).toEqual({ folder: '/records/x', trustedKeys: ['/keys/root.asc'], artifactsDir: '/media/release' });
   });
 });

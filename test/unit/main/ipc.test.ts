@@ -35,9 +35,10 @@ function spyHandlers() {
 describe('IPC validation', () => {
   it('a well-formed request from the app window reaches its handler, parsed', async () => {
     const { handlers, calls } = spyHandlers();
-    const r = await dispatch(handlers, 'sign:run', event(), { pin: '123456', payloadKey: 'pkcs11:token=signing;object=payload-2027' }, ORIGIN);
+    const request = { pin: '123456', confirmedKey: 'AB'.repeat(20), payloadKey: 'pkcs11:token=signing;object=payload-2027' };
+    const r = await dispatch(handlers, 'sign:run', event(), request, ORIGIN);
     expect(r).toEqual({ ok: true, value: { handled: 'signRun' } });
-    expect(calls).toEqual([{ method: 'signRun', request: { pin: '123456', payloadKey: 'pkcs11:token=signing;object=payload-2027' } }]);
+    expect(calls).toEqual([{ method: 'signRun', request }]);
   });
 
   it.each(['shell:openExternal', 'fs:read', 'sign:run ', '__proto__', 'constructor', ''])('the unknown channel %j is refused without reaching the core', async (channel) => {
@@ -48,17 +49,22 @@ describe('IPC validation', () => {
   });
 
   it.each([
-    ['sign:run', { pin: '123456', path: '/etc/passwd' }, 'an extra key (a path smuggled in)'],
-    ['sign:run', { pin: '123456', files: ['a.bin'] }, 'a subset of the inbox chosen by the renderer'],
+    ['sign:run', { pin: '123456', confirmedKey: 'AB'.repeat(20), path: '/etc/passwd' }, 'an extra key (a path smuggled in)'],
+    ['sign:run', { pin: '123456', confirmedKey: 'AB'.repeat(20), files: ['a.bin'] }, 'a subset of the inbox chosen by the renderer'],
+    ['sign:run', { pin: '', confirmedKey: 'AB'.repeat(20) }, 'an empty PIN (a stray Enter must not cost a try)'],
     ['sign:run', { pin: 123456 }, 'a PIN that is not a string'],
     ['sign:run', { pin: 'x'.repeat(257) }, 'an oversized PIN'],
     ['sign:run', { pin: '123456', payloadKey: '/etc/passwd' }, 'a payload key that is not a PKCS#11 URI'],
     ['sign:run', null, 'null'],
     ['renew:add-share', { source: 'path', path: '/etc/shadow' }, 'an unknown share source'],
     ['renew:add-share', { source: 'text', text: 'x'.repeat(20_000) }, 'an oversized share'],
-    ['renew:confirm-session', { sessionId: '<script>' }, 'a session ID with markup'],
+    ['renew:confirm-session', { typed: 'x'.repeat(600) }, 'an oversized session answer'],
+    ['renew:confirm-session', { sessionId: '3f9a-12bc-0000-1111' }, 'the old field name'],
+    ['sign:run', { pin: '123456' }, 'a PIN without the key the confirmation screen showed'],
     ['airgap:override', { allowNetwork: true }, 'an override without the acknowledgement'],
     ['audit:export', { format: 'exe' }, 'an unknown export format'],
+    ['audit:pin-certificate', { path: '/tmp/attacker.asc' }, 'a certificate path chosen by the renderer'],
+    ['audit:choose-artifacts', { folder: '/tmp' }, 'an artifacts folder chosen by the renderer'],
     ['job:cancel', { jobId: '../../x' }, 'a malformed job id'],
     ['config:open', { file: '/etc/passwd' }, 'a path where none is accepted'],
   ])('a malformed payload to %s is refused without reaching the core (%#: %s)', async (channel, payload, _what) => {
@@ -92,7 +98,7 @@ describe('IPC validation', () => {
     handlers.signRun = async () => {
       throw new CeremonyError('PIN_INCORRECT', 'the PIN is wrong; 2 attempts are left in this ceremony');
     };
-    const r = await dispatch(handlers, 'sign:run', event(), { pin: '0000' }, ORIGIN);
+    const r = await dispatch(handlers, 'sign:run', event(), { pin: '0000', confirmedKey: 'AB'.repeat(20) }, ORIGIN);
     expect(r).toEqual({ ok: false, error: { code: 'PIN_INCORRECT', message: 'the PIN is wrong; 2 attempts are left in this ceremony' } });
   });
 
