@@ -24,5 +24,7 @@ export default defineConfig({
     screenshot: 'only-on-failure',
     trace: 'off',
     colorScheme: 'light',
+    // The size the app is checked at (issue 13): nothing may scroll sideways in a 1280×800 window.
+    viewport: { width: 1280, height: 800 },
   },
 });

@@ -1,43 +1,145 @@
 /**
- * Audit workspace on a real record: the init ceremony's sealed record, opened in the app, reviewed by the
- * core (hash chain, seal, artifacts, policy), shown as verdict, timeline and findings, exported as HTML and PDF.
+ * Audit workspace on real records. The init ceremony's sealed record, opened in the app and reviewed by the
+ * core (hash chain, seal, artifacts, policy): without a pinned certificate it is intact but never shown with
+ * the green badge; with the root certificate pinned (chosen in main, checked) it is; a secret key is refused
+ * as a pin and a stranger's certificate makes the seal untrusted; the artifacts are checked in a folder the
+ * auditor chooses (a copy elsewhere), and a changed copy makes the record tampered. A sign ceremony that
+ * refused a tampered input reviews as refused, not incomplete. Reports export as HTML and PDF.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
+import { runCeremony } from '../helpers/cli.js';
 import { openApp } from './bridge.js';
-import { makeFixture, runInit, type CeremonyFixture } from './fixtures.js';
+import { makeFixture, makeInbox, runInit, SIGNING_PIN, type CeremonyFixture } from './fixtures.js';
+import { expectNoHorizontalScroll, keepScreenshot } from './layout.js';
 
 let f: CeremonyFixture;
+let record: string;
 test.beforeAll(async () => {
   f = await makeFixture();
+  record = runInit(f).record;
 });
 test.afterAll(() => f.cleanup());
 
-test('an auditor opens the init record, sees it intact with its timeline, and exports the report as HTML and PDF', async ({ page }) => {
-  const { record } = runInit(f);
+test('an auditor opens the init record: intact but not pinned, then pinned to the root certificate; artifacts checked in a chosen folder; reports exported', async ({ page }, testInfo) => {
   const html = join(f.dir, 'report.html');
   const pdf = join(f.dir, 'report.pdf');
-  const app = await openApp(page, { env: f.env, answers: { config: f.config, record, 'save-report': [html, pdf] } });
+  // The init outputs, copied to "another machine", once as written and once with one byte changed.
+  const copy = join(f.dir, 'elsewhere');
+  cpSync(join(f.dir, 'init'), copy, { recursive: true });
+  const changed = join(f.dir, 'elsewhere-changed');
+  cpSync(join(f.dir, 'init'), changed, { recursive: true });
+  appendFileSync(join(changed, 'certificate.asc'), '\n');
+  const app = await openApp(page, {
+    env: f.env,
+    answers: {
+      config: f.config,
+      record,
+      'pin-certificate': [join(f.dir, 'custodians', 'dave.key.asc'), join(f.dir, 'custodians', 'dave.asc'), join(f.dir, 'init', 'certificate.asc')],
+      artifacts: [copy, changed],
+      'save-report': [html, pdf],
+    },
+  });
   try {
     await page.getByRole('button', { name: 'Open configuration…' }).click();
     await expect(page.getByTestId('config-loaded')).toContainText('quorum 3 of 5');
     await page.getByRole('tab', { name: 'Audit' }).click();
-    await page.getByRole('button', { name: 'Open a record…' }).click();
-    await expect(page.getByTestId('verdict')).toHaveText('INTACT');
+    const panel = page.getByRole('tabpanel', { name: 'Audit' });
+    await panel.getByRole('button', { name: 'Open a record…' }).click();
+    const verdict = page.getByTestId('verdict');
+    // Unpinned: the seal agrees with the keys the record carries, which a forger could have replaced.
+    await expect(verdict).toHaveAttribute('data-verdict', 'intact');
+    await expect(verdict).toHaveText('INTACT — SEAL NOT PINNED');
+    await expect(verdict).toHaveAttribute('data-tone', 'unpinned');
+    const green = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--ok').trim());
+    expect(await verdict.evaluate((el) => getComputedStyle(el).color)).not.toBe(await page.evaluate((c) => {
+      const probe = document.createElement('span');
+      probe.style.color = c;
+      document.body.append(probe);
+      const rgb = getComputedStyle(probe).color;
+      probe.remove();
+      return rgb;
+    }, green));
+    await expect(panel.getByTestId('seal-not-pinned')).toBeVisible();
     const timeline = page.getByRole('table', { name: 'Timeline' });
     await expect(timeline.getByRole('row').nth(1)).toContainText('ceremony-start');
     await expect(timeline).toContainText('seal');
-    await expect(page.getByRole('navigation', { name: 'Audit steps' }).locator('[data-step="ceremony-end"]')).toHaveAttribute('data-state', 'done');
-    await page.screenshot({ path: 'test-results/screenshots/audit.png', fullPage: true });
+    await expectNoHorizontalScroll(page);
+    await keepScreenshot(page, testInfo, 'audit-unpinned');
 
-    await page.getByRole('button', { name: 'Export report (HTML)…' }).click();
-    await expect(page.getByRole('list', { name: 'Exported reports' })).toContainText('HTML saved as');
-    await page.getByRole('button', { name: 'Export report (PDF)…' }).click();
-    await expect(page.getByRole('list', { name: 'Exported reports' })).toContainText('PDF saved as');
-    expect(readFileSync(html, 'utf8')).toMatch(/intact/i);
+    // A secret key is never pinned (main asks the worker to check the file first).
+    await panel.getByRole('button', { name: 'Pin a certificate…' }).click();
+    await expect(panel.getByRole('alert')).toContainText('error[CERTIFICATE_MALFORMED]');
+    await expect(panel.getByRole('alert')).toContainText('secret key material');
+    await expect(verdict).toHaveText('INTACT — SEAL NOT PINNED');
+    // A stranger's certificate pinned: the seal is not by it.
+    await panel.getByRole('button', { name: 'Pin a certificate…' }).click();
+    await expect(verdict).not.toHaveAttribute('data-verdict', 'intact');
+    await expect(verdict).toHaveAttribute('data-tone', 'failed');
+    // The root certificate pinned: now, and only now, the green badge.
+    await panel.getByRole('button', { name: 'Pin a certificate…' }).click();
+    await expect(verdict).toHaveText('INTACT');
+    await expect(verdict).toHaveAttribute('data-pinned', 'true');
+    await expect(verdict).toHaveAttribute('data-tone', 'intact');
+    await expect(panel.getByTestId('pinned-certificate')).toContainText('certificate.asc');
+    await expect(page.getByRole('navigation', { name: 'Audit steps' }).locator('[data-step="ceremony-end"]')).toHaveAttribute('data-state', 'done');
+
+    // The artifacts, looked for in a folder the auditor chose.
+    await panel.getByRole('button', { name: 'Check the artifacts in a folder…' }).click();
+    const artifacts = panel.getByRole('table', { name: 'Artifacts' });
+    await expect(panel).toContainText(`Looked for in ${copy}`);
+    await expect(artifacts.locator('tr[data-artifact="certificate.asc"]')).toHaveAttribute('data-status', 'match');
+    await expect(verdict).toHaveText('INTACT');
+    await expectNoHorizontalScroll(page);
+    await keepScreenshot(page, testInfo, 'audit-pinned');
+    await panel.getByRole('button', { name: 'Check the artifacts in a folder…' }).click();
+    await expect(artifacts.locator('tr[data-artifact="certificate.asc"]')).toHaveAttribute('data-status', 'mismatch');
+    await expect(verdict).toHaveAttribute('data-verdict', 'tampered');
+    await expect(panel.getByRole('list', { name: 'Findings' })).toContainText('artifact-mismatch');
+    await keepScreenshot(page, testInfo, 'audit-artifact-changed');
+
+    await panel.getByRole('button', { name: 'Export report (HTML)…' }).click();
+    await expect(panel.getByRole('list', { name: 'Exported reports' })).toContainText('HTML saved as');
+    await panel.getByRole('button', { name: 'Export report (PDF)…' }).click();
+    await expect(panel.getByRole('list', { name: 'Exported reports' })).toContainText('PDF saved as');
+    expect(readFileSync(html, 'utf8')).toMatch(/tampered/i);
     expect(existsSync(pdf) && readFileSync(pdf).subarray(0, 5).toString()).toBe('%PDF-');
     expect(app.blocked).toEqual([]);
+  } finally {
+    await app.close();
+  }
+});
+
+test('a sign ceremony that refused a tampered input reviews as refused in the Audit workspace, not as incomplete', async ({ page }, testInfo) => {
+  const { inbox, tampered } = await makeInbox(f);
+  const records = join(f.dir, 'refusals');
+  mkdirSync(records);
+  const pinFile = join(f.dir, 'refusal.pin');
+  writeFileSync(pinFile, SIGNING_PIN, { mode: 0o600 });
+  // The signing subkey the init ceremony made, by the label its record names.
+  const events = readFileSync(join(record, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: string; key?: { label?: string } });
+  const label = events.find((e) => e.step === 'generate-key' && e.key?.label && e.key.label !== 'root-key')!.key!.label!;
+  const r = runCeremony(
+    ['sign', '--key', `pkcs11:token=signing;object=${label}`, '--trusted-key', join(f.dir, 'keys', 'build-server.asc'), '--out-dir', join(f.dir, 'refused-out'), '--record-dir', records, '--allow-network', '--pin-file', pinFile, join(inbox, tampered)],
+    { env: f.env },
+  );
+  expect(r.code, r.stderr).toBe(1);
+  const [refusal] = readdirSync(records);
+  const app = await openApp(page, { env: f.env, answers: { record: join(records, refusal!), 'pin-certificate': join(f.dir, 'init', 'certificate.asc') } });
+  try {
+    await page.getByRole('tab', { name: 'Audit' }).click();
+    const panel = page.getByRole('tabpanel', { name: 'Audit' });
+    await panel.getByRole('button', { name: 'Pin a certificate…' }).click();
+    await panel.getByRole('button', { name: 'Open a record…' }).click();
+    const verdict = page.getByTestId('verdict');
+    await expect(verdict).toHaveAttribute('data-verdict', 'refused');
+    await expect(verdict).toHaveText('REFUSED');
+    await expect(verdict).toHaveAttribute('data-tone', 'refused');
+    await expect(page.getByTestId('summary')).toContainText(tampered);
+    await expect(page.getByRole('table', { name: 'Timeline' })).toContainText('refused');
+    await expectNoHorizontalScroll(page);
+    await keepScreenshot(page, testInfo, 'audit-refused');
   } finally {
     await app.close();
   }

@@ -86,7 +86,7 @@ test.describe('under Electron', () => {
     await expect(page.getByTestId('config-loaded')).toContainText('quorum 3 of 5');
     await page.getByRole('tab', { name: 'Audit' }).click();
     await page.getByRole('button', { name: 'Open a record…' }).click();
-    await expect(page.getByTestId('verdict')).toHaveText('INTACT');
+    await expect(page.getByTestId('verdict')).toHaveAttribute('data-verdict', 'intact');
     await page.getByRole('button', { name: 'Export report (PDF)…' }).click();
     await expect(page.getByRole('list', { name: 'Exported reports' })).toContainText('PDF saved as');
     expect(readFileSync(join(f.dir, 'report.pdf')).subarray(0, 5).toString()).toBe('%PDF-');

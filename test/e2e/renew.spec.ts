@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { openApp } from './bridge.js';
+import { expectNoHorizontalScroll, keepScreenshot } from './layout.js';
 import { CUSTODIANS, DAVE_PASSPHRASE, makeFixture, runInit, SIGNING_PIN, type CeremonyFixture } from './fixtures.js';
 
 let f: CeremonyFixture;
@@ -21,7 +22,7 @@ function mistype(share: string): string {
   return share.replace(/^(Data: )([0-9a-f])/m, (_m, p: string, d: string) => p + (d === '0' ? '1' : '0'));
 }
 
-test('custodians renew the signing key with 3 of 5 shares; a mistyped share is refused and named', async ({ page }) => {
+test('custodians renew the signing key with 3 of 5 shares; a mistyped share is refused and named', async ({ page }, testInfo) => {
   const { shares } = runInit(f);
   const handOut = CUSTODIANS.map((c) => join(f.dir, `handed-${c}.share`));
   const app = await openApp(page, {
@@ -50,6 +51,13 @@ test('custodians renew the signing key with 3 of 5 shares; a mistyped share is r
     await panel.getByRole('button', { name: 'Open the renewal' }).click();
     const id = await panel.getByLabel('quorum session ID').getAttribute('data-value');
     expect(id).toMatch(/^[0-9a-f]{32}$/);
+    // "yes", as the CLI once asked, gets a sentence saying what to type, never "malformed request".
+    await panel.getByLabel(/type it here to confirm/).fill('yes');
+    await panel.getByRole('button', { name: 'Confirm session ID' }).click();
+    await expect(panel.getByRole('alert')).toContainText('type the session ID itself');
+    await expect(panel.getByRole('alert')).not.toContainText('malformed');
+    await expectNoHorizontalScroll(page);
+    await keepScreenshot(page, testInfo, 'renew-session');
     await panel.getByLabel(/type it here to confirm/).fill('0000-0000-0000-0000-0000-0000-0000-0000');
     await panel.getByRole('button', { name: 'Confirm session ID' }).click();
     await expect(panel.getByRole('alert')).toContainText('error[QUORUM_MISMATCH]');
@@ -58,8 +66,22 @@ test('custodians renew the signing key with 3 of 5 shares; a mistyped share is r
     await expect(panel.getByTestId('share-progress')).toHaveText('0/3');
 
     const shareBox = panel.getByLabel(/Type or paste a share/);
-    // alice reads her share as PGP words from paper.
-    await shareBox.fill(readFileSync(join(shares, 'alice.share.words'), 'utf8'));
+    // alice reads her share as PGP words from paper. A share is a secret: masked like a password, shown
+    // only while "Hold to show" is held down.
+    const aliceWords = readFileSync(join(shares, 'alice.share.words'), 'utf8');
+    await shareBox.fill(aliceWords);
+    const masking = () => shareBox.evaluate((el) => getComputedStyle(el).getPropertyValue('-webkit-text-security'));
+    expect(await masking()).toBe('disc');
+    await expect(shareBox).toHaveAttribute('data-masked', 'true');
+    await keepScreenshot(page, testInfo, 'renew-share-masked');
+    const hold = panel.getByRole('button', { name: 'Hold to show' });
+    await hold.hover();
+    await page.mouse.down();
+    await expect(shareBox).toHaveAttribute('data-masked', 'false');
+    expect(await masking()).toBe('none');
+    await page.mouse.up();
+    await expect(shareBox).toHaveAttribute('data-masked', 'true');
+    expect(await masking()).toBe('disc');
     await panel.getByRole('button', { name: 'Add share', exact: true }).click();
     await expect(panel.getByTestId('share-progress')).toHaveText('1/3');
     await expect(shareBox).toHaveValue('');
@@ -71,7 +93,8 @@ test('custodians renew the signing key with 3 of 5 shares; a mistyped share is r
     await expect(refusal).toContainText('bob');
     await expect(panel.getByTestId('share-progress')).toHaveText('1/3');
     await expect(shareBox).toHaveValue('');
-    await page.screenshot({ path: 'test-results/screenshots/renew-shares.png', fullPage: true });
+    await expectNoHorizontalScroll(page);
+    await keepScreenshot(page, testInfo, 'renew-shares');
 
     await panel.getByRole('button', { name: 'Add share from file…' }).click();
     await expect(panel.getByTestId('share-progress')).toHaveText('2/3');
@@ -99,11 +122,13 @@ test('custodians renew the signing key with 3 of 5 shares; a mistyped share is r
       expect(readFileSync(handOut[i]!, 'utf8')).toContain(c === 'dave' ? '-----BEGIN PGP MESSAGE-----' : `Custodian: ${c}`);
     }
     await expect(page.getByRole('navigation', { name: 'Renew key steps' }).locator('[data-step="hand-out-share"]')).toHaveAttribute('data-state', 'done');
-    await page.screenshot({ path: 'test-results/screenshots/renew-done.png', fullPage: true });
+    await expectNoHorizontalScroll(page);
+    await keepScreenshot(page, testInfo, 'renew-done');
     expect(existsSync(join(f.dir, 'renew', 'transition.json.asc'))).toBe(true);
 
     await panel.getByRole('button', { name: 'Open the record' }).click();
-    await expect(page.getByTestId('verdict')).toHaveText('INTACT');
+    await expect(page.getByTestId('verdict')).toHaveAttribute('data-verdict', 'intact');
+    await expect(page.getByTestId('verdict')).toHaveText('INTACT — SEAL NOT PINNED');
     const timeline = page.getByRole('table', { name: 'Timeline' });
     await expect(timeline).toContainText('share-accepted');
     // The share refused in the app reached the ceremony, which refused it again and recorded it, naming bob.

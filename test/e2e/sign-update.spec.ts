@@ -15,6 +15,7 @@ import { expect, test } from '@playwright/test';
 import { reviewRecord } from '../../dist/ceremony/audit/review.js';
 import { runCeremony } from '../helpers/cli.js';
 import { openApp } from './bridge.js';
+import { expectNoHorizontalScroll, keepScreenshot } from './layout.js';
 import { makeFixture, makeInbox, makePayloadKey, runInit, SIGNING_PIN, type CeremonyFixture } from './fixtures.js';
 
 const PAYLOAD = 'flatcar_test_update.gz';
@@ -25,7 +26,7 @@ test.beforeAll(async () => {
 });
 test.afterAll(() => f.cleanup());
 
-test('a maintainer signs an update: a tampered input stops everything until it is taken out; then the release and the payload are signed on the HSM, the records intact', async ({ page }) => {
+test('a maintainer signs an update: a tampered input stops everything until it is taken out; then the release and the payload are signed on the HSM, the records intact', async ({ page }, testInfo) => {
   runInit(f); // the signing token gets its first OpenPGP signing subkey from the init ceremony
   const payloadKey = makePayloadKey(f, 'payload-2027');
   const { inbox, files, tampered } = await makeInbox(f, { payload: PAYLOAD });
@@ -40,6 +41,14 @@ test('a maintainer signs an update: a tampered input stops everything until it i
   });
   try {
     await expect(page.getByTestId('airgap-banner')).toContainText('error[NETWORK_UP]');
+    await expect(page.getByTestId('airgap-banner')).toContainText('Signing is refused');
+    // On the Audit tab the banner does not claim the review is refused: reviewing is not a ceremony.
+    await page.getByRole('tab', { name: 'Audit' }).click();
+    await expect(page.getByTestId('airgap-banner')).toContainText('Reviewing a record is not a ceremony and works here');
+    await expect(page.getByTestId('airgap-banner')).not.toContainText('error[NETWORK_UP]');
+    await expectNoHorizontalScroll(page);
+    await keepScreenshot(page, testInfo, 'audit-empty-networked');
+    await page.getByRole('tab', { name: 'Sign update' }).click();
 
     // Keyboard only: focus the config button, Enter; arrow keys move between workspaces.
     await page.getByRole('button', { name: 'Open configuration…' }).focus();
@@ -78,9 +87,25 @@ test('a maintainer signs an update: a tampered input stops everything until it i
     const keyFingerprint = await panel.getByLabel('signing key fingerprint').getAttribute('data-value');
     expect(keyFingerprint).toMatch(/^[0-9A-F]{40}$/);
     await expect(page.getByRole('navigation', { name: 'Sign update steps' }).locator('[data-step="verify-input"]')).toHaveAttribute('data-state', 'failed');
-    await page.screenshot({ path: 'test-results/screenshots/sign-update.png', fullPage: true });
+    // The key by its label; its percent-encoded PKCS#11 URI only on demand.
+    const keyCard = panel.locator('.readaloud .key-card').first();
+    const keyLabel = await keyCard.getAttribute('data-key-label');
+    expect(keyLabel).toBeTruthy();
+    await expect(keyCard.locator('.key-label')).toContainText(keyLabel!);
+    await expect(keyCard.locator('.key-validity')).toContainText(/valid from \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    await expect(keyCard.locator('.key-uri code')).toBeHidden();
+    await keyCard.getByText('PKCS#11 URI').click();
+    await expect(keyCard.locator('.key-uri code')).toBeVisible();
+    await expect(keyCard.locator('.key-uri code')).toContainText('pkcs11:token=signing');
+    // The Signer and SHA-256 columns, the things to read aloud, are on screen: nothing scrolls sideways.
+    await expectNoHorizontalScroll(page);
+    for (const name of good) {
+      const box = await table.locator(`tr[data-file="${name}"]`).getByLabel(`SHA-256 of ${name}`).boundingBox();
+      expect(box!.x + box!.width).toBeLessThanOrEqual(1280);
+    }
+    await keepScreenshot(page, testInfo, 'sign-update');
     await page.emulateMedia({ colorScheme: 'dark' });
-    await page.screenshot({ path: 'test-results/screenshots/sign-update-dark.png', fullPage: true });
+    await keepScreenshot(page, testInfo, 'sign-update-dark');
     await page.emulateMedia({ colorScheme: 'light' });
 
     // A renderer that calls the API anyway is refused by main: first the air gap (before any dialog or
@@ -89,7 +114,7 @@ test('a maintainer signs an update: a tampered input stops everything until it i
     type Result = { ok: boolean; error?: { code: string; message: string } };
     const listedKey = await panel.locator('select option:not([value=""])').getAttribute('value');
     expect(listedKey).toContain('object=payload-2027');
-    const forceSign = () => page.evaluate(([pin, key]) => (window as never as { ceremony: { signRun(r: unknown): Promise<Result> } }).ceremony.signRun({ pin, payloadKey: key }), [SIGNING_PIN, listedKey!] as const);
+    const forceSign = () => page.evaluate(([pin, key, confirmedKey]) => (window as never as { ceremony: { signRun(r: unknown): Promise<Result> } }).ceremony.signRun({ pin, confirmedKey, payloadKey: key }), [SIGNING_PIN, listedKey!, keyFingerprint!] as const);
     expect(await forceSign()).toMatchObject({ ok: false, error: { code: 'NETWORK_UP' } });
     expect(app.dialogs).not.toContain('out-dir');
     await page.getByRole('button', { name: 'Go on with the network up (recorded)' }).click();
@@ -110,13 +135,41 @@ test('a maintainer signs an update: a tampered input stops everything until it i
     await expect(table.locator(`tr[data-file="${tampered}"]`)).toHaveCount(0);
     for (const name of good) await expect(table.locator(`tr[data-file="${name}"]`)).toHaveAttribute('data-status', 'VERIFIED');
     await expect(page.getByTestId('rejected-note')).toHaveCount(0);
+    // Only what belongs to a file in the inbox is listed as used; the removed file's signature is not.
+    const supporting = page.getByTestId('supporting');
+    for (const name of good) await expect(supporting).toContainText(`${name}.sig`);
+    await expect(supporting).not.toContainText(`${tampered}.`);
+    await expect(page.getByTestId('unused')).toContainText(`${tampered}.sig`);
     // The payload key, listed from the token's public objects (no PIN), chosen and read aloud.
     await panel.getByLabel(/Sign the update payload with/).selectOption({ label: 'payload-2027' });
     await expect(panel.getByLabel('payload key fingerprint')).toHaveAttribute('data-value', /^[0-9A-F]{64}$/);
 
-    // One PIN for everything, in a dialog, cleared from it afterwards.
+    // Before any PIN: the key that will sign and every input with its SHA-256 in groups, then an explicit confirmation.
     await panel.getByRole('button', { name: `Sign ${good.length} files…` }).click();
+    const confirm = page.getByRole('dialog', { name: 'Confirm before the HSM' });
+    await expect(confirm).toBeVisible();
+    await expect(page.getByRole('dialog', { name: 'Signing token PIN' })).toBeHidden();
+    await expect(confirm.getByLabel('key to sign with')).toHaveAttribute('data-value', keyFingerprint!);
+    await expect(confirm.getByLabel('key to sign with').locator('.group')).toHaveCount(10);
+    await expect(confirm.locator('.key-label')).toContainText(keyLabel!);
+    await expect(confirm.locator('.key-validity')).toContainText('valid from');
+    await expect(confirm.getByLabel('payload key to sign with')).toHaveAttribute('data-value', /^[0-9A-F]{64}$/);
+    for (const name of good) {
+      const sha = createHash('sha256').update(readFileSync(join(inbox, name))).digest('hex');
+      await expect(confirm.getByLabel(`SHA-256 to sign of ${name}`)).toHaveAttribute('data-value', sha);
+      await expect(confirm.getByLabel(`SHA-256 to sign of ${name}`).locator('.group')).toHaveCount(16);
+    }
+    await expectNoHorizontalScroll(page);
+    await keepScreenshot(page, testInfo, 'sign-update-confirm');
+    await confirm.getByRole('button', { name: new RegExp(`^Confirmed: sign ${good.length} files with `) }).click();
+
+    // One PIN for everything, in a dialog, cleared from it afterwards. A stray Enter on an empty PIN sends nothing.
     const pinDialog = page.getByRole('dialog', { name: 'Signing token PIN' });
+    await expect(pinDialog).toBeVisible();
+    await expect(pinDialog.getByRole('button', { name: 'Sign', exact: true })).toBeDisabled();
+    await pinDialog.getByLabel('PIN').press('Enter');
+    await expect(pinDialog).toBeVisible();
+    await expect(pinDialog).toContainText('nothing is sent while it is empty');
     await pinDialog.getByLabel('PIN').fill(SIGNING_PIN);
     await pinDialog.getByLabel('PIN').press('Enter');
     await expect(pinDialog).toBeHidden();
@@ -145,7 +198,8 @@ test('a maintainer signs an update: a tampered input stops everything until it i
     expect(verified.code, verified.stderr).toBe(0);
     await expect(panel.getByLabel('signing key fingerprint').last()).toHaveAttribute('data-value', keyFingerprint!);
     await expect(page.getByRole('navigation', { name: 'Sign update steps' }).locator('[data-step="seal"]')).toHaveAttribute('data-state', 'done');
-    await page.screenshot({ path: 'test-results/screenshots/sign-update-signed.png', fullPage: true });
+    await expectNoHorizontalScroll(page);
+    await keepScreenshot(page, testInfo, 'sign-update-signed');
 
     // One ceremony, one record: the release files and the payload were signed under the same sealed record.
     expect(readdirSync(records).filter((n) => n.includes('-payload-sign-'))).toEqual([]);
@@ -156,7 +210,10 @@ test('a maintainer signs an update: a tampered input stops everything until it i
     expect(review.events.filter((e) => e.event.step === 'sign').length).toBeGreaterThanOrEqual(2);
 
     await panel.getByRole('button', { name: 'Open the record' }).click();
-    await expect(page.getByTestId('verdict')).toHaveText('INTACT');
+    // Reviewed against the record's own keys only: intact, but never the green badge.
+    await expect(page.getByTestId('verdict')).toHaveAttribute('data-verdict', 'intact');
+    await expect(page.getByTestId('verdict')).toHaveText('INTACT — SEAL NOT PINNED');
+    await expect(page.getByTestId('verdict')).toHaveAttribute('data-tone', 'unpinned');
     const timeline = page.getByRole('table', { name: 'Timeline' });
     await expect(timeline).toContainText('verify-input');
     await expect(timeline).toContainText('self-check');
