@@ -18,13 +18,13 @@ export async function horizontalOverflow(page: Page): Promise<{ what: string; sc
     check('document', document.documentElement);
     const panel = document.querySelector('[role="tabpanel"]:not([hidden])');
     check(`workspace ${panel?.id}`, panel);
-    const work = panel?.querySelector('.work') ?? null;
-    check('work column', work);
+    check('work column', panel?.querySelector('.work') ?? null);
     // A table wider than its column, or a cell whose content spills over its neighbours (fixed layouts clip
     // nothing: an unbreakable hash would run over the next column).
     panel?.querySelectorAll('table').forEach((t) => {
-      const width = Math.ceil(t.getBoundingClientRect().width);
-      if (work && width > work.clientWidth) out.push({ what: `table ${t.getAttribute('aria-label')}`, scrollWidth: width, clientWidth: work.clientWidth });
+      const width = Math.floor(t.getBoundingClientRect().width);
+      const room = t.parentElement?.clientWidth ?? 0;
+      if (width > room) out.push({ what: `table ${t.getAttribute('aria-label')}`, scrollWidth: width, clientWidth: room });
       t.querySelectorAll('td, th').forEach((c, i) => check(`table ${t.getAttribute('aria-label')} cell ${i}: ${(c.textContent ?? '').slice(0, 40)}`, c));
     });
     document.querySelectorAll('dialog[open]').forEach((d) => check(`dialog ${d.getAttribute('aria-labelledby')}`, d));
@@ -45,6 +45,8 @@ export async function expectNoHorizontalScroll(page: Page): Promise<void> {
 export async function keepScreenshot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = `${SCREENSHOTS}/${name}.png`;
+  // From the top, so the sticky step list is drawn where a person first sees it.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path, fullPage: true });
   await testInfo.attach(name, { path, contentType: 'image/png' });
 }

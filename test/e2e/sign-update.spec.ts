@@ -149,10 +149,11 @@ test('a maintainer signs an update: a tampered input stops everything until it i
     const confirm = page.getByRole('dialog', { name: 'Confirm before the HSM' });
     await expect(confirm).toBeVisible();
     await expect(page.getByRole('dialog', { name: 'Signing token PIN' })).toBeHidden();
-    await expect(confirm.getByLabel('key to sign with')).toHaveAttribute('data-value', keyFingerprint!);
-    await expect(confirm.getByLabel('key to sign with').locator('.group')).toHaveCount(10);
-    await expect(confirm.locator('.key-label')).toContainText(keyLabel!);
-    await expect(confirm.locator('.key-validity')).toContainText('valid from');
+    await expect(confirm.getByLabel(/^key to sign with:/)).toHaveAttribute('data-value', keyFingerprint!);
+    await expect(confirm.getByLabel(/^key to sign with:/).locator('.group')).toHaveCount(10);
+    const confirmKey = confirm.locator(`.key-card[data-key-label="${keyLabel}"]`);
+    await expect(confirmKey.locator('.key-label')).toContainText('OpenPGP signing subkey');
+    await expect(confirmKey.locator('.key-validity')).toContainText(/valid from .* until .* \(the instant it expires\)/);
     await expect(confirm.getByLabel('payload key to sign with')).toHaveAttribute('data-value', /^[0-9A-F]{64}$/);
     for (const name of good) {
       const sha = createHash('sha256').update(readFileSync(join(inbox, name))).digest('hex');

@@ -1,0 +1,22 @@
+/**
+ * What the Sign-update workspace lists as "Signatures and DIGESTS used": only those the core's lookup rule
+ * (findSignatureFor / findDigestsFor) ties to a file still in the inbox. A file taken out of the inbox
+ * leaves its .sig and DIGESTS behind; they are not "used" and are listed apart.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { listInbox, supportingFilesOf } from '../../../main/worker/jobs.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'inbox-listing-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the inbox listing', () => {
+  it("a removed file's signature and DIGESTS are not listed as used", async () => {
+    for (const n of ['a.bin', 'a.bin.sig', 'a.bin.DIGESTS', 'a.bin.DIGESTS.sig', 'removed.bin.sig', 'removed.bin.DIGESTS.asc']) writeFileSync(join(dir, n), 'x');
+    const { main, supporting } = await listInbox(dir);
+    expect(main).toEqual(['a.bin']);
+    expect(supportingFilesOf(dir, main, supporting)).toEqual({ used: ['a.bin.DIGESTS', 'a.bin.DIGESTS.sig', 'a.bin.sig'], unused: ['removed.bin.DIGESTS.asc', 'removed.bin.sig'] });
+  });
+});
