@@ -100,7 +100,7 @@ export function createDesk(deps: DeskDeps): Handlers {
   const recordDir = (c: DeskConfig) => join(dirname(c.file), 'ceremony-records');
   const relay = (ctx: Parameters<Handlers['signRun']>[1], jobId: () => string) => (p: JobProgress) => ctx.progress({ jobId: jobId(), ...p });
 
-  const auditParams = (folder: string) => ({ folder, trustedKeys: pinned ? [pinned.path] : [], ...(artifactsDir ? { artifactsDir } : {}) });
+  const auditParams = (folder: string) => ({ folder, trustedKeys: pinned ? [{ file: pinned.path, fingerprint: pinned.view.fingerprint }] : [], ...(artifactsDir ? { artifactsDir } : {}) });
   async function review(folder: string): Promise<AuditView> {
     // The seal is checked against the certificate the auditor pinned, else only against the keys the record
     // carries (keys/), and the view says which. The config's trusted build-server keys are for inputs,

@@ -56,7 +56,14 @@ async function artifactsIn(folder: string, review: Review): Promise<ArtifactChec
  * tampered, as the core's finding classes say (ceremony/audit/findings.ts).
  */
 async function review(params: AuditParams): Promise<Review> {
-  const trustedCertificates = await Promise.all(params.trustedKeys.map(async (p) => (await readPinnedCertificate(p)).armored));
+  const trustedCertificates = await Promise.all(
+    params.trustedKeys.map(async ({ file, fingerprint }) => {
+      // Read again for each review: the file must still hold the certificate the auditor saw pinned.
+      const c = await readPinnedCertificate(file);
+      if (c.view.fingerprint !== fingerprint) throw new CeremonyError('CERTIFICATE_MALFORMED', `${basename(file)} changed since it was pinned; pin it again`);
+      return c.armored;
+    }),
+  );
   const r = await reviewRecord(params.folder, trustedCertificates.length ? { trustedCertificates } : {});
   if (!params.artifactsDir) return r;
   const artifacts = await artifactsIn(params.artifactsDir, r);

@@ -66,7 +66,8 @@ export type JobName = keyof JobSpecs;
 
 export interface AuditParams {
   folder: string;
-  trustedKeys: string[];
+  /** Certificate files the auditor pinned, each with the fingerprint shown when it was pinned. */
+  trustedKeys: { file: string; fingerprint: string }[];
   artifactsDir?: string;
 }
 

@@ -245,11 +245,11 @@ describe('the desk', () => {
     expect(pinned).toEqual({ pinned: { file: 'root.asc', fingerprint: 'EF'.repeat(20), userIds: ['Root <r@example.org>'] }, review: { ...review, pinnedCertificate: pinned!.pinned } });
     expect(ran.map((r) => r.job)).toEqual(['audit.review', 'certificate.read', 'audit.review']);
     expect(ran[1]!.params).toEqual({ file: '/keys/root.asc' });
-    expect(ran[2]!.params).toEqual({ folder: '/records/x', trustedKeys: ['/keys/root.asc'] });
+    expect(ran[2]!.params).toEqual({ folder: '/records/x', trustedKeys: [{ file: '/keys/root.asc', fingerprint: 'EF'.repeat(20) }] });
     const chosen = await desk.auditChooseArtifacts(undefined, ctx);
     expect(chosen).toMatchObject({ folder: '/media/release' });
-    expect(ran.at(-1)!.params).toEqual({ folder: '/records/x', trustedKeys: ['/keys/root.asc'], artifactsDir: '/media/release' });
+    expect(ran.at(-1)!.params).toEqual({ folder: '/records/x', trustedKeys: [{ file: '/keys/root.asc', fingerprint: 'EF'.repeat(20) }], artifactsDir: '/media/release' });
     await desk.auditExport({ format: 'html' }, ctx).catch(() => undefined);
-    expect(ran.find((r) => r.job === 'audit.report')!.params).toEqual({ folder: '/records/x', trustedKeys: ['/keys/root.asc'], artifactsDir: '/media/release' });
+    expect(ran.find((r) => r.job === 'audit.report')!.params).toEqual({ folder: '/records/x', trustedKeys: [{ file: '/keys/root.asc', fingerprint: 'EF'.repeat(20) }], artifactsDir: '/media/release' });
   });
 });
