@@ -166,7 +166,7 @@ export function createDesk(deps: DeskDeps): Handlers {
         let id = '';
         const job = worker.run(
           'sign.run',
-          { folder: inbox.folder, scanned: inbox.scanned, ...(req.payloadKey ? { payloadKeyUri: req.payloadKey } : {}), trustedKeys: c.trustedKeys, signingKeyUri: inbox.keyUri, module: c.module, outDir, recordDir: recordDir(c), allowNetwork: overridden, pin },
+          { folder: inbox.folder, scanned: inbox.scanned, confirmedKey: inbox.keyFingerprint.toUpperCase(), ...(req.payloadKey ? { payloadKeyUri: req.payloadKey } : {}), trustedKeys: c.trustedKeys, signingKeyUri: inbox.keyUri, module: c.module, outDir, recordDir: recordDir(c), allowNetwork: overridden, pin },
           relay(ctx, () => id),
         );
         id = job.id;

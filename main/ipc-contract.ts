@@ -234,6 +234,8 @@ export interface AuditView {
   /** e.g. `sign 3f9a… (completed)` */
   ceremony: string;
   verdict: Verdict;
+  /** The core's one-line verdict, e.g. `intact (seal not pinned)`, `refused at step verify-input`. */
+  headline: string;
   summary: string;
   /**
    * The seal as checked. `pinned` is false when it was checked only against the keys the record carries

@@ -1,10 +1,11 @@
 /**
- * How the custodians confirm a renewal's quorum session in the app: someone types the session ID they
- * read (at least its first four groups, 64 bits, the rule of ceremony/ceremonies/renew.ts
- * sessionIdMatches). Whatever was typed, the answer is a sentence saying what to do, never "malformed
+ * How the custodians confirm a renewal's quorum session in the app: by the core's one rule
+ * (ceremony/quorum confirmsQuorumSession, the same for the CLI prompt and --session-id): the session ID
+ * typed, at least its first four groups (64 bits), never "yes". Whatever was typed, the answer is a sentence saying what to do, never "malformed
  * request": a typed "yes" is a person's answer, not an attack.
  */
 import { CeremonyError } from '../ceremony/errors.js';
+import { confirmsQuorumSession } from '../ceremony/quorum/index.js';
 
 /** Digits of the ID that must match: 16 hex digits (64 bits), as `renew --session-id` requires. */
 const MIN_HEX = 16;
@@ -25,7 +26,7 @@ export function judgeSessionConfirmation(typed: string, sessionId: string): void
   if (digits.length < MIN_HEX) {
     throw new CeremonyError('USAGE', `type at least the first ${MIN_HEX / 4} groups of the session ID (${MIN_HEX} digits); ${digits.length} were typed`);
   }
-  if (!expected.startsWith(digits)) {
+  if (!confirmsQuorumSession(answer, expected)) {
     throw new CeremonyError('QUORUM_MISMATCH', 'the session ID typed does not match this renewal; check its parameters before going on');
   }
 }

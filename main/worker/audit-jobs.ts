@@ -3,13 +3,10 @@
  * a certificate the auditor pins. The review itself is the core's (ceremony/audit/review.ts), the same the
  * CLI's `audit verify` runs; this file only maps it to the IPC view.
  */
-import { statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { renderReport } from '../../ceremony/audit/report.js';
 import { reviewRecord, type ArtifactCheck, type Review } from '../../ceremony/audit/review.js';
-import { hashFile } from '../../ceremony/crypto.js';
 import { CeremonyError } from '../../ceremony/errors.js';
-import { finding } from '../../ceremony/audit/findings.js';
 import { readInputFile } from '../../ceremony/files.js';
 import { MAX_CERTIFICATE_BYTES, parseCertificates } from '../../ceremony/openpgp/verify/certificate.js';
 import type { ArtifactView, AuditView, PinnedCertificateView } from '../ipc-contract.js';
@@ -26,34 +23,9 @@ export async function readPinnedCertificate(file: string): Promise<{ view: Omit<
 }
 
 /**
- * The record's artifacts looked for by name in a folder the auditor chose (the release copied to another
- * machine), hashed and compared with manifest.json. Used until the core's review takes the folder itself
- * (`audit verify --artifacts DIR`); the core's own lookup (beside the record) is replaced, not merged.
- */
-async function artifactsIn(folder: string, review: Review): Promise<ArtifactCheck[]> {
-  const out: ArtifactCheck[] = [];
-  for (const a of review.manifest?.artifacts ?? []) {
-    const at = join(folder, basename(a.name));
-    let isFile = false;
-    try {
-      isFile = statSync(at).isFile();
-    } catch {
-      isFile = false;
-    }
-    if (!isFile) {
-      out.push({ artifact: a, status: 'absent', lookedAt: at });
-      continue;
-    }
-    const { sha256 } = await hashFile(at, ['sha256'] as const);
-    out.push({ artifact: a, status: sha256.toString('hex') === a.sha256 && statSync(at).size === a.size ? 'match' : 'mismatch', lookedAt: at });
-  }
-  return out;
-}
-
-/**
- * The core's review, with the artifacts looked for in the chosen folder instead of beside the record: their
- * findings replace the core's artifact findings, and an artifact that no longer matches makes the record
- * tampered, as the core's finding classes say (ceremony/audit/findings.ts).
+ * The core's review: the seal against the pinned certificates (none: the record's own keys/, and the
+ * headline says "seal not pinned"), the artifacts looked up by name in `artifactsDir` when the auditor
+ * chose one (the core's `audit verify --artifacts DIR`).
  */
 async function review(params: AuditParams): Promise<Review> {
   const trustedCertificates = await Promise.all(
@@ -64,17 +36,7 @@ async function review(params: AuditParams): Promise<Review> {
       return c.armored;
     }),
   );
-  const r = await reviewRecord(params.folder, trustedCertificates.length ? { trustedCertificates } : {});
-  if (!params.artifactsDir) return r;
-  const artifacts = await artifactsIn(params.artifactsDir, r);
-  const findings = [
-    ...r.findings.filter((f) => f.code !== 'artifact-absent' && f.code !== 'artifact-mismatch'),
-    ...artifacts.flatMap((a) =>
-      a.status === 'match' ? [] : [finding(a.status === 'absent' ? 'artifact-absent' : 'artifact-mismatch', `${a.artifact.role} ${a.artifact.name} ${a.status === 'absent' ? 'is not' : 'does not match manifest.json'} at ${a.lookedAt}`)],
-    ),
-  ];
-  const tampered = findings.some((f) => f.class === 'tampered');
-  return { ...r, artifacts, findings, ...(tampered && r.verdict !== 'tampered' ? { verdict: 'tampered', summary: `tampered: ${findings.find((f) => f.class === 'tampered')!.message}` } : {}) };
+  return reviewRecord(params.folder, { ...(trustedCertificates.length ? { trustedCertificates } : {}), ...(params.artifactsDir ? { artifactsDir: params.artifactsDir } : {}) });
 }
 
 function artifactView(a: ArtifactCheck): ArtifactView {
@@ -86,6 +48,7 @@ export function toAuditView(r: Review, artifactsFolder: string | null): Omit<Aud
     folder: r.dir,
     ceremony: `${r.kind ?? 'unknown'} ${r.ceremonyId ?? ''} (${r.outcome})`.replace(/\s+/g, ' '),
     verdict: r.verdict,
+    headline: r.headline,
     summary: r.summary,
     seal: { present: r.seal.present, valid: r.seal.valid, pinned: r.seal.pinned, ...(r.seal.signerFingerprint ? { signer: r.seal.signerFingerprint } : {}) },
     artifactsFolder,

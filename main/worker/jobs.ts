@@ -21,6 +21,7 @@ import type { OptionEntry } from '../../ceremony/audit/events.js';
 import { formatPkcs11Uri, parsePkcs11Uri } from '../../ceremony/hsm/uri.js';
 import { findOpenpgpKeys, newestSigningKey } from '../../ceremony/openpgp/hsm-store.js';
 import type { CeremonyReporter } from '../../ceremony/ceremonies/runner.js';
+import type { SigningPlan } from '../../ceremony/ceremonies/signing-plan.js';
 import { loadConfig } from '../../ceremony/config.js';
 import { openModule, resolveModulePath } from '../../ceremony/hsm/module.js';
 import { TokenSession } from '../../ceremony/hsm/token.js';
@@ -250,6 +251,9 @@ export const JOBS: JobTable = {
         recordDir: params.recordDir,
         allowNetwork: params.allowNetwork,
         attended: true,
+        // The core's 'confirm' step (before any login): the person confirmed this plan on the app's
+        // screen; it holds only if the core's plan signs with the key that screen showed.
+        confirmSigning: async (plan: SigningPlan) => plan.key.some((k) => k.fingerprint?.toUpperCase() === params.confirmedKey),
         ...(params.module ? { module: params.module } : {}),
         env,
         now: () => new Date(),

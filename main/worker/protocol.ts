@@ -31,6 +31,8 @@ export interface JobSpecs {
       folder: string;
       /** The files main's scan showed (read aloud); the folder must still hold exactly these. */
       scanned: string[];
+      /** The OpenPGP fingerprint the app's confirmation screen showed (upper-case hex, no spaces). */
+      confirmedKey: string;
       payloadKeyUri?: string;
       trustedKeys: string[];
       signingKeyUri: string;

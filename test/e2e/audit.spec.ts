@@ -136,6 +136,7 @@ test('a sign ceremony that refused a tampered input reviews as refused in the Au
     await expect(verdict).toHaveAttribute('data-verdict', 'refused');
     await expect(verdict).toHaveText('REFUSED');
     await expect(verdict).toHaveAttribute('data-tone', 'refused');
+    await expect(page.getByTestId('headline')).toContainText('refused at step');
     await expect(page.getByTestId('summary')).toContainText(tampered);
     await expect(page.getByRole('table', { name: 'Timeline' })).toContainText('refused');
     await expectNoHorizontalScroll(page);

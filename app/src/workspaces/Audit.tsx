@@ -68,6 +68,9 @@ export function Audit({ view, onView }: { view: AuditView | null; onView(v: Audi
         {view && (
           <>
             <VerdictBadge view={view} />
+            <p className="headline" data-testid="headline">
+              <strong>{view.headline}</strong>
+            </p>
             <p data-testid="summary">{view.summary}</p>
             <p className="wrap">
               {view.ceremony} — <code>{view.folder}</code>

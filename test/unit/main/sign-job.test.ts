@@ -66,9 +66,9 @@ async function scan(folder: string) {
   return JOBS['inbox.scan']({ folder, trustedKeys: [build.certificate], signingKeyUri: 'pkcs11:token=signing', module: SOFTHSM_MODULE }, ctx());
 }
 
-function signParams(inbox: { folder: string; outDir: string; recordDir: string }, keyUri: string, payloadKeyUri?: string) {
+function signParams(inbox: { folder: string; outDir: string; recordDir: string }, key: { uri: string; fingerprint: string }, payloadKeyUri?: string) {
   const scanned = readdirSync(inbox.folder).filter((x) => !/\.(sig|asc|DIGESTS)$/.test(x));
-  return { ...inbox, scanned, trustedKeys: [build.certificate], signingKeyUri: keyUri, module: SOFTHSM_MODULE, allowNetwork: true, pin: Buffer.from(PIN), ...(payloadKeyUri ? { payloadKeyUri } : {}) };
+  return { ...inbox, scanned, confirmedKey: key.fingerprint, trustedKeys: [build.certificate], signingKeyUri: key.uri, module: SOFTHSM_MODULE, allowNetwork: true, pin: Buffer.from(PIN), ...(payloadKeyUri ? { payloadKeyUri } : {}) };
 }
 
 function logsOf(recordDir: string): string[] {
@@ -100,7 +100,7 @@ describe('the sign-update jobs', () => {
   it('a tampered release file: nothing is signed, not even the verified payload, and the record names the refusal', async () => {
     const inbox = freshInbox('version.txt');
     const view = await scan(inbox.folder);
-    await expect(JOBS['sign.run'](signParams(inbox, view.signingKey.uri, view.payloadKeys[0]!.uri), ctx())).rejects.toMatchObject({
+    await expect(JOBS['sign.run'](signParams(inbox, view.signingKey, view.payloadKeys[0]!.uri), ctx())).rejects.toMatchObject({
       code: expect.stringMatching(/^(SIGNATURE_INVALID|DIGEST_MISMATCH)$/),
       message: expect.stringContaining('nothing was signed'),
     });
@@ -115,7 +115,7 @@ describe('the sign-update jobs', () => {
     const inbox = freshInbox(PAYLOAD);
     const view = await scan(inbox.folder);
     expect(view.files.find((f) => f.name === PAYLOAD)?.status).toBe('REJECTED');
-    await expect(JOBS['sign.run'](signParams(inbox, view.signingKey.uri, view.payloadKeys[0]!.uri), ctx())).rejects.toMatchObject({
+    await expect(JOBS['sign.run'](signParams(inbox, view.signingKey, view.payloadKeys[0]!.uri), ctx())).rejects.toMatchObject({
       code: expect.stringMatching(/^(SIGNATURE_INVALID|DIGEST_MISMATCH)$/),
     });
     expect(existsSync(inbox.outDir) ? readdirSync(inbox.outDir) : []).toEqual([]);
@@ -127,7 +127,7 @@ describe('the sign-update jobs', () => {
   it('every input verified: one PIN signs the release files (OpenPGP) and the payload (payload key) in one sealed record', async () => {
     const inbox = freshInbox();
     const view = await scan(inbox.folder);
-    const outcome = await JOBS['sign.run'](signParams(inbox, view.signingKey.uri, view.payloadKeys[0]!.uri), ctx());
+    const outcome = await JOBS['sign.run'](signParams(inbox, view.signingKey, view.payloadKeys[0]!.uri), ctx());
     const releases = build.files.map((p) => basename(p)).filter((x) => x !== PAYLOAD);
     expect(outcome.outputs.map((o) => o.name).sort()).toEqual([...releases.map((x) => `${x}.sig`), `${PAYLOAD}.signed`].sort());
     expect(outcome.skipped).toEqual([]);
@@ -140,10 +140,19 @@ describe('the sign-update jobs', () => {
     expect(v.ok).toBe(true);
   });
 
+  it("a plan for another key than the one the app's confirmation screen showed is not confirmed: nothing is signed and the record says so", async () => {
+    const inbox = freshInbox();
+    const view = await scan(inbox.folder);
+    const params = { ...signParams(inbox, view.signingKey, view.payloadKeys[0]!.uri), confirmedKey: 'AB'.repeat(20) };
+    await expect(JOBS['sign.run'](params, ctx())).rejects.toMatchObject({ code: 'NOT_CONFIRMED' });
+    expect(existsSync(inbox.outDir) ? readdirSync(inbox.outDir) : []).toEqual([]);
+    expect(logsOf(inbox.recordDir).join('')).toMatch(/"step":"confirm".*"result":"(failed|refused)"/);
+  });
+
   it('a file put into the inbox after it was verified and read aloud is never signed: the inbox must be chosen again', async () => {
     const inbox = freshInbox();
     const view = await scan(inbox.folder);
-    const params = signParams(inbox, view.signingKey.uri, view.payloadKeys[0]!.uri);
+    const params = signParams(inbox, view.signingKey, view.payloadKeys[0]!.uri);
     copyFileSync(join(inbox.folder, 'version.txt'), join(inbox.folder, 'unseen.txt'));
     await expect(JOBS['sign.run'](params, ctx())).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('choose the inbox folder again') });
     expect(existsSync(inbox.outDir)).toBe(false);
@@ -152,7 +161,7 @@ describe('the sign-update jobs', () => {
   it('with no payload key chosen (none on the token), the release files are signed and the payload is skipped with a note', async () => {
     const inbox = freshInbox();
     const view = await scan(inbox.folder);
-    const outcome = await JOBS['sign.run'](signParams(inbox, view.signingKey.uri), ctx());
+    const outcome = await JOBS['sign.run'](signParams(inbox, view.signingKey), ctx());
     expect(outcome.outputs.map((o) => o.name)).not.toContain(`${PAYLOAD}.signed`);
     expect(outcome.skipped).toEqual([{ name: PAYLOAD, reason: expect.stringContaining('no RSA-2048 payload key') }]);
     expect(existsSync(join(inbox.outDir, `${PAYLOAD}.signed`))).toBe(false);
