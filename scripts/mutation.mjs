@@ -70,6 +70,10 @@ for (const file of files) {
     continue;
   }
   const report = JSON.parse(readFileSync(reportFile, 'utf8'));
+  // A test file that failed to load reports no tests, and Stryker carries on without it: say so.
+  const ran = new Set(Object.keys(report.testFiles ?? {}));
+  const silent = tests.filter((t) => !ran.has(t));
+  if (silent.length) console.warn(`WARNING: no test of ${silent.join(', ')} ran (failed to load, or all skipped)`);
   const t = tally(report, file);
   const src = readFileSync(join(ROOT, file), 'utf8').split('\n');
   const survivors = (report.files[file]?.mutants ?? [])
