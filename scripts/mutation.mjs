@@ -48,6 +48,12 @@ function tally(report, file) {
   return { mutants: valid, killed, survived, noCoverage, errors, ignored: count('Ignored'), score: valid ? Math.round((1000 * killed) / valid) / 10 : 100 };
 }
 
+// Tests that spawn the CLI run the sandbox's copy of dist/: build it from the unmutated sources first.
+if (spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) {
+  console.error('the build failed: fix it before mutation testing');
+  process.exit(1);
+}
+
 let failed = false;
 for (const file of files) {
   const tests = testsFor(file);
