@@ -5,6 +5,9 @@
  *   node scripts/mutation.mjs                       every file of the security core, one after another
  *   node scripts/mutation.mjs ceremony/digests/parse.ts …   only these files
  *   MUTATION_CONCURRENCY=1 node scripts/mutation.mjs …       one Stryker sandbox instead of two
+ *   node scripts/mutation.mjs --exclude 'ceremonies/|real-ceremonies|unit/main/' FILE …
+ *                                                   leave out test files matching the pattern (the end-to-end
+ *                                                   SoftHSM ceremonies cost seconds per mutant; the report says so)
  *
  * Each file is mutated by Stryker with only the tests that import it (scripts/mutation-tests.mjs), so a run
  * takes minutes. The JSON report of each file lands in reports/mutation/<file>.json, its survivors in
@@ -28,7 +31,10 @@ function sources(entry) {
     .sort();
 }
 
-const files = process.argv.length > 2 ? process.argv.slice(2) : CORE.flatMap(sources);
+const args = process.argv.slice(2);
+const excludeAt = args.indexOf('--exclude');
+const exclude = excludeAt >= 0 ? new RegExp(args.splice(excludeAt, 2)[1]) : null;
+const files = args.length > 0 ? args : CORE.flatMap(sources);
 const outDir = join(ROOT, 'reports', 'mutation');
 mkdirSync(outDir, { recursive: true });
 const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
@@ -56,13 +62,13 @@ if (spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inheri
 
 let failed = false;
 for (const file of files) {
-  const tests = testsFor(file);
+  const tests = testsFor(file).filter((t) => !exclude?.test(t));
   const slug = file.replace(/[/.]/g, '_');
   const reportFile = join(outDir, `${slug}.json`);
   console.log(`\n=== ${file}: ${tests.length} test file(s)\n  ${tests.join('\n  ')}`);
   if (tests.length === 0) {
     console.log('  no test imports it: every mutant would be uncovered; skipped');
-    summary[file] = { commit, dirty, tests: 0, mutants: null };
+    summary[file] = { commit, dirty, tests: [], mutants: null };
     continue;
   }
   const r = spawnSync('npx', ['stryker', 'run', 'stryker.config.mjs', '--mutate', file], {
@@ -86,7 +92,7 @@ for (const file of files) {
     .filter((m) => m.status === 'Survived' || m.status === 'NoCoverage')
     .map((m) => `${file}:${m.location.start.line}:${m.location.start.column} ${m.status} ${m.mutatorName}: ${JSON.stringify(m.replacement ?? '')}\n    ${src[m.location.start.line - 1]?.trim()}`);
   writeFileSync(join(outDir, `${slug}.survivors.txt`), survivors.join('\n') + '\n');
-  summary[file] = { commit, dirty, tests: tests.length, ...t };
+  summary[file] = { commit, dirty, tests, ...(exclude ? { excluded: String(exclude) } : {}), ...t };
   console.log(`${file}: ${t.killed}/${t.mutants} killed (${t.score}%), ${t.survived} survived, ${t.noCoverage} no coverage`);
   writeFileSync(summaryPath, JSON.stringify(summary, null, 2) + '\n');
 }
