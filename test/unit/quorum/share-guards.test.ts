@@ -75,11 +75,13 @@ describe('size and line limits of an untrusted share (DoS guards)', () => {
     expect(code(Buffer.from(atLimit + ' '))).toBe('SHARE_MALFORMED');
   });
 
-  test('a multi-byte share within 8192 bytes but over it in characters is read by its byte size', () => {
-    // 4-byte UTF-8 characters: the Buffer is over the limit in bytes, its string under it in characters.
-    const padded = Buffer.from(text + '\u{1F600}'.repeat(Math.ceil((8193 - text.length) / 4)));
-    expect(padded.length).toBeGreaterThan(8192);
-    expect(code(padded)).toBe('SHARE_MALFORMED');
+  test('bytes are limited by their byte count, not by the characters they decode to', () => {
+    // U+3000 (ideographic space) is trailing whitespace to the parser, 3 bytes in UTF-8 and 1 character in a string.
+    const padded = `${text}${'\u3000'.repeat(3000)}\n`;
+    expect(padded.length).toBeLessThanOrEqual(8192);
+    expect(Buffer.byteLength(padded)).toBeGreaterThan(8192);
+    expect(parseShare(padded, 'chars').index).toBe(2);
+    expect(code(Buffer.from(padded))).toBe('SHARE_MALFORMED');
   });
 
   test(`a share of exactly ${MAX_SHARE_LINES} lines is read, one line more is refused`, () => {
