@@ -47,7 +47,10 @@ function exportCert(primary: string): string {
 }
 async function verify(cert: string, signature: string, now = new Date()) {
   const trusted = await loadTrustedCertificates([cert], now);
-  return (await verifyReleaseFiles([file], { trusted, now, signature, requireDigests: false }))[0]!;
+  const r = (await verifyReleaseFiles([file], { trusted, now, signature, requireDigests: false }))[0]!;
+  // every refusal names the signature it refused
+  if (r.status === 'REJECTED') expect(r.reason).toContain(signature);
+  return r;
 }
 
 beforeAll(() => {
@@ -139,5 +142,24 @@ describe('keys the verifier accepts, and whom a signature names', () => {
       refused = e;
     }
     expect(isCeremonyError(refused) && refused.code.startsWith('SIGNATURE_')).toBe(true);
+  });
+
+  it('stops a signature by a subkey whose binding signature is gone, and by a primary key with no self-signature left', async () => {
+    // What a pinned certificate says about its keys is only what its valid self-signatures say (RFC 4880 §5.2.1,
+    // 0x18 and 0x13); the certificates are edited in memory, as a damaged or stripped copy would arrive.
+    const sigPath = signAt(c.build.current, Math.floor(Date.now() / 1000));
+    const [cert] = await loadTrustedCertificates([c.build.cert]);
+    cert!.key.subkeys.find((s) => s.getFingerprint().toUpperCase() === c.build.current)!.bindingSignatures = [];
+    const unbound = (await verifyReleaseFiles([file], { trusted: [cert!], now: new Date(), signature: sigPath, requireDigests: false }))[0]!;
+    expect(unbound).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_NOT_SIGNING_KEY' });
+    expect(unbound.reason).toContain(sigPath);
+
+    const signer = newKey('Stripped Primary <stripped@example.invalid>', 'rsa2048', 'sign');
+    const own = signAt(signer, Math.floor(Date.now() / 1000));
+    const [pinned] = await loadTrustedCertificates([exportCert(signer)]);
+    for (const user of pinned!.key.users) user.selfCertifications = [];
+    const stripped = (await verifyReleaseFiles([file], { trusted: [pinned!], now: new Date(), signature: own, requireDigests: false }))[0]!;
+    expect(stripped).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_NOT_SIGNING_KEY' });
+    expect(stripped.reason).toContain(own);
   });
 });

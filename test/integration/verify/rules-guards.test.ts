@@ -56,7 +56,10 @@ function file(content: Buffer | string): string {
 
 async function verify(path: string, certPath: string, signature: string, now = new Date()) {
   const trusted = await loadTrustedCertificates([certPath], now);
-  return (await verifyReleaseFiles([path], { trusted, now, signature, requireDigests: false }))[0]!;
+  const r = (await verifyReleaseFiles([path], { trusted, now, signature, requireDigests: false }))[0]!;
+  // every refusal names the signature it refused
+  if (r.status === 'REJECTED') expect(r.reason).toContain(signature);
+  return r;
 }
 
 beforeAll(() => {
