@@ -5,6 +5,8 @@
  *   node scripts/mutation.mjs                       every file of the security core, one after another
  *   node scripts/mutation.mjs ceremony/digests/parse.ts …   only these files
  *   MUTATION_CONCURRENCY=1 node scripts/mutation.mjs …       one Stryker sandbox instead of two
+ *   node scripts/mutation.mjs --incremental FILE …   re-test only mutants whose code or covering tests changed
+ *                                                   since the last report of FILE (Stryker's incremental mode)
  *   node scripts/mutation.mjs --exclude 'ceremonies/|real-ceremonies|unit/main/' FILE …
  *                                                   leave out test files matching the pattern (the end-to-end
  *                                                   SoftHSM ceremonies cost seconds per mutant; the report says so)
@@ -15,7 +17,7 @@
  * commit measured). Exit 1 when Stryker itself fails on a file.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ROOT, testsFor } from './mutation-tests.mjs';
 
@@ -34,6 +36,8 @@ function sources(entry) {
 const args = process.argv.slice(2);
 const excludeAt = args.indexOf('--exclude');
 const exclude = excludeAt >= 0 ? new RegExp(args.splice(excludeAt, 2)[1]) : null;
+const incrementalAt = args.indexOf('--incremental');
+const incremental = incrementalAt >= 0 && args.splice(incrementalAt, 1).length === 1;
 const files = args.length > 0 ? args : CORE.flatMap(sources);
 const outDir = join(ROOT, 'reports', 'mutation');
 mkdirSync(outDir, { recursive: true });
@@ -71,7 +75,10 @@ for (const file of files) {
     summary[file] = { commit, dirty, tests: [], mutants: null };
     continue;
   }
-  const r = spawnSync('npx', ['stryker', 'run', 'stryker.config.mjs', '--mutate', file], {
+  const previous = join(outDir, `${slug}.incremental.json`);
+  if (incremental && !existsSync(previous) && existsSync(reportFile)) copyFileSync(reportFile, previous);
+  const extra = incremental ? ['--incremental', '--incrementalFile', relative(ROOT, previous)] : [];
+  const r = spawnSync('npx', ['stryker', 'run', 'stryker.config.mjs', '--mutate', file, ...extra], {
     cwd: ROOT,
     stdio: 'inherit',
     env: { ...process.env, MUTATION_TESTS: JSON.stringify(tests), MUTATION_REPORT: relative(ROOT, reportFile) },
