@@ -162,4 +162,12 @@ describe('keys the verifier accepts, and whom a signature names', () => {
     expect(stripped).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_NOT_SIGNING_KEY' });
     expect(stripped.reason).toContain(own);
   });
+
+  it('names the refused signature when it is refused before its data is read (weak hash, unpinned key)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const sha1 = signAt(c.build.current, now, ['--digest-algo', 'SHA1']);
+    expect(await verify(c.build.cert, sha1)).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_WEAK_HASH' });
+    const stranger = signAt(c.untrusted.primary, now);
+    expect(await verify(c.build.cert, stranger)).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_UNTRUSTED' });
+  });
 });
