@@ -34,7 +34,9 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('payload verification guards', () => {
   it('refuses to verify with no public key at all (an empty key list must not read as "no key refused it")', async () => {
-    await expect(verifyPayload(SIGNED, [])).rejects.toSatisfy((e: unknown) => isCeremonyError(e, 'USAGE'));
+    const e = await verifyPayload(SIGNED, []).catch((x: unknown) => x);
+    expect(isCeremonyError(e, 'USAGE')).toBe(true);
+    expect((e as Error).message).not.toBe('');
   });
 
   it('stops a payload truncated while it is being hashed (swapped under the reader)', async () => {
@@ -50,8 +52,18 @@ describe('payload verification guards', () => {
       if (!cut) truncateSync(out, 1024 * 1024);
       cut = true;
     };
-    await expect(verifyPayload(out, [DEV_PUB], { onProgress })).rejects.toSatisfy((e: unknown) => isCeremonyError(e, 'PAYLOAD_MALFORMED'));
+    const e = await verifyPayload(out, [DEV_PUB], { onProgress }).catch((x: unknown) => x);
+    expect(isCeremonyError(e, 'PAYLOAD_MALFORMED')).toBe(true);
+    expect((e as Error).message).toContain(out);
     expect(cut).toBe(true);
+  });
+
+  it('a payload cut short is refused as malformed, naming the file', async () => {
+    const p = join(dir, 'cut');
+    writeFileSync(p, readFileSync(SIGNED).subarray(0, 100));
+    const e = await verifyPayload(p, [DEV_PUB]).catch((x: unknown) => x);
+    expect(isCeremonyError(e, 'PAYLOAD_MALFORMED')).toBe(true);
+    expect((e as Error).message).toContain(p);
   });
 
   it('reports hashing progress in bytes of the signed range', async () => {
