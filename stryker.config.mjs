@@ -12,7 +12,7 @@ export default {
   reporters: ['progress', 'clear-text', 'json'],
   jsonReporter: { fileName: report },
   clearTextReporter: { allowColor: false, logTests: false, reportTests: false, reportScoreTable: true, reportMutants: false },
-  ignorePatterns: ['/bench', '/test/e2e', '/test-results', '/playwright-report', '/reports', '/release', '/dist-app', '/docs'],
+  ignorePatterns: ['/bench', '/test/e2e', '/test-results', '/playwright-report', '/reports', '/release', '/release-bundle', '/dist-app', '/docs'],
   tempDirName: '.stryker-tmp',
   timeoutMS: 30_000,
   thresholds: { high: 90, low: 80, break: null },

@@ -59,10 +59,10 @@ describe('every line is a whole header or a whole digest line', () => {
     expect(r.message).toMatch(/line 2: \S/);
   });
 
-  it('refuses a digest before any header, an unknown algorithm and a wrong length, each with its line and a reason', () => {
+  it('refuses a digest before any header, a line that is neither, and a wrong length, each with its line and a reason', () => {
     for (const [text, line] of [
       [`${MD5}  f\n`, 1],
-      ['# MD5 HASH\n# CRC32 HASH\n', 2],
+      ['# MD5 HASH\nnot a digest line\n', 2],
       [`# MD5 HASH\n\n${MD5.slice(1)}  f\n`, 3],
     ] as const) {
       const r = refusal(text, 'src');
