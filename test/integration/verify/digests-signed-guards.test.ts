@@ -1,0 +1,138 @@
+/**
+ * The guards of a signed DIGESTS list (ceremony/digests/signed.ts) with real GnuPG signatures (issue 16): which
+ * clearsigned block counts, what happens to text around it, how the detached signature is found, which signature
+ * types are accepted, and the 1 MiB limit at and one past it. Codes are asserted, not wording.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeGpgCorpus, type GpgCorpus } from '../../helpers/gpg-corpus.js';
+import { loadTrustedCertificates, type TrustedCertificate } from '../../../ceremony/openpgp/verify/certificate.js';
+import { loadSignedDigests, readClearsignedDigests, readDetachedDigests } from '../../../ceremony/digests/signed.js';
+import type { SignatureRules } from '../../../ceremony/openpgp/verify/rules.js';
+import { isCeremonyError } from '../../../ceremony/errors.js';
+
+let c: GpgCorpus;
+let trusted: TrustedCertificate[];
+let n = 0;
+const rules = (): SignatureRules => ({ trusted, now: new Date(), kinds: ['binary'] });
+const fails = (code: string) => (e: unknown) => isCeremonyError(e, code);
+
+/** A Flatcar DIGESTS for one release file, in its own folder. */
+function digests(): { dir: string; path: string; file: string } {
+  const dir = join(c.dir, `digests-${++n}`);
+  mkdirSync(dir);
+  const file = join(dir, 'flatcar_production_image.bin');
+  writeFileSync(file, `release ${n}\n`);
+  const path = c.flatcarDigests(join(dir, 'flatcar_production_image.bin.DIGESTS'), [file]);
+  return { dir, path, file };
+}
+
+beforeAll(async () => {
+  c = makeGpgCorpus();
+  trusted = await loadTrustedCertificates([c.build.cert]);
+});
+afterAll(() => c?.cleanup());
+
+describe('clearsigned DIGESTS', () => {
+  it('reads the signed entries and counts the non-blank lines an attacker added around the block', async () => {
+    const d = digests();
+    const asc = c.clearsign(d.path, c.build.current);
+    const signed = readFileSync(asc, 'utf8');
+    const bytes = Buffer.from(`added before\n\n${signed}\n# SHA512 HASH\n${'0'.repeat(128)}  flatcar_production_image.bin\n  \n`);
+    const r = await readClearsignedDigests(bytes, 'x.asc', rules());
+    expect(r).toMatchObject({ form: 'clearsigned', source: 'x.asc', signatureSource: 'x.asc', ignoredLines: 3 });
+    expect(r.signer.keyFingerprint).toBe(c.build.current);
+    expect(r.entries.map((e) => e.algorithm)).toEqual(['md5', 'sha1', 'sha512']);
+    expect(r.entries.find((e) => e.algorithm === 'sha512')!.hex).not.toBe('0'.repeat(128));
+  });
+
+  it('finds the end of the signature after the block, not a stray END line planted before it', async () => {
+    const d = digests();
+    const signed = readFileSync(c.clearsign(d.path, c.build.current), 'utf8');
+    const r = await readClearsignedDigests(Buffer.from(`-----END PGP SIGNATURE-----\n${signed}`), 'x.asc', rules());
+    expect(r.ignoredLines).toBe(1);
+    expect(r.entries).toHaveLength(3);
+  });
+
+  it('refuses two clearsigned blocks in one file (which one counts would be the attacker\'s choice)', async () => {
+    const a = readFileSync(c.clearsign(digests().path, c.build.current), 'utf8');
+    const b = readFileSync(c.clearsign(digests().path, c.build.current), 'utf8');
+    await expect(readClearsignedDigests(Buffer.from(a + b), 'two.asc', rules())).rejects.toSatisfy(fails('DIGESTS_MALFORMED'));
+  });
+
+  it('refuses a clearsigned block without its end, and a file that is not UTF-8', async () => {
+    const signed = readFileSync(c.clearsign(digests().path, c.build.current), 'utf8');
+    const cut = signed.slice(0, signed.indexOf('-----END PGP SIGNATURE-----'));
+    await expect(readClearsignedDigests(Buffer.from(cut), 'cut.asc', rules())).rejects.toSatisfy(fails('DIGESTS_MALFORMED'));
+    const latin1 = Buffer.concat([Buffer.from(signed), Buffer.from([0xff, 0xfe, 0x0a])]);
+    await expect(readClearsignedDigests(latin1, 'latin1.asc', rules())).rejects.toSatisfy(fails('DIGESTS_MALFORMED'));
+  });
+
+  it('refuses a clearsigned DIGESTS carrying two signatures (exactly one signer is expected)', async () => {
+    const d = digests();
+    const out = `${d.path}.two.asc`;
+    c.gpg(['--local-user', `${c.build.current}!`, '--local-user', `${c.untrusted.primary}!`, '--output', out, '--clearsign', d.path]);
+    await expect(readClearsignedDigests(readFileSync(out), 'two-sigs.asc', rules())).rejects.toSatisfy(fails('SIGNATURE_MALFORMED'));
+  });
+
+  it('refuses a clearsigned text whose signed lines were edited (the signature covers the dash-unescaped text)', async () => {
+    const signed = readFileSync(c.clearsign(digests().path, c.build.current), 'utf8');
+    const edited = signed.replace(/^[0-9a-f]{32}/m, '0'.repeat(32));
+    expect(edited).not.toBe(signed);
+    await expect(readClearsignedDigests(Buffer.from(edited), 'edited.asc', rules())).rejects.toSatisfy(fails('SIGNATURE_INVALID'));
+  });
+
+  it('a clearsigned DIGESTS of exactly 1 MiB is read, one byte more is refused', async () => {
+    const signed = readFileSync(c.clearsign(digests().path, c.build.current), 'utf8');
+    const atLimit = Buffer.from(signed + '\n'.repeat(1_048_576 - Buffer.byteLength(signed)));
+    expect((await readClearsignedDigests(atLimit, 'limit.asc', rules())).entries).toHaveLength(3);
+    await expect(readClearsignedDigests(Buffer.concat([atLimit, Buffer.from('\n')]), 'big.asc', rules())).rejects.toSatisfy(fails('DIGESTS_MALFORMED'));
+  });
+});
+
+describe('DIGESTS with a detached signature', () => {
+  it('accepts a binary or a text-mode detached signature over the list', async () => {
+    const d = digests();
+    const bin = c.sign(d.path, c.build.current, { out: `${d.path}.bin.sig` });
+    const text = c.sign(d.path, c.build.current, { textmode: true, out: `${d.path}.text.sig` });
+    for (const sig of [bin, text]) {
+      const r = await readDetachedDigests(readFileSync(d.path), d.path, readFileSync(sig), sig, rules());
+      expect(r).toMatchObject({ form: 'detached', source: d.path, signatureSource: sig, ignoredLines: 0 });
+      expect(r.entries).toHaveLength(3);
+    }
+  });
+
+  it('a detached DIGESTS of exactly 1 MiB is read, one byte more is refused before its signature is checked', async () => {
+    const d = digests();
+    const list = readFileSync(d.path, 'utf8');
+    writeFileSync(d.path, list + ' '.repeat(1_048_576 - Buffer.byteLength(list)));
+    const sig = c.sign(d.path, c.build.current);
+    expect((await readDetachedDigests(readFileSync(d.path), d.path, readFileSync(sig), sig, rules())).entries).toHaveLength(3);
+    writeFileSync(d.path, list + ' '.repeat(1_048_577 - Buffer.byteLength(list)));
+    const big = c.sign(d.path, c.build.current);
+    await expect(readDetachedDigests(readFileSync(d.path), d.path, readFileSync(big), big, rules())).rejects.toSatisfy(fails('DIGESTS_MALFORMED'));
+  });
+
+  it('finds D.sig, else D.asc, beside the list; with neither it is SIGNATURE_MISSING', async () => {
+    const d = digests();
+    await expect(loadSignedDigests(d.path, rules())).rejects.toSatisfy(fails('SIGNATURE_MISSING'));
+    c.sign(d.path, c.build.current, { armor: true });
+    expect(await loadSignedDigests(d.path, rules())).toMatchObject({ form: 'detached', signatureSource: `${d.path}.asc` });
+    c.sign(d.path, c.build.current);
+    expect(await loadSignedDigests(d.path, rules())).toMatchObject({ form: 'detached', signatureSource: `${d.path}.sig` });
+  });
+
+  it('an explicit signature wins over the one beside the list, even for a clearsigned-looking list', async () => {
+    const d = digests();
+    // a wrong .sig beside the list (over other bytes) must not be the one read
+    copyFileSync(c.signatures.byRevoked, `${d.path}.sig`);
+    const good = c.sign(d.path, c.build.current, { out: join(d.dir, 'explicit.sig') });
+    expect(await loadSignedDigests(d.path, rules(), good)).toMatchObject({ form: 'detached', signatureSource: good });
+    // a clearsigned file with an explicit detached signature over its bytes is read as detached
+    const asc = c.clearsign(d.path, c.build.current, { out: join(d.dir, 'list.asc') });
+    const overAsc = c.sign(asc, c.build.current, { out: join(d.dir, 'list.asc.sig') });
+    await expect(loadSignedDigests(asc, rules(), overAsc)).rejects.toSatisfy(fails('DIGESTS_MALFORMED'));
+    expect(await loadSignedDigests(asc, rules())).toMatchObject({ form: 'clearsigned' });
+  });
+});
