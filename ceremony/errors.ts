@@ -33,6 +33,8 @@ export const ERROR_EXIT_CODES = {
   NETWORK_UP: 1,
   AUDIT_FAILED: 1,
   SELF_CHECK_FAILED: 1,
+  /** Key state, a stored certificate or the quorum set on a token disagrees with what only a PIN could change. */
+  TOKEN_TAMPERED: 1,
   REJECTED: 1,
   NOT_CONFIRMED: 1,
   // 2: usage or input

@@ -76,13 +76,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const maintainerPin = Buffer.from(randomBytes(12).toString('base64url'));
   const soPin = Buffer.from(randomBytes(12).toString('base64url'));
   initializeToken(mod, findFreeSlot(mod), 'signing', soPin, maintainerPin);
+  // init takes the operators' SO PIN once and hands the signing token's SO PIN to the quorum (issue 10).
+  const env = { CEREMONY_PIN: maintainerPin.toString(), CEREMONY_SO_PIN: soPin.toString() };
   soPin.fill(0);
-  const env = { CEREMONY_PIN: maintainerPin.toString() };
   // The demo's tokens are throwaway and meant to be tried after the demo (issue 13): the maintainer PIN
   // is left in a file only its owner can read, for --pin-file; a real signing PIN never is.
   const pinFile = join(dir, 'signing.pin');
   writeFileSync(pinFile, maintainerPin, { mode: 0o600 });
-  say('demo', `operators initialized the signing token 'signing' (its throwaway maintainer PIN is in ${pinFile}, for trying the commands afterwards)`);
+  say('demo', `operators initialized the signing token 'signing' (its throwaway maintainer PIN is in ${pinFile}, for trying the commands afterwards; init hands its SO PIN to the quorum)`);
 
   // Custodian alice keeps her share encrypted to her own OpenPGP key.
   const custodians = join(dir, 'custodians');

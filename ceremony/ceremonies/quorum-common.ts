@@ -24,6 +24,11 @@ const DAY_MS = 86_400_000;
 export interface QuorumCeremonyOptions extends CeremonyContext {
   config: CeremonyConfig;
   outDir: string;
+  /**
+   * `--so-pin-file`: the signing token's current SO PIN while a person still holds it (else
+   * CEREMONY_SO_PIN or, at init, a prompt). Read once and replaced by one the quorum holds (issue 10).
+   */
+  soPinFile?: string;
 }
 
 /**
@@ -65,9 +70,9 @@ export function subkeyLabel(now: Date): string {
 }
 
 /** Generate the yearly signing subkey on the signing token (RSA-4096, non-extractable, dated). */
-export function generateSigningSubkey(signing: TokenSessionClass, config: CeremonyConfig, now: Date): { key: KeyInfo; signer: TokenKeySigner } {
+export function generateSigningSubkey(signing: TokenSessionClass, config: CeremonyConfig, now: Date, warn?: (message: string) => void): { key: KeyInfo; signer: TokenKeySigner } {
   const { tokenDays } = subkeyWindow(config, now);
-  const made = generateRsaKeyPair(signing, { label: subkeyLabel(now), bits: 4096, validDays: tokenDays, now });
+  const made = generateRsaKeyPair(signing, { label: subkeyLabel(now), bits: 4096, role: 'signing-subkey', validDays: tokenDays, now, warn });
   const key = findPrivateKey(signing, { object: made.label, id: made.id, extraPath: [], extraQuery: [] });
   return { key, signer: new TokenKeySigner(signing, key, () => now) };
 }

@@ -275,6 +275,30 @@ export function changePin(ts: TokenSession, oldPin: Buffer, newPin: Buffer, who:
   }
 }
 
+/**
+ * Change a token's SO PIN (issue 10: both SO PINs are held by the quorum). Login state is one per token
+ * for the whole application (PKCS#11 v2.40 §5.6), so the user is logged out first; the session ends
+ * logged out. The SO login goes through the ceremony's login path (three wrong PINs stop it); `source`
+ * says where the old PIN came from, for the record.
+ */
+export async function changeSoPin(ts: TokenSession, oldPin: Buffer, newPin: Buffer, attempts: PinAttempts, source: PinSource['kind'] = 'derived'): Promise<void> {
+  logoutQuietly(ts);
+  await ts.login({ kind: source, interactive: false, read: async () => Buffer.from(oldPin) }, attempts, {}, 'so');
+  try {
+    changePin(ts, oldPin, newPin, 'so');
+  } finally {
+    logoutQuietly(ts);
+  }
+}
+
+export function logoutQuietly(ts: TokenSession): void {
+  try {
+    ts.lib.C_Logout(ts.handle);
+  } catch {
+    // not logged in
+  }
+}
+
 /** A PIN source for a PIN nobody types: derived from the quorum secret, used once, never stored. */
 export function derivedPinSource(pin: Buffer): PinSource {
   return { kind: 'derived', interactive: false, read: async () => Buffer.from(pin) };

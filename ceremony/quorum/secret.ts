@@ -1,6 +1,6 @@
 /**
- * The quorum secret (DESIGN §2): 32 random bytes made inside the application, from which both PINs of the
- * root token are derived. It lives only in Buffers that the holder wipes (`wipe` from ceremony/crypto.ts)
+ * The quorum secret (DESIGN §2): 32 random bytes made inside the application, from which the three PINs no
+ * person may know are derived: the root token's user and SO PINs and the signing token's SO PIN (issue 10). It lives only in Buffers that the holder wipes (`wipe` from ceremony/crypto.ts)
  * as soon as the PINs are derived; it never becomes a string.
  */
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
@@ -15,6 +15,7 @@ const COMMITMENT_LABEL = Buffer.from('ceremony quorum commitment v1\0', 'ascii')
 const PIN_SALT_LABEL = Buffer.from('ceremony quorum set v1\0', 'ascii');
 const USER_PIN_INFO = Buffer.from('ceremony root-token user PIN v1', 'ascii');
 const SO_PIN_INFO = Buffer.from('ceremony root-token SO PIN v1', 'ascii');
+const SIGNING_SO_PIN_INFO = Buffer.from('ceremony signing-token SO PIN v1', 'ascii');
 /** 24 bytes of key material = 192 bits = 32 base64url characters: inside SoftHSM's 4..255 and most HSMs' limits. */
 const PIN_BYTES = 24;
 
@@ -50,33 +51,41 @@ export function quorumCommitment(setId: string, secret: Uint8Array): string {
   return createHash('sha256').update(COMMITMENT_LABEL).update(setIdBytes(setId)).update(secret).digest('hex');
 }
 
-export interface RootPins {
-  /** The root token's user PIN (CKU_USER), 32 printable ASCII characters. Wipe after use. */
+/** The PINs the quorum holds (issue 10): no person knows any of them. Wipe with `wipeQuorumPins`. */
+export interface QuorumPins {
+  /** The root token's user PIN (CKU_USER). */
   userPin: Buffer;
-  /** The root token's SO PIN (CKU_SO), 32 printable ASCII characters. Wipe after use. */
+  /** The root token's SO PIN (CKU_SO): it could reset the user PIN, so it is as secret. */
   soPin: Buffer;
+  /** The signing token's SO PIN: it could re-initialise the token or mark a wrapping key trusted (backup). */
+  signingSoPin: Buffer;
 }
 
 /**
- * Both root-token PINs from the quorum secret (DESIGN §2), by HKDF-SHA-256 (RFC 5869):
+ * Every quorum-held PIN from the quorum secret (DESIGN §2), by HKDF-SHA-256 (RFC 5869):
  *   IKM  = the 32-byte secret
  *   salt = "ceremony quorum set v1\0" ‖ setId (8 bytes): binds the PINs to one split, so two sets never
  *          share PINs even if a secret were ever reused
- *   info = "ceremony root-token user PIN v1" / "ceremony root-token SO PIN v1": distinct labels, so knowing
- *          one PIN says nothing about the other (the SO PIN can reset the user PIN, so both are secret)
+ *   info = "ceremony root-token user PIN v1" / "ceremony root-token SO PIN v1" / "ceremony signing-token SO
+ *          PIN v1": distinct labels, so knowing one PIN says nothing about another
  *   L    = 24 bytes, encoded as base64url (RFC 4648 §5) straight into a Buffer: 32 characters of [A-Za-z0-9_-].
  * The PINs are Buffers and never strings here. pkcs11js's C_Login/C_InitToken/C_SetPIN take the PIN as a JS
  * string, so the one string is made at that call and nowhere else (ceremony/hsm/token.ts); it cannot be wiped,
- * which is why it must not be kept in a variable beyond that call.
+ * which is why it must not be kept in a variable beyond that call. The backup ceremony SO-logs in on both
+ * tokens with `soPin` and `signingSoPin`.
  */
-export function deriveRootPins(secret: Uint8Array, setId: string): RootPins {
+export function deriveQuorumPins(secret: Uint8Array, setId: string): QuorumPins {
   if (secret.length !== SECRET_LENGTH) throw new RangeError(`a quorum secret is ${SECRET_LENGTH} bytes`);
   const salt = Buffer.concat([PIN_SALT_LABEL, setIdBytes(setId)]);
-  return { userPin: derivePin(secret, salt, USER_PIN_INFO), soPin: derivePin(secret, salt, SO_PIN_INFO) };
+  return {
+    userPin: derivePin(secret, salt, USER_PIN_INFO),
+    soPin: derivePin(secret, salt, SO_PIN_INFO),
+    signingSoPin: derivePin(secret, salt, SIGNING_SO_PIN_INFO),
+  };
 }
 
-export function wipeRootPins(pins: RootPins | undefined): void {
-  if (pins) wipe(pins.userPin, pins.soPin);
+export function wipeQuorumPins(pins: QuorumPins | undefined): void {
+  if (pins) wipe(pins.userPin, pins.soPin, pins.signingSoPin);
 }
 
 function derivePin(secret: Uint8Array, salt: Buffer, info: Buffer): Buffer {

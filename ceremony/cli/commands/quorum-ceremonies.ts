@@ -13,6 +13,7 @@ import { formatQuorumId, groupHex } from '../../read-aloud.js';
 interface InitOpts extends CeremonyCliOptions {
   config: string;
   out: string;
+  soPinFile?: string;
 }
 
 export function registerQuorumCeremonies(program: Command, ctxFor: (json: boolean) => CliContext): void {
@@ -26,7 +27,8 @@ export function registerQuorumCeremonies(program: Command, ctxFor: (json: boolea
       .requiredOption(
         '--out <dir>',
         'where certificate.asc, root.fingerprint and shares/ are written (must not hold them yet)',
-      ),
+      )
+      .option('--so-pin-file <path>', "the signing token's current SO PIN (else CEREMONY_SO_PIN or a prompt); init replaces it with one the quorum holds"),
     'seal the record with this OpenPGP key on the signing token instead of the root key',
   ).action(async (opts: InitOpts, cmd: Command) => {
     const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
@@ -38,6 +40,7 @@ export function registerQuorumCeremonies(program: Command, ctxFor: (json: boolea
       ]),
       config,
       outDir: resolve(ctx.cwd, opts.out),
+      ...(opts.soPinFile ? { soPinFile: resolve(ctx.cwd, opts.soPinFile) } : {}),
     });
     ctx.out.line('');
     ctx.out.line(`root fingerprint  ${groups(result.rootFingerprint)}`);
@@ -91,7 +94,8 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
       .option(
         '--new-payload-key <label>',
         'also generate a new RSA-2048 payload key, announced in transition.json',
-      ),
+      )
+      .option('--so-pin-file <path>', "only for a set made before SO PINs were quorum-held: the signing token's SO PIN, handed to the quorum"),
     'seal the record with this OpenPGP key on the signing token instead of the root key',
   ).action(async (opts: RenewOpts, cmd: Command) => {
     const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
@@ -115,6 +119,7 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
       confirmSession: attended ? confirmSessionAtTerminal(ctx.stdin, process.stderr) : undefined,
       expectSessionId: opts.sessionId,
       newPayloadKey: opts.newPayloadKey,
+      ...(opts.soPinFile ? { soPinFile: resolve(ctx.cwd, opts.soPinFile) } : {}),
     });
     ctx.out.line('');
     ctx.out.line(`quorum session    ${formatQuorumId(result.sessionId)}`);

@@ -7,12 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { makeSoftHsm, type SoftHsm } from '../../helpers/softhsm.js';
+import { makeSoftHsm, TEST_SO_PIN, type SoftHsm } from '../../helpers/softhsm.js';
+import { spawnSync } from 'node:child_process';
 import { expectCleanError, runCeremony } from '../../helpers/cli.js';
 import { makeGpgHome, type GpgHome } from '../../helpers/gpg.js';
 import { scanForSecrets } from '../../helpers/secret-scan.js';
 import { checkAirGap } from '../../../ceremony/airgap.js';
-import { combineShareData, deriveRootPins, formatShare, parseShare } from '../../../ceremony/quorum/index.js';
+import { combineShareData, deriveQuorumPins, formatShare, parseShare } from '../../../ceremony/quorum/index.js';
 
 const PIN = 'maintainer-pin-1';
 const CUSTODIANS = ['alice', 'bob', 'carol', 'dave', 'erin'];
@@ -87,6 +88,20 @@ function lastRecord(kind: string): string {
   return join(work, 'records', dirs[dirs.length - 1]!);
 }
 
+/** Whether the token accepts `pin` as its SO PIN (pkcs11-tool, a PKCS#11 client independent of ours). */
+function soLoginWorks(token: string, pin: string): boolean {
+  const r = spawnSync('pkcs11-tool', ['--module', '/usr/lib/softhsm/libsofthsm2.so', '--token-label', token, '--session-rw', '--login', '--login-type', 'so', '--so-pin', pin, '--list-objects'], { env: hsm.env, encoding: 'utf8' });
+  if (r.status !== 0 && !/CKR_PIN_INCORRECT/.test(r.stderr + r.stdout)) throw new Error(`pkcs11-tool failed otherwise: ${r.stderr}`);
+  return r.status === 0;
+}
+
+/** The quorum-held PINs of the set whose share files are given (k of them), as only k custodians could. */
+async function pinsOf(files: string[]) {
+  const shares = files.map((f) => parseShare(readFileSync(join(work, f)), f));
+  const secret = await combineShareData(shares);
+  return deriveQuorumPins(secret, shares[0]!.setId);
+}
+
 function steps(record: string): string[] {
   return readFileSync(join(record, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: string }).step);
 }
@@ -152,6 +167,15 @@ describe('init', () => {
     expect(Number(subs[0]![6])).toBeGreaterThan(Date.now() / 1000 + 360 * 86_400);
     const fpr = rows.find((r) => r[0] === 'fpr')![9];
     expect(readFileSync(join(work, 'init/root.fingerprint'), 'utf8').trim()).toBe(fpr);
+  });
+
+  it("leaves no SO PIN that a person knows: the operator's old signing-token SO PIN is refused, the quorum's works", async () => {
+    expect(soLoginWorks('signing', TEST_SO_PIN)).toBe(false);
+    const pins = await pinsOf(['bob', 'carol', 'dave'].map((n) => `init/shares/${n}.share`));
+    expect(soLoginWorks('signing', pins.signingSoPin.toString())).toBe(true);
+    expect(soLoginWorks('root', pins.soPin.toString())).toBe(true);
+    // distinct labels: no PIN doubles as another
+    expect(new Set([pins.userPin, pins.soPin, pins.signingSoPin].map((p) => p.toString())).size).toBe(3);
   });
 
   it('leaves a sealed record that `ceremony audit verify` accepts and gpg verifies', () => {
@@ -251,6 +275,15 @@ describe('renew: the outcome', () => {
     expect(run.code, run.stderr).toBe(0);
   }, 120_000);
 
+  it("rotates the signing token's SO PIN with the root PINs: the old set's is refused, the new set's works", async () => {
+    const old = await pinsOf(['bob', 'carol', 'dave'].map((n) => `init/shares/${n}.share`));
+    const fresh = await pinsOf(['bob', 'carol', 'dave'].map((n) => `${renewed}/shares/${n}.share`));
+    expect(soLoginWorks('signing', old.signingSoPin.toString())).toBe(false);
+    expect(soLoginWorks('root', old.soPin.toString())).toBe(false);
+    expect(soLoginWorks('signing', fresh.signingSoPin.toString())).toBe(true);
+    expect(soLoginWorks('root', fresh.soPin.toString())).toBe(true);
+  });
+
   it('gpg sees two signing subkeys, each with an expiry, and the root-signed transition statement verifies', () => {
     const g = makeGpgHome();
     try {
@@ -304,8 +337,8 @@ describe('renew: the outcome', () => {
       const shares = files.map((f) => parseShare(readFileSync(join(work, dir, 'shares', f)), f));
       if (dir === 'init') shares.unshift(parseShare(aliceDecrypted, 'alice'));
       const secret = await combineShareData(shares.slice(0, shares[0]!.threshold));
-      const pins = deriveRootPins(secret, shares[0]!.setId);
-      pinsAndSecrets.push(secret, pins.userPin, pins.soPin);
+      const pins = deriveQuorumPins(secret, shares[0]!.setId);
+      pinsAndSecrets.push(secret, pins.userPin, pins.soPin, pins.signingSoPin);
       for (const sh of shares) shareBytes.push(Buffer.from(sh.data));
     }
     const dirs = [work, join(hsm.dir, 'tokens')];

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { createHash, hkdfSync } from 'node:crypto';
-import { deriveRootPins, newQuorumSecret, newSetId, quorumCommitment, formatSetId, wipeRootPins } from '../../../ceremony/quorum/secret.js';
+import { deriveQuorumPins, newQuorumSecret, newSetId, quorumCommitment, formatSetId, wipeQuorumPins } from '../../../ceremony/quorum/secret.js';
 
 describe('quorum secret and root PINs', () => {
   test('a new secret is 32 bytes and two secrets differ', () => {
@@ -11,7 +11,7 @@ describe('quorum secret and root PINs', () => {
   });
 
   test('PINs are 32 printable base64url characters, inside the 4..255 PIN length of SoftHSM', () => {
-    const pins = deriveRootPins(newQuorumSecret(), newSetId());
+    const pins = deriveQuorumPins(newQuorumSecret(), newSetId());
     for (const pin of [pins.userPin, pins.soPin]) {
       expect(Buffer.isBuffer(pin)).toBe(true);
       expect(pin).toHaveLength(32);
@@ -24,7 +24,7 @@ describe('quorum secret and root PINs', () => {
     const setId = '0011223344556677';
     const salt = Buffer.concat([Buffer.from('ceremony quorum set v1\0'), Buffer.from(setId, 'hex')]);
     const expected = (info: string) => Buffer.from(hkdfSync('sha256', secret, salt, info, 24)).toString('base64url');
-    const pins = deriveRootPins(secret, setId);
+    const pins = deriveQuorumPins(secret, setId);
     expect(pins.userPin.toString()).toBe(expected('ceremony root-token user PIN v1'));
     expect(pins.soPin.toString()).toBe(expected('ceremony root-token SO PIN v1'));
   });
@@ -32,17 +32,17 @@ describe('quorum secret and root PINs', () => {
   test('the user and SO PINs differ, and both change with the secret and with the set', () => {
     const secret = newQuorumSecret();
     const setId = newSetId();
-    const a = deriveRootPins(secret, setId);
+    const a = deriveQuorumPins(secret, setId);
     expect(a.userPin.equals(a.soPin)).toBe(false);
-    const b = deriveRootPins(secret, newSetId());
-    const c = deriveRootPins(newQuorumSecret(), setId);
+    const b = deriveQuorumPins(secret, newSetId());
+    const c = deriveQuorumPins(newQuorumSecret(), setId);
     expect(a.userPin.equals(b.userPin) || a.userPin.equals(c.userPin)).toBe(false);
-    expect(deriveRootPins(secret, setId).userPin.equals(a.userPin)).toBe(true);
+    expect(deriveQuorumPins(secret, setId).userPin.equals(a.userPin)).toBe(true);
   });
 
-  test('wipeRootPins zeroes both PIN buffers', () => {
-    const pins = deriveRootPins(newQuorumSecret(), newSetId());
-    wipeRootPins(pins);
+  test('wipeQuorumPins zeroes both PIN buffers', () => {
+    const pins = deriveQuorumPins(newQuorumSecret(), newSetId());
+    wipeQuorumPins(pins);
     expect(pins.userPin.every((b) => b === 0) && pins.soPin.every((b) => b === 0)).toBe(true);
   });
 
