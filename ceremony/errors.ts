@@ -65,6 +65,8 @@ export const ERROR_EXIT_CODES = {
   KEY_NOT_FOUND: 3,
   KEY_AMBIGUOUS: 3,
   KEY_UNSUITABLE: 3,
+  /** The token's PIN limits leave a derived PIN weaker than 64 bits (accepted only with --accept-weak-pins). */
+  PIN_TOO_WEAK: 3,
   HSM_FAILURE: 3,
   // anything we did not foresee; still no stack trace for the user
   INTERNAL: 3,

@@ -88,6 +88,7 @@ export const RECORDABLE_OPTIONS = [
   'armor',
   'detached',
   'new-payload-key',
+  'accept-weak-pins',
   'payload-key',
   'threshold',
   'custodians',

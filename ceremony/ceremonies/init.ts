@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { CeremonyError } from '../errors.js';
 import { wipe } from '../crypto.js';
 import { openModule, resolveModulePath } from '../hsm/module.js';
-import { changeSoPin, findFreeSlot, findTokenSlot, initializeToken, PinAttempts, TokenSession, derivedPinSource } from '../hsm/token.js';
-import { choosePinSource, chooseSoPinSource, RememberedPin } from '../hsm/pin.js';
+import { changeSoPin, findFreeSlot, findTokenSlot, readTokenInfo, initializeToken, PinAttempts, TokenSession, derivedPinSource } from '../hsm/token.js';
+import { choosePinSource, chooseSoPinSource, filePinSource, RememberedPin } from '../hsm/pin.js';
 import { destroyObjectsLabelled, findPrivateKey, generateRsaKeyPair } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import { newQuorumSecret, newSetId, deriveQuorumPins, wipeQuorumPins, type QuorumPins } from '../quorum/index.js';
@@ -32,6 +32,7 @@ import {
   splitForConfig,
   stageShares,
   StagedOutputs,
+  planPins,
   precheckSealKey,
   sealerForSealKey,
   subkeyWindow,
@@ -63,8 +64,16 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
     throw new CeremonyError('USAGE', `a token labelled '${config.hsm.rootToken}' already exists: init runs once; use ceremony renew`);
   }
   const freeSlot = findFreeSlot(mod);
+  // PINs that fit both tokens, refused before anything starts when they would be too weak (issue 10).
+  const pinPlan = planPins({ ...readTokenInfo(freeSlot), label: config.hsm.rootToken }, findTokenSlot(mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] }).info, o.acceptWeakPins ?? false);
   const signingPin = new RememberedPin(choosePinSource({ pinFile: o.pinFile, env: o.env, stdin: o.stdin }));
   const operatorSoPin = chooseSoPinSource({ soPinFile: o.soPinFile, env: o.env, stdin: o.stdin });
+  // A module whose free slots already carry an SO PIN (openCryptoki): it is replaced by the derived one.
+  const rootFactorySo = o.rootSoPinFile
+    ? filePinSource(o.rootSoPinFile)
+    : o.env.CEREMONY_ROOT_SO_PIN !== undefined
+      ? chooseSoPinSource({ env: { CEREMONY_SO_PIN: o.env.CEREMONY_ROOT_SO_PIN } })
+      : undefined;
   await precheckSealKey(mod, o.sealKey, o.now());
 
   const run = CeremonyRun.start({
@@ -94,11 +103,17 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
         const setId = newSetId();
         await run.step('derive-pins', 'making the quorum secret and deriving the root token PINs from it', () => {
           secret = newQuorumSecret();
-          pins = deriveQuorumPins(secret, setId);
-        }, () => 'made a 32-byte quorum secret in memory and derived the root user and SO PINs from it (HKDF-SHA-256); no person knows either PIN');
+          pins = deriveQuorumPins(secret, setId, pinPlan.formats);
+        }, () => `made a 32-byte quorum secret in memory and derived the root user and SO PINs and the signing token's SO PIN from it (HKDF-SHA-256); no person knows any of them. ${pinPlan.detail}`);
+        if (pinPlan.weak) run.note('derive-pins', { result: 'override', detail: `--accept-weak-pins: a PIN under 64 bits was accepted because the token allows no longer one (${pinPlan.detail})` });
 
-        await run.step('init-token', `initializing the root token '${config.hsm.rootToken}' on a free slot`, () => {
-          initializeToken(mod, freeSlot, config.hsm.rootToken, pins!.soPin, pins!.userPin);
+        await run.step('init-token', `initializing the root token '${config.hsm.rootToken}' on a free slot`, async () => {
+          const factory = rootFactorySo ? await rootFactorySo.read('current SO PIN of the free slot: ') : undefined;
+          try {
+            initializeToken(mod, freeSlot, config.hsm.rootToken, pins!.soPin, pins!.userPin, factory);
+          } finally {
+            wipe(factory);
+          }
         }, () => `initialized token '${config.hsm.rootToken}' with the derived PINs`);
 
         root = await run.step('root-login', `logging in to '${config.hsm.rootToken}' with the derived PIN`, async () => {
@@ -158,7 +173,7 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
         await run.step('recombine-check', 'recombining every share before anyone leaves', () => recombineEveryShare(split),
           (c) => `every share took part in a successful recombination (${c} k-subsets checked against the commitment)`);
         // Signed by the root key: a session without a PIN can replace the object but not forge this (issue 10).
-        await writeQuorumSet(root!, { ...split.descriptor, version: 2, signingSoPin: 'quorum' }, rootSigner);
+        await writeQuorumSet(root!, { ...split.descriptor, version: 2, signingSoPin: 'quorum', pins: pinPlan.formats }, rootSigner);
 
         const handed = await stageShares(staged, split, config, { rootFingerprint: primary.key.fingerprint });
         for (const h of handed) {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { CeremonyError, asCeremonyError } from '../errors.js';
 import { wipe } from '../crypto.js';
 import { openModule, resolveModulePath, type Pkcs11Module } from '../hsm/module.js';
-import { changePin, changeSoPin, derivedPinSource, PinAttempts, TokenSession } from '../hsm/token.js';
+import { changePin, changeSoPin, derivedPinSource, findTokenSlot, PinAttempts, TokenSession } from '../hsm/token.js';
 import { choosePinSource, chooseSoPinSource, RememberedPin, type PinSource } from '../hsm/pin.js';
 import { destroyObjectsLabelled, findPrivateKey, generateRsaKeyPair, publicKeyOf, publicKeyPem, type KeyInfo } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
@@ -31,6 +31,7 @@ import {
   type QuorumSessionId,
   wipeQuorumPins,
   signingSoHolder,
+  pinFormatsOf,
   type QuorumSetDescriptor,
   type QuorumPins,
 } from '../quorum/index.js';
@@ -50,6 +51,7 @@ import {
   splitForConfig,
   stageShares,
   StagedOutputs,
+  planPins,
   precheckSealKey,
   sealerForSealKey,
   subkeyWindow,
@@ -130,8 +132,11 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
   if (signingSoHolder(inForce) === 'operator' && (o.soPinFile || o.env.CEREMONY_SO_PIN !== undefined)) {
     operatorSoPin = chooseSoPinSource({ soPinFile: o.soPinFile, env: o.env, stdin: o.stdin });
   }
+  let pinPlan: ReturnType<typeof planPins>;
   try {
     await precheckSealKey(mod, o.sealKey, now);
+    // The new set's PINs, fitted to the tokens as they are (issue 10); the old ones as the set records.
+    pinPlan = planPins(root.info, findTokenSlot(mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] }).info, o.acceptWeakPins ?? false);
   } catch (e) {
     root.close();
     throw e;
@@ -230,8 +235,8 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         for (const m of recovered.misfits) o.reporter.warn(`the share of ${m.custodian} (${m.source}) does not fit the set: it is forged or altered`);
 
         await run.step('derive-pins', 'deriving the root token PINs from the recovered secret', () => {
-          oldPins = deriveQuorumPins(oldSecret!, inForce.setId);
-        }, () => 'derived the root user and SO PINs (HKDF-SHA-256); no person knows either');
+          oldPins = deriveQuorumPins(oldSecret!, inForce.setId, pinFormatsOf(inForce));
+        }, () => 'derived the root user and SO PINs and the signing token\'s SO PIN (HKDF-SHA-256); no person knows any of them');
         inject('derive-pins');
 
         await run.step('root-login', `logging in to '${config.hsm.rootToken}' with the derived PIN`, () => root.login(derivedPinSource(oldPins!.userPin), attempts), () => `logged in to '${config.hsm.rootToken}'`);
@@ -279,7 +284,8 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         // New quorum secret and set: made now, committed only after everything else is ready.
         const newSetIdValue = newSetId();
         newSecret = newQuorumSecret();
-        newPins = deriveQuorumPins(newSecret, newSetIdValue);
+        newPins = deriveQuorumPins(newSecret, newSetIdValue, pinPlan.formats);
+        run.note('derive-pins', { result: pinPlan.weak ? 'override' : 'ok', detail: `new set's PINs derived (HKDF-SHA-256): ${pinPlan.detail}${pinPlan.weak ? '; --accept-weak-pins: a PIN under 64 bits was accepted because the token allows no longer one' : ''}` });
 
         const transition = {
           format: 'ceremony-key-transition/1',
@@ -306,7 +312,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         inject('split');
         await run.step('recombine-check', 'recombining every new share', () => recombineEveryShare(split), (c) => `every new share took part in a successful recombination (${c} k-subsets)`);
         inject('recombine-check');
-        const descriptor: QuorumSetDescriptor = { ...split.descriptor, version: 2, signingSoPin: signingSoHolder(inForce) === 'quorum' || operatorSoPin ? 'quorum' : 'operator' };
+        const descriptor: QuorumSetDescriptor = { ...split.descriptor, version: 2, signingSoPin: signingSoHolder(inForce) === 'quorum' || operatorSoPin ? 'quorum' : 'operator', pins: pinPlan.formats };
         const handed = await stageShares(staged, split, config, { rootFingerprint: rootFingerprint });
         const armored = exportCertificate(bound.certificate, 'armored');
         staged.write('certificate.asc', armored);

@@ -134,8 +134,8 @@ function mechanismList(...mechs: number[]): Buffer {
 export function lockedKeyTemplates(opts: { label: string; id: Buffer; bits: number; role: KeyRole; dates: P.Attribute[] }): {
   pub: P.Attribute[];
   priv: P.Attribute[];
-  /** Attributes a module may not know (PKCS#11 v2.20 has neither): tried first, dropped on refusal. */
-  optional: { allowedMechanisms: P.Attribute; wrapWithTrusted: P.Attribute };
+  /** Attributes a module may not know (PKCS#11 v2.40 additions; openCryptoki 3.8 has none): tried first, dropped on refusal. */
+  optional: { allowedMechanisms: P.Attribute; wrapWithTrusted: P.Attribute; notCopyable: P.Attribute };
 } {
   // PKCS#11 v2.40 §4.4 (storage objects): CKA_MODIFIABLE=false makes every attribute read-only, so a
   // session without a PIN cannot rewrite the public half's dates or ID; CKA_COPYABLE=false forbids
@@ -145,7 +145,6 @@ export function lockedKeyTemplates(opts: { label: string; id: Buffer; bits: numb
     { type: pkcs11.CKA_LABEL, value: opts.label },
     { type: pkcs11.CKA_ID, value: opts.id },
     { type: pkcs11.CKA_MODIFIABLE, value: false },
-    { type: pkcs11.CKA_COPYABLE, value: false },
     ...opts.dates,
   ];
   const pub: P.Attribute[] = [
@@ -182,6 +181,7 @@ export function lockedKeyTemplates(opts: { label: string; id: Buffer; bits: numb
     optional: {
       allowedMechanisms: { type: pkcs11.CKA_ALLOWED_MECHANISMS, value: mechanismList(pkcs11.CKM_RSA_PKCS) },
       wrapWithTrusted: { type: pkcs11.CKA_WRAP_WITH_TRUSTED, value: true },
+      notCopyable: { type: pkcs11.CKA_COPYABLE, value: false },
     },
   };
 }
@@ -217,24 +217,28 @@ export function generateRsaKeyPair(ts: TokenSession, opts: GenerateOptions): Key
   }
   const t = lockedKeyTemplates({ label: opts.label, id, bits: opts.bits, role: opts.role, dates });
   const backup = isBackupRole(opts.role);
-  // Most protective first; each fallback drops one thing the module refused, and says so.
-  const attempts: { priv: P.Attribute[]; note?: string }[] = [
-    { priv: [...t.priv, t.optional.allowedMechanisms, ...(backup ? [t.optional.wrapWithTrusted] : [])] },
-    { priv: [...t.priv, ...(backup ? [t.optional.wrapWithTrusted] : [])], note: `the module does not accept CKA_ALLOWED_MECHANISMS: key '${opts.label}' is sign-only but not restricted to CKM_RSA_PKCS` },
-  ];
-  if (backup) {
-    const neverExtractable = t.priv.map((a) => (a.type === pkcs11.CKA_EXTRACTABLE ? { ...a, value: false } : a));
-    attempts.push(
-      { priv: [...neverExtractable, t.optional.allowedMechanisms], note: `the module does not accept CKA_WRAP_WITH_TRUSTED: key '${opts.label}' is made never extractable, so it cannot be backed up` },
-      { priv: neverExtractable, note: `the module accepts neither CKA_ALLOWED_MECHANISMS nor CKA_WRAP_WITH_TRUSTED: key '${opts.label}' is sign-only, never extractable and cannot be backed up` },
-    );
-  }
+  // Most protective first; each fallback drops what a module may not know (CKA_ALLOWED_MECHANISMS,
+  // CKA_COPYABLE, CKA_WRAP_WITH_TRUSTED are PKCS#11 v2.40), and the person is told what was dropped.
+  // Without CKA_WRAP_WITH_TRUSTED a backup-able key is made never extractable instead: extractable without
+  // that guard would let any user session wrap it out under a key of its own.
+  const neverExtractable = t.priv.map((a) => (a.type === pkcs11.CKA_EXTRACTABLE ? { ...a, value: false } : a));
+  const variants: { mech: boolean; copy: boolean; wwt: boolean }[] = [];
+  for (const wwt of backup ? [true, false] : [false]) for (const copy of [true, false]) for (const mech of [true, false]) variants.push({ mech, copy, wwt });
   let handles: P.KeyPair | undefined;
   let lastError: unknown;
-  for (const a of attempts) {
+  for (const v of variants) {
+    const pub = [...t.pub, ...(v.copy ? [t.optional.notCopyable] : [])];
+    const priv = [
+      ...(backup && !v.wwt ? neverExtractable : t.priv),
+      ...(v.mech ? [t.optional.allowedMechanisms] : []),
+      ...(v.copy ? [t.optional.notCopyable] : []),
+      ...(v.wwt ? [t.optional.wrapWithTrusted] : []),
+    ];
     try {
-      handles = ts.lib.C_GenerateKeyPair(ts.handle, { mechanism: pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN }, t.pub, a.priv);
-      if (a.note) opts.warn?.(a.note);
+      handles = ts.lib.C_GenerateKeyPair(ts.handle, { mechanism: pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN }, pub, priv);
+      if (!v.mech) opts.warn?.(`the module does not accept CKA_ALLOWED_MECHANISMS: key '${opts.label}' is sign-only but not restricted to CKM_RSA_PKCS`);
+      if (!v.copy) opts.warn?.(`the module does not accept CKA_COPYABLE: key '${opts.label}' relies on its other attributes (a copy could not change them: it is not modifiable)`);
+      if (backup && !v.wwt) opts.warn?.(`the module does not accept CKA_WRAP_WITH_TRUSTED: key '${opts.label}' is made never extractable, so it cannot be backed up`);
       break;
     } catch (e) {
       lastError = e;

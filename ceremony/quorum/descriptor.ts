@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { CeremonyError } from '../errors.js';
 import { CUSTODIAN_NAME, MAX_CUSTODIANS } from './share.js';
+import { LEGACY_PIN_FORMATS, type PinFormats } from './secret.js';
 
 export interface QuorumSetDescriptor {
   /** 1: made before issue 10 (the signing token's SO PIN was the operator's); 2: says who holds it. */
@@ -23,6 +24,13 @@ export interface QuorumSetDescriptor {
    * that has not handed it over yet). Version 1 means 'operator'.
    */
   signingSoPin?: 'quorum' | 'operator';
+  /** How this set's PINs are written (version 2); absent = the 32-character base64url PINs of before. */
+  pins?: PinFormats;
+}
+
+/** The PIN formats of a set (those of before formats were recorded when absent). */
+export function pinFormatsOf(d: QuorumSetDescriptor): PinFormats {
+  return d.pins ?? LEGACY_PIN_FORMATS;
 }
 
 /** Who holds the signing token's SO PIN under this descriptor. */
@@ -33,10 +41,19 @@ export function signingSoHolder(d: QuorumSetDescriptor): 'quorum' | 'operator' {
 /** At most this many bytes of descriptor JSON are read (255 names of 64 characters fit). */
 export const MAX_DESCRIPTOR_BYTES = 32 * 1024;
 
+const PinFormatSchema = z.strictObject({ alphabet: z.enum(['base64url', 'alnum', 'hex', 'digits']), length: z.int().min(1).max(255) });
+
 const DescriptorSchema = z
   .strictObject({
     version: z.union([z.literal(1), z.literal(2)]),
     signingSoPin: z.enum(['quorum', 'operator']).optional(),
+    pins: z
+      .strictObject({
+        rootUser: PinFormatSchema,
+        rootSo: PinFormatSchema,
+        signingSo: PinFormatSchema,
+      })
+      .optional(),
     setId: z.string().regex(/^[0-9a-f]{16}$/),
     commitment: z.string().regex(/^[0-9a-f]{64}$/),
     threshold: z.int().min(1).max(MAX_CUSTODIANS),
@@ -51,7 +68,7 @@ const DescriptorSchema = z
 /** Canonical JSON (fixed key order, no spaces), so the bytes on the token are reproducible. */
 export function descriptorToJson(d: QuorumSetDescriptor): string {
   const base = { version: d.version, setId: d.setId, commitment: d.commitment, threshold: d.threshold, custodians: d.custodians };
-  return JSON.stringify(d.version >= 2 ? { ...base, signingSoPin: d.signingSoPin ?? 'operator' } : base);
+  return JSON.stringify(d.version >= 2 ? { ...base, signingSoPin: d.signingSoPin ?? 'operator', ...(d.pins ? { pins: d.pins } : {}) } : base);
 }
 
 /** Parse a descriptor from untrusted bytes (the token, a file); `source` names it in errors. */

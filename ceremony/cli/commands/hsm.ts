@@ -7,6 +7,9 @@ import { findKeys, keyValidity, type KeyInfo } from '../../hsm/keys.js';
 import { choosePinSource } from '../../hsm/pin.js';
 import { CeremonyError } from '../../errors.js';
 import { listTokenKeys } from '../../openpgp/token-keys.js';
+import { exportQuorumSet } from '../../ceremonies/quorum-export.js';
+import { writeFileSync } from 'node:fs';
+import { formatSetId } from '../../quorum/secret.js';
 import type { CliContext } from '../context.js';
 
 function day(d?: Date): string {
@@ -91,5 +94,36 @@ export function registerHsm(program: Command, ctxFor: (json: boolean) => CliCont
       } finally {
         ts.close();
       }
+    });
+
+  hsm
+    .command('quorum-set')
+    .description('export the quorum set in force on the root token, signed by the root key, for `shares check --descriptor` (no PIN)')
+    .requiredOption('--token <uri>', 'the root token, e.g. pkcs11:token=root')
+    .requiredOption('--out <file>', 'the file to write (never overwritten)')
+    .option('--module <path>', 'PKCS#11 module')
+    .action(async (opts: { token: string; out: string; module?: string }, cmd: Command) => {
+      const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
+      const uri = parseUriArg(opts.token, '--token');
+      // The set and the root key's public half are public objects; the export checks the root signature first.
+      const ts = await connectToken(uri, { module: opts.module, env: ctx.env, login: false, readWrite: false });
+      let exported: Awaited<ReturnType<typeof exportQuorumSet>>;
+      try {
+        exported = await exportQuorumSet(ts, ctx.now());
+      } finally {
+        ts.close();
+      }
+      try {
+        // Created, never replaced (flag wx): nothing planted at that path is overwritten or followed.
+        writeFileSync(opts.out, exported.text, { flag: 'wx', mode: 0o644 });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new CeremonyError('OUTPUT_EXISTS', `${opts.out} already exists; choose another --out`);
+        throw new CeremonyError('OUTPUT_FAILED', `${opts.out} cannot be written`, { cause: e });
+      }
+      const d = exported.descriptor;
+      ctx.out.line(`set ${formatSetId(d.setId)} in force on token '${uri.token ?? ''}': ${d.threshold} of ${d.custodians.length} (${d.custodians.join(', ')})`);
+      ctx.out.line(`signed by root key ${exported.rootFingerprint.replace(/(.{4})(?!$)/g, '$1 ')}: compare it with root.fingerprint`);
+      ctx.out.line(`wrote ${opts.out}; check shares offline with: ceremony shares check --descriptor ${opts.out} --share FILE…`);
+      ctx.out.result({ ok: true, out: opts.out, set: d.setId, threshold: d.threshold, custodians: d.custodians, rootFingerprint: exported.rootFingerprint });
     });
 }

@@ -95,11 +95,15 @@ function soLoginWorks(token: string, pin: string): boolean {
   return r.status === 0;
 }
 
+/** SoftHSM takes PINs up to 255 characters: every derived PIN is the longest the tool makes (issue 10). */
+const SOFTHSM_PINS = { alphabet: 'base64url', length: 64 } as const;
+const SOFTHSM_FORMATS = { rootUser: SOFTHSM_PINS, rootSo: SOFTHSM_PINS, signingSo: SOFTHSM_PINS };
+
 /** The quorum-held PINs of the set whose share files are given (k of them), as only k custodians could. */
 async function pinsOf(files: string[]) {
   const shares = files.map((f) => parseShare(readFileSync(join(work, f)), f));
   const secret = await combineShareData(shares);
-  return deriveQuorumPins(secret, shares[0]!.setId);
+  return deriveQuorumPins(secret, shares[0]!.setId, SOFTHSM_FORMATS);
 }
 
 function steps(record: string): string[] {
@@ -284,6 +288,33 @@ describe('renew: the outcome', () => {
     expect(soLoginWorks('root', fresh.soPin.toString())).toBe(true);
   });
 
+  it('shares check without the HSM says the set in force is unknown; with the exported set it refuses superseded shares as foreign', () => {
+    const old = ['bob', 'carol', 'dave'].map((n) => `init/shares/${n}.share`);
+    const offline = ceremony(['shares', 'check', '--config', 'config.json', ...old.flatMap((f) => ['--share', f])]);
+    expect(offline.code, offline.stderr).toBe(0); // they are a consistent set: only the token knows it is superseded
+    expect(offline.stdout).toMatch(/in force\s+UNKNOWN without the HSM/);
+    expect(offline.stdout).toMatch(/whether it is in force is not known/);
+
+    const exported = ceremony(['hsm', 'quorum-set', '--token', 'pkcs11:token=root', '--out', 'set-in-force.json']);
+    expect(exported.code, exported.stderr).toBe(0);
+    const fpr = readFileSync(join(work, 'init/root.fingerprint'), 'utf8').trim();
+    const refused = ceremony(['shares', 'check', '--config', 'config.json', '--descriptor', 'set-in-force.json', '--root-fingerprint', fpr, ...old.flatMap((f) => ['--share', f])]);
+    expectCleanError(refused, 'SHARE_FOREIGN', 1);
+    const current = ['bob', 'carol', 'dave'].map((n) => `${renewed}/shares/${n}.share`);
+    const ok = ceremony(['shares', 'check', '--config', 'config.json', '--descriptor', 'set-in-force.json', '--root-fingerprint', fpr, ...current.flatMap((f) => ['--share', f])]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/is the set in force on the root token, signed by root key/);
+
+    // an export edited to name the old set no longer carries the root key's signature
+    const text = readFileSync(join(work, 'set-in-force.json'), 'utf8');
+    const oldSet = parseShare(readFileSync(join(work, old[0]!)), 'bob').setId;
+    const newSet = parseShare(readFileSync(join(work, current[0]!)), 'bob').setId;
+    writeFileSync(join(work, 'set-edited.json'), text.split(newSet).join(oldSet));
+    expectCleanError(ceremony(['shares', 'check', '--config', 'config.json', '--descriptor', 'set-edited.json', ...old.flatMap((f) => ['--share', f])]), 'REJECTED', 1);
+    // and a pin on another root key refuses the genuine export
+    expectCleanError(ceremony(['shares', 'check', '--config', 'config.json', '--descriptor', 'set-in-force.json', '--root-fingerprint', '0'.repeat(40), ...current.flatMap((f) => ['--share', f])]), 'REJECTED', 1);
+  });
+
   it('gpg sees two signing subkeys, each with an expiry, and the root-signed transition statement verifies', () => {
     const g = makeGpgHome();
     try {
@@ -337,7 +368,7 @@ describe('renew: the outcome', () => {
       const shares = files.map((f) => parseShare(readFileSync(join(work, dir, 'shares', f)), f));
       if (dir === 'init') shares.unshift(parseShare(aliceDecrypted, 'alice'));
       const secret = await combineShareData(shares.slice(0, shares[0]!.threshold));
-      const pins = deriveQuorumPins(secret, shares[0]!.setId);
+      const pins = deriveQuorumPins(secret, shares[0]!.setId, SOFTHSM_FORMATS);
       pinsAndSecrets.push(secret, pins.userPin, pins.soPin, pins.signingSoPin);
       for (const sh of shares) shareBytes.push(Buffer.from(sh.data));
     }

@@ -95,7 +95,8 @@ beforeAll(async () => {
   );
   await runInit(common('init'));
   const initShares = shares().map((s) => parseShare(s.text, s.source));
-  initPins = deriveQuorumPins(await combineShareData(initShares), initShares[0]!.setId);
+  const softhsm = { alphabet: 'base64url', length: 64 } as const; // the longest PIN the tool derives; SoftHSM takes 255
+  initPins = deriveQuorumPins(await combineShareData(initShares), initShares[0]!.setId, { rootUser: softhsm, rootSo: softhsm, signingSo: softhsm });
 }, 120_000);
 
 afterAll(() => {

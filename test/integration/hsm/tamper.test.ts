@@ -109,6 +109,64 @@ afterAll(() => {
   hsm?.cleanup();
 });
 
+describe('every key the tool made is locked', () => {
+  /** Raw attributes through pkcs11js, not through the tool's own describeKey. */
+  function dump(ts: TokenSession, h: Buffer, types: number[]): Record<number, string> {
+    const out: Record<number, string> = {};
+    for (const type of types) {
+      try {
+        out[type] = ts.lib.C_GetAttributeValue(ts.handle, h, [{ type }])[0]!.value!.toString('hex');
+      } catch {
+        out[type] = 'absent';
+      }
+    }
+    return out;
+  }
+
+  it('attribute dump: both halves not modifiable or copyable, the private half sign-only, RSA-PKCS only, backup-able only under a trusted key', async () => {
+    await renewOnce();
+    const root = await rootAfterRenew();
+    for (const [ts, classOf] of [[await signingLoggedIn(), 'signing'], [root, 'root']] as const) {
+      ts.lib.C_FindObjectsInit(ts.handle, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }]);
+      const privs = ts.lib.C_FindObjects(ts.handle, 64);
+      ts.lib.C_FindObjectsFinal(ts.handle);
+      expect(privs.length, classOf).toBeGreaterThan(0);
+      for (const h of privs) {
+        const label = ts.lib.C_GetAttributeValue(ts.handle, h, [{ type: pkcs11.CKA_LABEL }])[0]!.value!.toString();
+        if (label === 'legacy-key') continue;
+        const a = dump(ts, h, [pkcs11.CKA_MODIFIABLE, pkcs11.CKA_COPYABLE, pkcs11.CKA_SENSITIVE, pkcs11.CKA_SIGN, pkcs11.CKA_SIGN_RECOVER, pkcs11.CKA_DECRYPT, pkcs11.CKA_UNWRAP, pkcs11.CKA_DERIVE, pkcs11.CKA_ALLOWED_MECHANISMS, pkcs11.CKA_EXTRACTABLE, pkcs11.CKA_WRAP_WITH_TRUSTED]);
+        expect({ label, ...a }).toEqual({
+          label,
+          [pkcs11.CKA_MODIFIABLE]: '00', [pkcs11.CKA_COPYABLE]: '00', [pkcs11.CKA_SENSITIVE]: '01', [pkcs11.CKA_SIGN]: '01', [pkcs11.CKA_SIGN_RECOVER]: '00',
+          [pkcs11.CKA_DECRYPT]: '00', [pkcs11.CKA_UNWRAP]: '00', [pkcs11.CKA_DERIVE]: '00', [pkcs11.CKA_ALLOWED_MECHANISMS]: '0100000000000000',
+          // root, signing subkeys and payload keys must survive their token (issue 11)
+          [pkcs11.CKA_EXTRACTABLE]: '01', [pkcs11.CKA_WRAP_WITH_TRUSTED]: '01',
+        });
+      }
+      ts.lib.C_FindObjectsInit(ts.handle, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY }]);
+      for (const h of ts.lib.C_FindObjects(ts.handle, 64)) {
+        const label = ts.lib.C_GetAttributeValue(ts.handle, h, [{ type: pkcs11.CKA_LABEL }])[0]!.value!.toString();
+        if (label === 'legacy-key' || label.startsWith('payload-lookalike')) continue;
+        expect({ label, ...dump(ts, h, [pkcs11.CKA_MODIFIABLE, pkcs11.CKA_COPYABLE]) }).toEqual({ label, [pkcs11.CKA_MODIFIABLE]: '00', [pkcs11.CKA_COPYABLE]: '00' });
+      }
+      ts.lib.C_FindObjectsFinal(ts.handle);
+      ts.lib.C_FindObjectsInit(ts.handle, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_DATA }]);
+      for (const h of ts.lib.C_FindObjects(ts.handle, 64)) expect(dump(ts, h, [pkcs11.CKA_MODIFIABLE])[pkcs11.CKA_MODIFIABLE]).toBe('00');
+      ts.lib.C_FindObjectsFinal(ts.handle);
+      ts.close();
+    }
+    // pkcs11-tool, an independent client, shows the same on the signing token
+    const listing = hsm.pkcs11Tool(['--token-label', 'signing', '--login', '--pin', PIN, '--list-objects']);
+    const privs = listing.split(/\n(?=\S)/).filter((b) => b.startsWith('Private Key Object') && !b.includes('legacy-key'));
+    expect(privs.length).toBeGreaterThanOrEqual(2);
+    for (const b of privs) {
+      expect(b).toMatch(/Usage:\s+sign\s*$/m);
+      expect(b).toMatch(/Access:\s+sensitive, always sensitive, extractable, local/);
+      expect(b).toMatch(/Allowed mechanisms:\s+RSA-PKCS\s*$/m);
+    }
+  }, 120_000);
+});
+
 describe('a session without a PIN cannot extend a key\'s validity', () => {
   it('editing the public half\'s end date in place is refused by the token (the key is not modifiable)', async () => {
     await makePayloadKey('payload-edit');
@@ -200,64 +258,6 @@ describe('keys made before key state records', () => {
   });
 });
 
-describe('every key the tool made is locked', () => {
-  /** Raw attributes through pkcs11js, not through the tool's own describeKey. */
-  function dump(ts: TokenSession, h: Buffer, types: number[]): Record<number, string> {
-    const out: Record<number, string> = {};
-    for (const type of types) {
-      try {
-        out[type] = ts.lib.C_GetAttributeValue(ts.handle, h, [{ type }])[0]!.value!.toString('hex');
-      } catch {
-        out[type] = 'absent';
-      }
-    }
-    return out;
-  }
-
-  it('attribute dump: both halves not modifiable or copyable, the private half sign-only, RSA-PKCS only, backup-able only under a trusted key', async () => {
-    await renewOnce();
-    const root = await rootAfterRenew();
-    for (const [ts, classOf] of [[await signingLoggedIn(), 'signing'], [root, 'root']] as const) {
-      ts.lib.C_FindObjectsInit(ts.handle, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }]);
-      const privs = ts.lib.C_FindObjects(ts.handle, 64);
-      ts.lib.C_FindObjectsFinal(ts.handle);
-      expect(privs.length, classOf).toBeGreaterThan(0);
-      for (const h of privs) {
-        const label = ts.lib.C_GetAttributeValue(ts.handle, h, [{ type: pkcs11.CKA_LABEL }])[0]!.value!.toString();
-        if (label === 'legacy-key') continue;
-        const a = dump(ts, h, [pkcs11.CKA_MODIFIABLE, pkcs11.CKA_COPYABLE, pkcs11.CKA_SENSITIVE, pkcs11.CKA_SIGN, pkcs11.CKA_SIGN_RECOVER, pkcs11.CKA_DECRYPT, pkcs11.CKA_UNWRAP, pkcs11.CKA_DERIVE, pkcs11.CKA_ALLOWED_MECHANISMS, pkcs11.CKA_EXTRACTABLE, pkcs11.CKA_WRAP_WITH_TRUSTED]);
-        expect({ label, ...a }).toEqual({
-          label,
-          [pkcs11.CKA_MODIFIABLE]: '00', [pkcs11.CKA_COPYABLE]: '00', [pkcs11.CKA_SENSITIVE]: '01', [pkcs11.CKA_SIGN]: '01', [pkcs11.CKA_SIGN_RECOVER]: '00',
-          [pkcs11.CKA_DECRYPT]: '00', [pkcs11.CKA_UNWRAP]: '00', [pkcs11.CKA_DERIVE]: '00', [pkcs11.CKA_ALLOWED_MECHANISMS]: '0100000000000000',
-          // root, signing subkeys and payload keys must survive their token (issue 11)
-          [pkcs11.CKA_EXTRACTABLE]: '01', [pkcs11.CKA_WRAP_WITH_TRUSTED]: '01',
-        });
-      }
-      ts.lib.C_FindObjectsInit(ts.handle, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY }]);
-      for (const h of ts.lib.C_FindObjects(ts.handle, 64)) {
-        const label = ts.lib.C_GetAttributeValue(ts.handle, h, [{ type: pkcs11.CKA_LABEL }])[0]!.value!.toString();
-        if (label === 'legacy-key' || label.startsWith('payload-lookalike')) continue;
-        expect({ label, ...dump(ts, h, [pkcs11.CKA_MODIFIABLE, pkcs11.CKA_COPYABLE]) }).toEqual({ label, [pkcs11.CKA_MODIFIABLE]: '00', [pkcs11.CKA_COPYABLE]: '00' });
-      }
-      ts.lib.C_FindObjectsFinal(ts.handle);
-      ts.lib.C_FindObjectsInit(ts.handle, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_DATA }]);
-      for (const h of ts.lib.C_FindObjects(ts.handle, 64)) expect(dump(ts, h, [pkcs11.CKA_MODIFIABLE])[pkcs11.CKA_MODIFIABLE]).toBe('00');
-      ts.lib.C_FindObjectsFinal(ts.handle);
-      ts.close();
-    }
-    // pkcs11-tool, an independent client, shows the same on the signing token
-    const listing = hsm.pkcs11Tool(['--token-label', 'signing', '--login', '--pin', PIN, '--list-objects']);
-    const privs = listing.split(/\n(?=\S)/).filter((b) => b.startsWith('Private Key Object') && !b.includes('legacy-key'));
-    expect(privs.length).toBeGreaterThanOrEqual(2);
-    for (const b of privs) {
-      expect(b).toMatch(/Usage:\s+sign\s*$/m);
-      expect(b).toMatch(/Access:\s+sensitive, always sensitive, extractable, local/);
-      expect(b).toMatch(/Allowed mechanisms:\s+RSA-PKCS\s*$/m);
-    }
-  }, 120_000);
-});
-
 async function renewOnce(): Promise<void> {
   await runRenew({ ...common('renewed'), shares: shares(), newPayloadKey: 'payload-next' });
 }
@@ -272,7 +272,8 @@ async function signingLoggedIn(): Promise<TokenSession> {
 async function rootAfterRenew(): Promise<TokenSession> {
   const { combineShareData, deriveQuorumPins, parseShare } = await import('../../../ceremony/quorum/index.js');
   const s = ['alice', 'bob', 'carol'].map((n) => parseShare(readFileSync(join(work, 'renewed/shares', `${n}.share`)), n));
-  const pins = deriveQuorumPins(await combineShareData(s), s[0]!.setId);
+  const softhsm = { alphabet: 'base64url', length: 64 } as const;
+  const pins = deriveQuorumPins(await combineShareData(s), s[0]!.setId, { rootUser: softhsm, rootSo: softhsm, signingSo: softhsm });
   const ts = TokenSession.open(openModule(SOFTHSM_MODULE), { token: 'root', extraPath: [], extraQuery: [] });
   await ts.login(envPinSource({ CEREMONY_PIN: pins.userPin.toString() }), new PinAttempts());
   return ts;
