@@ -97,7 +97,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     say('demo', `the module's fresh tokens have openCryptoki's default SO PIN; the demo replaces it`);
   }
   // init takes the operators' SO PIN once and hands the signing token's SO PIN to the quorum (issue 10).
-  const env: NodeJS.ProcessEnv = { CEREMONY_PIN: maintainerPin.toString(), CEREMONY_SO_PIN: soPin.toString(), ...(factorySo ? { CEREMONY_ROOT_SO_PIN: factorySo.toString() } : {}) };
+  const env: NodeJS.ProcessEnv = { CEREMONY_PKCS11_MODULE: modulePath, CEREMONY_PIN: maintainerPin.toString(), CEREMONY_SO_PIN: soPin.toString(), ...(factorySo ? { CEREMONY_ROOT_SO_PIN: factorySo.toString() } : {}) };
   soPin.fill(0);
   // The demo's tokens are throwaway and meant to be tried after the demo (issue 13): the maintainer PIN
   // is left in a file only its owner can read, for --pin-file; a real signing PIN never is.

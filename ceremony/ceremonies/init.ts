@@ -13,6 +13,7 @@ import { CeremonyError } from '../errors.js';
 import { wipe } from '../crypto.js';
 import { openModule, resolveModulePath } from '../hsm/module.js';
 import { changeSoPin, findFreeSlot, findTokenSlot, readTokenInfo, initializeToken, PinAttempts, TokenSession, derivedPinSource } from '../hsm/token.js';
+import { formatPkcs11Uri } from '../hsm/uri.js';
 import { choosePinSource, chooseSoPinSource, filePinSource, RememberedPin } from '../hsm/pin.js';
 import { destroyObjectsLabelled, findPrivateKey, generateRsaKeyPair } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
@@ -44,6 +45,8 @@ export interface InitResult {
   record: SealedRecord;
   rootFingerprint: string;
   subkeyFingerprint: string;
+  /** The `--key` URI that signs releases with the new subkey (issue 13: keys people can find). */
+  signingKeyUri: string;
   certificatePath: string;
   shares: HandedOutShare[];
 }
@@ -202,7 +205,7 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
         }, (files) => `${files.length} files written`);
         for (const f of written) if (!f.includes('/shares/')) await run.record.addArtifact(f, 'output');
         run.record.addKey('root-certificate', armored);
-        return { rootFingerprint: primary.key.fingerprint, subkeyFingerprint: bound.key.fingerprint, certificatePath: join(o.outDir, 'certificate.asc'), shares: handed };
+        return { rootFingerprint: primary.key.fingerprint, subkeyFingerprint: bound.key.fingerprint, signingKeyUri: formatPkcs11Uri({ token: config.hsm.signingToken, object: sub.key.label }), certificatePath: join(o.outDir, 'certificate.asc'), shares: handed };
       },
       () => sealer,
     ).then((r) => ({ value: { ...r.value, record: r.sealed } }));

@@ -15,6 +15,7 @@ import { CeremonyError, asCeremonyError } from '../errors.js';
 import { wipe } from '../crypto.js';
 import { openModule, resolveModulePath, type Pkcs11Module } from '../hsm/module.js';
 import { changePin, changeSoPin, derivedPinSource, findTokenSlot, PinAttempts, TokenSession } from '../hsm/token.js';
+import { formatPkcs11Uri } from '../hsm/uri.js';
 import { choosePinSource, chooseSoPinSource, RememberedPin, type PinSource } from '../hsm/pin.js';
 import { destroyObjectsLabelled, findPrivateKey, generateRsaKeyPair, publicKeyOf, publicKeyPem, type KeyInfo } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
@@ -90,6 +91,9 @@ export interface RenewOptions extends QuorumCeremonyOptions {
 
 export interface RenewResult {
   record: SealedRecord;
+  /** The `--key` URI that signs releases with the new subkey, and `--key` of the new payload key if one was made. */
+  signingKeyUri: string;
+  payloadKeyUri?: string;
   sessionId: string;
   rootFingerprint: string;
   subkeyFingerprint: string;
@@ -349,7 +353,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         const written = await run.step('write-output', `writing the outputs to ${o.outDir}`, () => staged.commit(), (files) => `${files.length} files written`);
         for (const f of written) if (!f.includes('/shares/')) await run.record.addArtifact(f, 'output');
         run.record.addKey('root-certificate', armored);
-        return { sessionId: sessionId.hex, rootFingerprint, subkeyFingerprint: bound.key.fingerprint, previousSubkeys, certificatePath: join(o.outDir, 'certificate.asc'), transitionPath: join(o.outDir, 'transition.json'), shares: handed, setId: descriptor.setId };
+        return { signingKeyUri: formatPkcs11Uri({ token: config.hsm.signingToken, object: sub.key.label }), ...(payloadKey ? { payloadKeyUri: formatPkcs11Uri({ token: config.hsm.signingToken, object: payloadKey.key.label }) } : {}), sessionId: sessionId.hex, rootFingerprint, subkeyFingerprint: bound.key.fingerprint, previousSubkeys, certificatePath: join(o.outDir, 'certificate.asc'), transitionPath: join(o.outDir, 'transition.json'), shares: handed, setId: descriptor.setId };
       },
       () => sealer,
       // Refused before the root key was unlocked (session not confirmed, shares refused): the maintainer's

@@ -12,7 +12,7 @@
  * test process cannot join a mount namespace itself.
  */
 import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from './cli.js';
@@ -49,8 +49,16 @@ export async function startOpenCryptoki(slots = 3): Promise<OpenCryptoki> {
   chmodSync(dir, 0o755);
   for (const d of ['etc', 'lib']) mkdirSync(join(dir, d));
   let conf = 'version opencryptoki-3.1\n';
-  // tokname gives each slot a store of its own under /var/lib/opencryptoki/<tokname>.
-  for (let i = 0; i < slots; i++) conf += `slot ${i}\n{\nstdll = libpkcs11_sw.so\ntokname = swtok${i}\n}\n`;
+  // tokname gives each slot a store of its own under /var/lib/opencryptoki/<tokname>. Each slot also
+  // gets its own copy of the software-token library: openCryptoki 3.8 keeps the token's object and login
+  // state in the library's globals, so two slots served by one loaded copy share them, and logging in to
+  // the signing token invalidates the root token's private key handles (CKR_KEY_FUNCTION_NOT_PERMITTED
+  // at the next signature). A ceremony uses both tokens in one process, so it needs one copy per slot.
+  mkdirSync(join(dir, 'stdll'));
+  for (let i = 0; i < slots; i++) {
+    copyFileSync('/usr/lib/x86_64-linux-gnu/opencryptoki/stdll/libpkcs11_sw.so', join(dir, 'stdll', `libpkcs11_sw${i}.so`));
+    conf += `slot ${i}\n{\nstdll = ${join(dir, 'stdll', `libpkcs11_sw${i}.so`)}\ntokname = swtok${i}\n}\n`;
+  }
   writeFileSync(join(dir, 'etc', 'opencryptoki.conf'), conf);
   execFileSync('chgrp', ['pkcs11', join(dir, 'lib')]);
   chmodSync(join(dir, 'lib'), 0o770);
@@ -74,9 +82,9 @@ export async function startOpenCryptoki(slots = 3): Promise<OpenCryptoki> {
   });
   const pid = holder.pid!;
   const run: OpenCryptoki['run'] = (file, args, opts = {}) =>
-    spawnSync('nsenter', ['-t', String(pid), '-m', '--', file, ...args], {
+    // --wd: entering a mount namespace otherwise leaves the child in /.
+    spawnSync('nsenter', ['-t', String(pid), '-m', `--wd=${opts.cwd ?? process.cwd()}`, '--', file, ...args], {
       env: { ...process.env, ...opts.env },
-      cwd: opts.cwd,
       input: opts.input ?? '',
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,

@@ -52,6 +52,7 @@ export function registerQuorumCeremonies(program: Command, ctxFor: (json: boolea
     ctx.out.line('');
     ctx.out.line(`root fingerprint  ${groups(result.rootFingerprint)}`);
     ctx.out.line(`signing subkey    ${groups(result.subkeyFingerprint)}`);
+    ctx.out.line(`sign releases with --key '${result.signingKeyUri}'`);
     ctx.out.line(`certificate       ${result.certificatePath}`);
     for (const s of result.shares)
       ctx.out.line(
@@ -136,6 +137,8 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
     ctx.out.line(`new quorum set    ${formatQuorumId(result.setId)}`);
     ctx.out.line(`root fingerprint  ${groups(result.rootFingerprint)}`);
     ctx.out.line(`new subkey        ${groups(result.subkeyFingerprint)}`);
+    ctx.out.line(`sign releases with --key '${result.signingKeyUri}'`);
+    if (result.payloadKeyUri) ctx.out.line(`sign payloads with --key '${result.payloadKeyUri}' (once an update has shipped its public key)`);
     for (const p of result.previousSubkeys) ctx.out.line(`earlier subkey    ${groups(p)}`);
     ctx.out.line(`certificate       ${result.certificatePath}`);
     ctx.out.line(`transition        ${result.transitionPath} (+ .asc, signed by the root key)`);

@@ -271,13 +271,40 @@ describe('renew: the quorum', () => {
 
 describe('renew: the outcome', () => {
   let renewed: string;
+  let renewOutput: string;
 
   beforeAll(() => {
     restoreTokens('tokens-after-init');
     renewed = 'renewed';
     const run = renew(renewed, ['alice.decrypted.share', shareOf('init', 'carol'), shareOf('init', 'erin')], 'config.json', ['--new-payload-key', 'payload-2027']);
     expect(run.code, run.stderr).toBe(0);
+    renewOutput = run.stdout;
   }, 120_000);
+
+  it('hsm keys names each key\'s role, OpenPGP fingerprint and --key URI, and the renew summary prints the URI to use next', () => {
+    type Listed = { label: string; role: string; sealKey: boolean; fingerprint?: string; keyUri: string; state: string; missing: string[] };
+    const signing = ceremony(['--json', 'hsm', 'keys', '--token', 'pkcs11:token=signing']);
+    expect(signing.code, signing.stderr).toBe(0);
+    const keys = signing.json<{ listing: Listed[] }>().listing;
+    const renewedSubkey = JSON.parse(readFileSync(join(work, renewed, 'transition.json'), 'utf8')).newSubkey.fingerprint as string;
+    const current = keys.filter((k) => k.role === 'current signing subkey');
+    expect(current.map((k) => k.fingerprint)).toEqual([renewedSubkey]);
+    expect(current[0]!.sealKey).toBe(true);
+    expect(keys.filter((k) => k.role === 'superseded signing subkey')).toHaveLength(1);
+    expect(keys.find((k) => k.label === 'payload-2027')).toMatchObject({ role: 'payload', keyUri: 'pkcs11:token=signing;object=payload-2027' });
+    expect(keys.every((k) => k.state === 'authenticated' && k.missing.length === 0)).toBe(true);
+    expect(renewOutput).toContain(`sign releases with --key '${current[0]!.keyUri}'`);
+    expect(renewOutput).toContain("sign payloads with --key 'pkcs11:token=signing;object=payload-2027'");
+    // without a PIN the root token still shows its key and role, unchecked, and says so
+    const root = runCeremony(['--json', 'hsm', 'keys', '--token', 'pkcs11:token=root'], { env: { ...hsm.env, CEREMONY_PIN: undefined }, cwd: work });
+    expect(root.code, root.stderr).toBe(0);
+    const rootKey = root.json<{ listing: Listed[] }>().listing.find((k) => k.label === 'root-key')!;
+    expect(rootKey).toMatchObject({ role: 'root', fingerprint: readFileSync(join(work, 'init/root.fingerprint'), 'utf8').trim(), state: 'unchecked' });
+    // the human form reads as the JSON does
+    const text = ceremony(['hsm', 'keys', '--token', 'pkcs11:token=signing']);
+    expect(text.stdout).toMatch(/current signing subkey, default seal key {2}RSA-4096/);
+    expect(text.stdout).toMatch(/protections locked, sign-only, RSA-PKCS only, leaves the token only wrapped under an SO-trusted key/);
+  });
 
   it("rotates the signing token's SO PIN with the root PINs: the old set's is refused, the new set's works", async () => {
     const old = await pinsOf(['bob', 'carol', 'dave'].map((n) => `init/shares/${n}.share`));
