@@ -220,6 +220,10 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
             const err = asCeremonyError(e);
             if (err.exitCode === 3 || err.code === 'INTERNAL') throw err;
             run.note('share-refused', { result: 'refused', detail: err.message.slice(0, 500), code: err.code });
+            // An unsigned set (stored before sets were signed) cannot tell "superseded share" from "replaced set".
+            if (err.code === 'SHARE_FOREIGN' && !inForceState.signed) {
+              o.reporter.warn(`the quorum set on token '${config.hsm.rootToken}' is not signed by the root key, so it may have been replaced: if this share is genuine and current, the token was tampered with`);
+            }
           } finally {
             wipe(s.text);
           }
