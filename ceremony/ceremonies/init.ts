@@ -130,7 +130,7 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
         const rootKey = await run.step('generate-key', 'generating the root key (RSA-4096) on the root token', () => {
           const made = generateRsaKeyPair(root!, { label: ROOT_KEY_LABEL, bits: 4096, role: 'root', now, warn: (m) => o.reporter.warn(m) });
           return findPrivateKey(root!, { object: made.label, id: made.id, extraPath: [], extraQuery: [] });
-        }, (k) => ({ detail: `root key generated on '${config.hsm.rootToken}' (sensitive, never extractable)`, key: { uri: k.uri, label: k.label } }));
+        }, (k) => ({ detail: `root key generated on '${config.hsm.rootToken}' (locked, sign-only; ${k.protections.extractable ? 'leaves the token only wrapped under a key the SO marks trusted' : 'never extractable'})`, key: { uri: k.uri, label: k.label } }));
         const rootSigner = new TokenKeySigner(root!, rootKey, o.now);
 
         const userId = `${config.identity.name} <${config.identity.email}>`;

@@ -105,7 +105,7 @@ export function subkeyLabel(now: Date): string {
   return `signing-${now.toISOString().slice(0, 10)}-${randomBytes(2).toString('hex')}`;
 }
 
-/** Generate the yearly signing subkey on the signing token (RSA-4096, non-extractable, dated). */
+/** Generate the yearly signing subkey on the signing token (RSA-4096, locked, backup-able under a trusted key, dated). */
 export function generateSigningSubkey(signing: TokenSessionClass, config: CeremonyConfig, now: Date, warn?: (message: string) => void): { key: KeyInfo; signer: TokenKeySigner } {
   const { tokenDays } = subkeyWindow(config, now);
   const made = generateRsaKeyPair(signing, { label: subkeyLabel(now), bits: 4096, role: 'signing-subkey', validDays: tokenDays, now, warn });

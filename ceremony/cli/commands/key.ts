@@ -39,7 +39,7 @@ export function registerKey(program: Command, ctxFor: (json: boolean) => CliCont
 
   key
     .command('generate')
-    .description('generate an RSA key pair on the token (private half sensitive and never extractable)')
+    .description('generate a locked RSA key pair on the token (sign-only; a payload key leaves it only wrapped under an SO-trusted key)')
     .requiredOption('--token <uri>', 'the token, e.g. pkcs11:token=signing')
     .requiredOption('--label <label>', 'the key label (CKA_LABEL)')
     .requiredOption('--bits <n>', '2048 (payload keys) or 4096')
