@@ -33,6 +33,8 @@ export const ERROR_EXIT_CODES = {
   NETWORK_UP: 1,
   AUDIT_FAILED: 1,
   SELF_CHECK_FAILED: 1,
+  /** Key state, a stored certificate or the quorum set on a token disagrees with what only a PIN could change. */
+  TOKEN_TAMPERED: 1,
   REJECTED: 1,
   NOT_CONFIRMED: 1,
   // 2: usage or input
@@ -63,6 +65,8 @@ export const ERROR_EXIT_CODES = {
   KEY_NOT_FOUND: 3,
   KEY_AMBIGUOUS: 3,
   KEY_UNSUITABLE: 3,
+  /** The token's PIN limits leave a derived PIN weaker than 64 bits (accepted only with --accept-weak-pins). */
+  PIN_TOO_WEAK: 3,
   HSM_FAILURE: 3,
   // anything we did not foresee; still no stack trace for the user
   INTERNAL: 3,

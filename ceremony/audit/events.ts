@@ -89,6 +89,7 @@ export const RECORDABLE_OPTIONS = [
   'armor',
   'detached',
   'new-payload-key',
+  'accept-weak-pins',
   'payload-key',
   'threshold',
   'custodians',

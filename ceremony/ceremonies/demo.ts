@@ -14,7 +14,10 @@ import { randomBytes, createPublicKey } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { CeremonyError } from '../errors.js';
 import { openModule, resolveModulePath, SOFTHSM_DEFAULT_MODULE } from '../hsm/module.js';
-import { findFreeSlot, initializeToken, TokenSession } from '../hsm/token.js';
+import { findFreeSlot, initializeToken, readTokenInfo, TokenSession } from '../hsm/token.js';
+
+/** openCryptoki's documented initial SO PIN of a software token (only ever used on the demo's throwaway slots). */
+const OPENCRYPTOKI_FACTORY_SO_PIN = '87654321';
 import { findKeys, publicKeyOf, publicKeyPem } from '../hsm/keys.js';
 import { parsePkcs11Uri } from '../hsm/uri.js';
 import { parseConfig } from '../config.js';
@@ -35,6 +38,8 @@ import { groupHex } from '../read-aloud.js';
 
 export interface DemoOptions {
   dir?: string;
+  /** `--module PATH`: run on the free slots of this PKCS#11 module instead of throwaway SoftHSM tokens. */
+  module?: string;
   env: NodeJS.ProcessEnv;
   now: () => Date;
   step(name: string, detail: string): void;
@@ -60,29 +65,49 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   mkdirSync(dir, { recursive: true });
   if (readdirSync(dir).length > 0) throw new CeremonyError('OUTPUT_EXISTS', `the demo folder ${dir} is not empty; give an empty or new --dir`);
 
-  // Throwaway SoftHSM: its own config and token directory, set before the module is loaded.
-  const tokenDir = join(dir, 'softhsm-tokens');
-  mkdirSync(tokenDir);
-  const conf = join(dir, 'softhsm2.conf');
-  writeFileSync(conf, `directories.tokendir = ${tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-  process.env.SOFTHSM2_CONF = conf;
-  const modulePath = resolveModulePath({ env: { CEREMONY_PKCS11_MODULE: opts.env.CEREMONY_PKCS11_MODULE ?? SOFTHSM_DEFAULT_MODULE } });
-  if (!existsSync(modulePath)) throw new CeremonyError('MODULE_NOT_FOUND', `the demo needs SoftHSM (${modulePath}); install the softhsm2 package`);
-  const mod = openModule(modulePath);
-  say('demo', `throwaway SoftHSM tokens in ${tokenDir}`);
+  const modulePath = opts.module ?? SOFTHSM_DEFAULT_MODULE;
+  const softhsm = modulePath === SOFTHSM_DEFAULT_MODULE;
+  if (softhsm) {
+    // Throwaway SoftHSM: its own config and token directory, set before the module is loaded.
+    const tokenDir = join(dir, 'softhsm-tokens');
+    mkdirSync(tokenDir);
+    const conf = join(dir, 'softhsm2.conf');
+    writeFileSync(conf, `directories.tokendir = ${tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+    process.env.SOFTHSM2_CONF = conf;
+  }
+  if (!existsSync(modulePath)) throw new CeremonyError('MODULE_NOT_FOUND', `the demo needs the PKCS#11 module ${modulePath}${softhsm ? '; install the softhsm2 package' : ''}`);
+  const mod = openModule(resolveModulePath({ flag: modulePath, env: {} }));
+  say('demo', softhsm ? `throwaway SoftHSM tokens in ${process.env.SOFTHSM2_CONF}` : `the free slots of ${modulePath} (they become tokens 'signing' and 'root')`);
 
   // The maintainers' signing token, initialized beforehand by the operators (DESIGN §5). Its PIN lives
   // only in this process's memory: the ceremonies get it as CEREMONY_PIN in an environment of their own.
-  const maintainerPin = Buffer.from(randomBytes(12).toString('base64url'));
-  const soPin = Buffer.from(randomBytes(12).toString('base64url'));
-  initializeToken(mod, findFreeSlot(mod), 'signing', soPin, maintainerPin);
+  const slot = findFreeSlot(mod);
+  const limits = readTokenInfo(slot);
+  const pinLength = Math.max(limits.minPinLen, Math.min(16, limits.maxPinLen));
+  const maintainerPin = Buffer.from(randomBytes(24).toString('base64url').slice(0, pinLength));
+  const soPin = Buffer.from(randomBytes(24).toString('base64url').slice(0, pinLength));
+  // Some modules' fresh tokens already have an SO PIN (openCryptoki ships 87654321); SoftHSM takes any.
+  let factorySo: Buffer | undefined;
+  try {
+    initializeToken(mod, slot, 'signing', soPin, maintainerPin);
+  } catch (e) {
+    if (!(e instanceof CeremonyError && e.ckr === 'CKR_PIN_INCORRECT')) throw e;
+    factorySo = Buffer.from(OPENCRYPTOKI_FACTORY_SO_PIN);
+    initializeToken(mod, findFreeSlot(mod), 'signing', soPin, maintainerPin, factorySo);
+    say('demo', `the module's fresh tokens have openCryptoki's default SO PIN; the demo replaces it`);
+  }
+  // init takes the operators' SO PIN once and hands the signing token's SO PIN to the quorum (issue 10).
+  const env: NodeJS.ProcessEnv = { CEREMONY_PKCS11_MODULE: modulePath, CEREMONY_PIN: maintainerPin.toString(), CEREMONY_SO_PIN: soPin.toString(), ...(factorySo ? { CEREMONY_ROOT_SO_PIN: factorySo.toString() } : {}) };
   soPin.fill(0);
-  const env = { CEREMONY_PIN: maintainerPin.toString() };
   // The demo's tokens are throwaway and meant to be tried after the demo (issue 13): the maintainer PIN
   // is left in a file only its owner can read, for --pin-file; a real signing PIN never is.
   const pinFile = join(dir, 'signing.pin');
   writeFileSync(pinFile, maintainerPin, { mode: 0o600 });
-  say('demo', `operators initialized the signing token 'signing' (its throwaway maintainer PIN is in ${pinFile}, for trying the commands afterwards)`);
+  say('demo', `operators initialized the signing token 'signing' (its throwaway maintainer PIN is in ${pinFile}, for trying the commands afterwards; init hands its SO PIN to the quorum)`);
+  // A token whose longest PIN is under 64 bits (openCryptoki: 8 characters) is accepted here, and recorded.
+  const acceptWeakPins = limits.maxPinLen * 6 < 64;
+  const weakOption = acceptWeakPins ? [{ name: 'accept-weak-pins' as const, value: true }] : [];
+  if (acceptWeakPins) say('demo', `this module takes PINs of at most ${limits.maxPinLen} characters (${limits.maxPinLen * 6} bits derived): the demo accepts that with --accept-weak-pins, recorded in each record; a real ceremony needs a token with longer PINs`);
 
   // Custodian alice keeps her share encrypted to her own OpenPGP key.
   const custodians = join(dir, 'custodians');
@@ -120,7 +145,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   });
 
   // 1. Init.
-  const init = await runInit({ ...common('init'), config, outDir: join(dir, 'init'), recordedOptions: [{ name: 'config', value: configPath }, { name: 'out', value: join(dir, 'init') }, { name: 'allow-network', value: true }] });
+  const init = await runInit({ ...common('init'), acceptWeakPins, config, outDir: join(dir, 'init'), recordedOptions: [{ name: 'config', value: configPath }, { name: 'out', value: join(dir, 'init') }, { name: 'allow-network', value: true }, ...weakOption] });
   say('init', `root ${groups(init.rootFingerprint)}; first signing subkey ${groups(init.subkeyFingerprint)}; ${init.shares.length} shares handed out`);
 
   // 2. A year later (here: now), three custodians renew. alice decrypts her share with her own key.
@@ -128,6 +153,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   say('custodians', 'alice decrypted her share with her OpenPGP key; bob and carol bring theirs');
   const renew = await runRenew({
     ...common('renew'),
+    acceptWeakPins,
     config,
     outDir: join(dir, 'renew'),
     shares: [
@@ -136,7 +162,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       { source: 'init/shares/carol.share', text: readFileSync(join(dir, 'init/shares/carol.share')) },
     ],
     newPayloadKey: `payload-${opts.now().getUTCFullYear() + 1}`,
-    recordedOptions: [{ name: 'config', value: configPath }, { name: 'out', value: join(dir, 'renew') }, { name: 'share', value: ['alice', 'bob', 'carol'] }, { name: 'allow-network', value: true }],
+    recordedOptions: [{ name: 'config', value: configPath }, { name: 'out', value: join(dir, 'renew') }, { name: 'share', value: ['alice', 'bob', 'carol'] }, { name: 'allow-network', value: true }, ...weakOption],
   });
   say('renew', `new subkey ${groups(renew.subkeyFingerprint)} bound; transition.json signed by the root key; shares of the old set are now worthless`);
 
@@ -204,7 +230,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const signRecord = out.find((r) => /-sign-/.test(basename(r.dir)))?.dir ?? records;
   const next = [
     `Try the commands on the demo's tokens (every path below is in ${dir}):`,
-    `  export SOFTHSM2_CONF=${conf}`,
+    softhsm ? `  export SOFTHSM2_CONF=${process.env.SOFTHSM2_CONF}` : `  export CEREMONY_PKCS11_MODULE=${modulePath}`,
     `  ceremony hsm keys --token 'pkcs11:token=signing' --pin-file ${pinFile}`,
     `  ceremony audit verify --trusted-key ${join(dir, 'renew/certificate.asc')} ${signRecord}`,
     `  ceremony sign --trusted-key ${buildServer.certificate} --key 'pkcs11:token=signing;object=${subkeyLabel}' \\`,

@@ -12,11 +12,12 @@ import { join } from 'node:path';
 import { CeremonyError } from '../errors.js';
 import { wipe } from '../crypto.js';
 import { openModule, resolveModulePath } from '../hsm/module.js';
-import { findFreeSlot, findTokenSlot, initializeToken, PinAttempts, TokenSession, derivedPinSource } from '../hsm/token.js';
-import { choosePinSource } from '../hsm/pin.js';
+import { changeSoPin, findFreeSlot, findTokenSlot, readTokenInfo, initializeToken, PinAttempts, TokenSession, derivedPinSource } from '../hsm/token.js';
+import { formatPkcs11Uri } from '../hsm/uri.js';
+import { choosePinSource, chooseSoPinSource, filePinSource, RememberedPin } from '../hsm/pin.js';
 import { destroyObjectsLabelled, findPrivateKey, generateRsaKeyPair } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
-import { newQuorumSecret, newSetId, deriveRootPins, wipeRootPins, type RootPins } from '../quorum/index.js';
+import { newQuorumSecret, newSetId, deriveQuorumPins, wipeQuorumPins, type QuorumPins } from '../quorum/index.js';
 import { addSigningSubkey, buildPrimaryCertificate, exportCertificate } from '../openpgp/build/certificate.js';
 import { toOpenpgpTime } from '../openpgp/build/packets.js';
 import { verifyCertificate } from '../openpgp/build/self-check.js';
@@ -32,6 +33,7 @@ import {
   splitForConfig,
   stageShares,
   StagedOutputs,
+  planPins,
   precheckSealKey,
   sealerForSealKey,
   subkeyWindow,
@@ -43,6 +45,8 @@ export interface InitResult {
   record: SealedRecord;
   rootFingerprint: string;
   subkeyFingerprint: string;
+  /** The `--key` URI that signs releases with the new subkey (issue 13: keys people can find). */
+  signingKeyUri: string;
   certificatePath: string;
   shares: HandedOutShare[];
 }
@@ -63,7 +67,16 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
     throw new CeremonyError('USAGE', `a token labelled '${config.hsm.rootToken}' already exists: init runs once; use ceremony renew`);
   }
   const freeSlot = findFreeSlot(mod);
-  const signingPin = choosePinSource({ pinFile: o.pinFile, env: o.env, stdin: o.stdin });
+  // PINs that fit both tokens, refused before anything starts when they would be too weak (issue 10).
+  const pinPlan = planPins({ ...readTokenInfo(freeSlot), label: config.hsm.rootToken }, findTokenSlot(mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] }).info, o.acceptWeakPins ?? false);
+  const signingPin = new RememberedPin(choosePinSource({ pinFile: o.pinFile, env: o.env, stdin: o.stdin }));
+  const operatorSoPin = chooseSoPinSource({ soPinFile: o.soPinFile, env: o.env, stdin: o.stdin });
+  // A module whose free slots already carry an SO PIN (openCryptoki): it is replaced by the derived one.
+  const rootFactorySo = o.rootSoPinFile
+    ? filePinSource(o.rootSoPinFile)
+    : o.env.CEREMONY_ROOT_SO_PIN !== undefined
+      ? chooseSoPinSource({ env: { CEREMONY_SO_PIN: o.env.CEREMONY_ROOT_SO_PIN } })
+      : undefined;
   await precheckSealKey(mod, o.sealKey, o.now());
 
   const run = CeremonyRun.start({
@@ -74,11 +87,14 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
   });
   const attempts = new PinAttempts();
   let secret: Buffer | undefined;
-  let pins: RootPins | undefined;
+  let pins: QuorumPins | undefined;
   let root: TokenSession | undefined;
   let signing: TokenSession | undefined;
   let sealer: Awaited<ReturnType<typeof hsmSealer>> | undefined;
   let subLabel: string | undefined;
+  // The operator's SO PIN of the signing token, held until it is replaced (and put back on failure).
+  let oldSigningSo: Buffer | undefined;
+  let signingSoRotated = false;
   // Once the shares are handed out the root token must stay: no rollback after this point.
   let committed = false;
   const staged = new StagedOutputs(o.outDir);
@@ -90,11 +106,17 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
         const setId = newSetId();
         await run.step('derive-pins', 'making the quorum secret and deriving the root token PINs from it', () => {
           secret = newQuorumSecret();
-          pins = deriveRootPins(secret, setId);
-        }, () => 'made a 32-byte quorum secret in memory and derived the root user and SO PINs from it (HKDF-SHA-256); no person knows either PIN');
+          pins = deriveQuorumPins(secret, setId, pinPlan.formats);
+        }, () => `made a 32-byte quorum secret in memory and derived the root user and SO PINs and the signing token's SO PIN from it (HKDF-SHA-256); no person knows any of them. ${pinPlan.detail}`);
+        if (pinPlan.weak) run.note('derive-pins', { result: 'override', detail: `--accept-weak-pins: a PIN under 64 bits was accepted because the token allows no longer one (${pinPlan.detail})` });
 
-        await run.step('init-token', `initializing the root token '${config.hsm.rootToken}' on a free slot`, () => {
-          initializeToken(mod, freeSlot, config.hsm.rootToken, pins!.soPin, pins!.userPin);
+        await run.step('init-token', `initializing the root token '${config.hsm.rootToken}' on a free slot`, async () => {
+          const factory = rootFactorySo ? await rootFactorySo.read('current SO PIN of the free slot: ') : undefined;
+          try {
+            initializeToken(mod, freeSlot, config.hsm.rootToken, pins!.soPin, pins!.userPin, factory);
+          } finally {
+            wipe(factory);
+          }
         }, () => `initialized token '${config.hsm.rootToken}' with the derived PINs`);
 
         root = await run.step('root-login', `logging in to '${config.hsm.rootToken}' with the derived PIN`, async () => {
@@ -106,9 +128,9 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
         const now = o.now();
         const created = toOpenpgpTime(now);
         const rootKey = await run.step('generate-key', 'generating the root key (RSA-4096) on the root token', () => {
-          const made = generateRsaKeyPair(root!, { label: ROOT_KEY_LABEL, bits: 4096, now });
+          const made = generateRsaKeyPair(root!, { label: ROOT_KEY_LABEL, bits: 4096, role: 'root', now, warn: (m) => o.reporter.warn(m) });
           return findPrivateKey(root!, { object: made.label, id: made.id, extraPath: [], extraQuery: [] });
-        }, (k) => ({ detail: `root key generated on '${config.hsm.rootToken}' (sensitive, never extractable)`, key: { uri: k.uri, label: k.label } }));
+        }, (k) => ({ detail: `root key generated on '${config.hsm.rootToken}' (locked, sign-only; ${k.protections.extractable ? 'leaves the token only wrapped under a key the SO marks trusted' : 'never extractable'})`, key: { uri: k.uri, label: k.label } }));
         const rootSigner = new TokenKeySigner(root!, rootKey, o.now);
 
         const userId = `${config.identity.name} <${config.identity.email}>`;
@@ -127,7 +149,7 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
 
         const window = subkeyWindow(config, now);
         const sub = await run.step('generate-key', 'generating the first signing subkey (RSA-4096) on the signing token', () => {
-          const made = generateSigningSubkey(signing!, config, now);
+          const made = generateSigningSubkey(signing!, config, now, (m) => o.reporter.warn(m));
           subLabel = made.key.label;
           return made;
         },
@@ -153,7 +175,8 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
 
         await run.step('recombine-check', 'recombining every share before anyone leaves', () => recombineEveryShare(split),
           (c) => `every share took part in a successful recombination (${c} k-subsets checked against the commitment)`);
-        writeQuorumSet(root!, split.descriptor);
+        // Signed by the root key: a session without a PIN can replace the object but not forge this (issue 10).
+        await writeQuorumSet(root!, { ...split.descriptor, version: 2, signingSoPin: 'quorum', pins: pinPlan.formats }, rootSigner);
 
         const handed = await stageShares(staged, split, config, { rootFingerprint: primary.key.fingerprint });
         for (const h of handed) {
@@ -166,24 +189,35 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
           staged.write('root.fingerprint', `${primary.key.fingerprint}\n`);
         }, () => ({ detail: `certificate.asc and root.fingerprint (${primary.key.fingerprint})`, key: { fingerprint: primary.key.fingerprint } }));
 
+        // Last before the commit: the signing token's SO PIN passes from the operator to the quorum, so no
+        // single person can re-initialise the token or make a trusted wrapping key on it (issue 10).
+        await run.step('rotate-pins', `replacing the SO PIN of the signing token '${config.hsm.signingToken}' with one derived from the quorum secret`, async () => {
+          oldSigningSo = await operatorSoPin.read(`current SO PIN of token '${config.hsm.signingToken}': `);
+          await changeSoPin(signing!, oldSigningSo, pins!.signingSoPin, attempts, operatorSoPin.kind);
+          signingSoRotated = true;
+          // Back to the maintainer's login for the rest (PKCS#11 §5.6: one login state per token).
+          await signing!.login(signingPin.replay(), attempts);
+        }, () => ({ detail: `the signing token's SO PIN (given by ${operatorSoPin.kind}) is replaced by one derived from the quorum secret (HKDF-SHA-256); only the maintainers' user PIN is known to people`, actor: { role: 'system' } }));
+
         const written = await run.step('write-output', `writing the outputs to ${o.outDir}`, () => {
           committed = true;
           return staged.commit();
         }, (files) => `${files.length} files written`);
         for (const f of written) if (!f.includes('/shares/')) await run.record.addArtifact(f, 'output');
         run.record.addKey('root-certificate', armored);
-        return { rootFingerprint: primary.key.fingerprint, subkeyFingerprint: bound.key.fingerprint, certificatePath: join(o.outDir, 'certificate.asc'), shares: handed };
+        return { rootFingerprint: primary.key.fingerprint, subkeyFingerprint: bound.key.fingerprint, signingKeyUri: formatPkcs11Uri({ token: config.hsm.signingToken, object: sub.key.label }), certificatePath: join(o.outDir, 'certificate.asc'), shares: handed };
       },
       () => sealer,
     ).then((r) => ({ value: { ...r.value, record: r.sealed } }));
     return value;
   } catch (e) {
     staged.discard();
-    if (!committed) rollbackInit(mod, config.hsm.rootToken, pins, root, signing, subLabel);
+    if (!committed) await rollbackInit(mod, config.hsm.rootToken, pins, root, signing, subLabel, signingSoRotated ? oldSigningSo : undefined);
     throw e;
   } finally {
-    wipe(secret);
-    wipeRootPins(pins);
+    wipe(secret, oldSigningSo);
+    signingPin.forget();
+    wipeQuorumPins(pins);
     root?.close();
     signing?.close();
   }
@@ -195,11 +229,25 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
  * wiped root token keeps its label; delete it (e.g. `softhsm2-util --delete-token --token LABEL`) before
  * running init again.
  */
-function rollbackInit(mod: ReturnType<typeof openModule>, rootLabel: string, pins: RootPins | undefined, root: TokenSession | undefined, signing: TokenSession | undefined, subLabel: string | undefined): void {
+async function rollbackInit(
+  mod: ReturnType<typeof openModule>,
+  rootLabel: string,
+  pins: QuorumPins | undefined,
+  root: TokenSession | undefined,
+  signing: TokenSession | undefined,
+  subLabel: string | undefined,
+  operatorSoPin: Buffer | undefined,
+): Promise<void> {
   try {
     if (signing && subLabel) destroyObjectsLabelled(signing, subLabel);
   } catch {
     // best effort: the error that stopped the ceremony is what the person must see
+  }
+  try {
+    // The operator's SO PIN goes back: the quorum that would have held the derived one never formed.
+    if (signing && pins && operatorSoPin) await changeSoPin(signing, pins.signingSoPin, operatorSoPin, new PinAttempts());
+  } catch {
+    // best effort
   }
   if (!pins) return;
   try {

@@ -10,11 +10,12 @@ import type { CeremonyConfig } from '../config.js';
 import { createFileExclusive, fsyncDir, moveIntoPlaceExclusive } from '../files.js';
 import { generateRsaKeyPair, findPrivateKey, type KeyInfo } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
+import { describePinFormat, MIN_PIN_STRENGTH_BITS, pinFormatForToken, pinStrengthBits, type PinFormat, type PinFormats } from '../quorum/index.js';
 import { QuorumSession, splitQuorumSecret, formatShare, formatShareWords, encryptShareForCustodian, wipeShares, type QuorumSplit } from '../quorum/index.js';
 import type { CeremonyContext } from './runner.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
 import type { Pkcs11Module } from '../hsm/module.js';
-import { TokenSession as TokenSessionClass } from '../hsm/token.js';
+import { TokenSession as TokenSessionClass, type TokenInfo } from '../hsm/token.js';
 import type { RecordSealer } from '../audit/seal.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
 import { shareHandout } from '../quorum/handout.js';
@@ -24,6 +25,46 @@ const DAY_MS = 86_400_000;
 export interface QuorumCeremonyOptions extends CeremonyContext {
   config: CeremonyConfig;
   outDir: string;
+  /**
+   * `--so-pin-file`: the signing token's current SO PIN while a person still holds it (else
+   * CEREMONY_SO_PIN or, at init, a prompt). Read once and replaced by one the quorum holds (issue 10).
+   */
+  soPinFile?: string;
+  /** `--accept-weak-pins`: accept a token whose PIN limits leave a derived PIN under 64 bits (recorded). */
+  acceptWeakPins?: boolean;
+  /** `--root-so-pin-file` (else CEREMONY_ROOT_SO_PIN): the SO PIN the free slot's token already has, if any (init only). */
+  rootSoPinFile?: string;
+}
+
+export interface PinPlan {
+  formats: PinFormats;
+  /** For the record: each PIN's length, alphabet and strength in bits (never the PIN). */
+  detail: string;
+  /** Some PIN is under MIN_PIN_STRENGTH_BITS and the ceremony was told to accept it. */
+  weak: boolean;
+}
+
+/**
+ * The PINs the quorum will hold, fitted to the tokens (issue 10): the longest each token allows, and
+ * refused below 64 bits unless `acceptWeak` (the ceremony records the override).
+ */
+export function planPins(rootToken: Pick<TokenInfo, 'label' | 'minPinLen' | 'maxPinLen' | 'model'>, signingToken: Pick<TokenInfo, 'label' | 'minPinLen' | 'maxPinLen' | 'model'>, acceptWeak: boolean): PinPlan {
+  const fit = (t: typeof rootToken, who: 'user' | 'so', what: string) => {
+    const f = pinFormatForToken(t, who);
+    if (!f) throw new CeremonyError('PIN_TOO_WEAK', `token '${t.label}' takes PINs of ${t.minPinLen} to ${t.maxPinLen} characters: no derived ${what} fits`);
+    return f;
+  };
+  const formats: PinFormats = { rootUser: fit(rootToken, 'user', 'user PIN'), rootSo: fit(rootToken, 'so', 'SO PIN'), signingSo: fit(signingToken, 'so', 'SO PIN') };
+  const named: [string, PinFormat][] = [[`'${rootToken.label}' user PIN`, formats.rootUser], [`'${rootToken.label}' SO PIN`, formats.rootSo], [`'${signingToken.label}' SO PIN`, formats.signingSo]];
+  const weak = named.filter(([, f]) => pinStrengthBits(f) < MIN_PIN_STRENGTH_BITS);
+  if (weak.length && !acceptWeak) {
+    const [name, f] = weak[0]!;
+    throw new CeremonyError(
+      'PIN_TOO_WEAK',
+      `the ${name} can be at most ${f.length} characters on this token, ${pinStrengthBits(f)} bits, under the ${MIN_PIN_STRENGTH_BITS} bits a quorum-held PIN needs; use a token that takes longer PINs, or give --accept-weak-pins to accept it (recorded)`,
+    );
+  }
+  return { formats, detail: named.map(([n, f]) => `${n}: ${describePinFormat(f)}`).join('; '), weak: weak.length > 0 };
 }
 
 /**
@@ -64,10 +105,10 @@ export function subkeyLabel(now: Date): string {
   return `signing-${now.toISOString().slice(0, 10)}-${randomBytes(2).toString('hex')}`;
 }
 
-/** Generate the yearly signing subkey on the signing token (RSA-4096, non-extractable, dated). */
-export function generateSigningSubkey(signing: TokenSessionClass, config: CeremonyConfig, now: Date): { key: KeyInfo; signer: TokenKeySigner } {
+/** Generate the yearly signing subkey on the signing token (RSA-4096, locked, backup-able under a trusted key, dated). */
+export function generateSigningSubkey(signing: TokenSessionClass, config: CeremonyConfig, now: Date, warn?: (message: string) => void): { key: KeyInfo; signer: TokenKeySigner } {
   const { tokenDays } = subkeyWindow(config, now);
-  const made = generateRsaKeyPair(signing, { label: subkeyLabel(now), bits: 4096, validDays: tokenDays, now });
+  const made = generateRsaKeyPair(signing, { label: subkeyLabel(now), bits: 4096, role: 'signing-subkey', validDays: tokenDays, now, warn });
   const key = findPrivateKey(signing, { object: made.label, id: made.id, extraPath: [], extraQuery: [] });
   return { key, signer: new TokenKeySigner(signing, key, () => now) };
 }

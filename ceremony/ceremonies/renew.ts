@@ -14,14 +14,15 @@ import { join } from 'node:path';
 import { CeremonyError, asCeremonyError } from '../errors.js';
 import { wipe } from '../crypto.js';
 import { openModule, resolveModulePath, type Pkcs11Module } from '../hsm/module.js';
-import { changePin, derivedPinSource, PinAttempts, TokenSession } from '../hsm/token.js';
-import { choosePinSource } from '../hsm/pin.js';
+import { changePin, changeSoPin, derivedPinSource, findTokenSlot, PinAttempts, TokenSession } from '../hsm/token.js';
+import { formatPkcs11Uri } from '../hsm/uri.js';
+import { choosePinSource, chooseSoPinSource, RememberedPin, type PinSource } from '../hsm/pin.js';
 import { destroyObjectsLabelled, findPrivateKey, generateRsaKeyPair, publicKeyOf, publicKeyPem, type KeyInfo } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import { hashBytes } from '../crypto.js';
 import {
   QuorumSession,
-  deriveRootPins,
+  deriveQuorumPins,
   isEncryptedShare,
   newQuorumSecret,
   newSetId,
@@ -29,9 +30,11 @@ import {
   confirmsQuorumSession,
   sessionConfirmationText,
   type QuorumSessionId,
-  wipeRootPins,
+  wipeQuorumPins,
+  signingSoHolder,
+  pinFormatsOf,
   type QuorumSetDescriptor,
-  type RootPins,
+  type QuorumPins,
 } from '../quorum/index.js';
 import { addSigningSubkey, certificateKeys, exportCertificate } from '../openpgp/build/certificate.js';
 import { createDetachedSignature } from '../openpgp/build/detached.js';
@@ -42,13 +45,14 @@ import type { SealedRecord } from '../audit/record.js';
 import { CeremonyRun, withCeremony, type RunnableStep } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
 import { formatExpiry, formatInstant, formatQuorumId, formatValidity } from '../read-aloud.js';
-import { ROOT_KEY_LABEL, readQuorumSet, readRootCertificate, writeQuorumSet } from './quorum-state.js';
+import { ROOT_KEY_LABEL, readQuorumState, readRootCertificate, writeQuorumSet, type QuorumState } from './quorum-state.js';
 import {
   generateSigningSubkey,
   recombineEveryShare,
   splitForConfig,
   stageShares,
   StagedOutputs,
+  planPins,
   precheckSealKey,
   sealerForSealKey,
   subkeyWindow,
@@ -87,6 +91,9 @@ export interface RenewOptions extends QuorumCeremonyOptions {
 
 export interface RenewResult {
   record: SealedRecord;
+  /** The `--key` URI that signs releases with the new subkey, and `--key` of the new payload key if one was made. */
+  signingKeyUri: string;
+  payloadKeyUri?: string;
   sessionId: string;
   rootFingerprint: string;
   subkeyFingerprint: string;
@@ -106,9 +113,12 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
   // What is in force, from the tokens alone (no login needed: public objects).
   const root = TokenSession.open(mod, { token: config.hsm.rootToken, extraPath: [], extraQuery: [] });
   let inForce: QuorumSetDescriptor;
+  let inForceState: QuorumState;
   let currentCert: Uint8Array;
   try {
-    inForce = readQuorumSet(root);
+    // Checked against the root key's signature before any share is: a replaced set is tampering, not "another split".
+    inForceState = readQuorumState(root);
+    inForce = inForceState.descriptor;
     currentCert = readRootCertificate(root);
   } catch (e) {
     root.close();
@@ -120,9 +130,17 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
   const window = subkeyWindow(config, now);
   const newCustodians = config.quorum.custodians.map((c) => c.name);
   const sessionId = quorumSessionId({ currentFingerprint: rootFingerprint, validFrom: window.validFrom, validUntil: window.validUntil, custodians: newCustodians, threshold: config.quorum.threshold });
-  const signingPin = choosePinSource({ pinFile: o.pinFile, env: o.env, stdin: o.stdin });
+  const signingPin = new RememberedPin(choosePinSource({ pinFile: o.pinFile, env: o.env, stdin: o.stdin }));
+  // A set from before issue 10 leaves the signing token's SO PIN with a person: hand it over now when given.
+  let operatorSoPin: PinSource | undefined;
+  if (signingSoHolder(inForce) === 'operator' && (o.soPinFile || o.env.CEREMONY_SO_PIN !== undefined)) {
+    operatorSoPin = chooseSoPinSource({ soPinFile: o.soPinFile, env: o.env, stdin: o.stdin });
+  }
+  let pinPlan: ReturnType<typeof planPins>;
   try {
     await precheckSealKey(mod, o.sealKey, now);
+    // The new set's PINs, fitted to the tokens as they are (issue 10); the old ones as the set records.
+    pinPlan = planPins(root.info, findTokenSlot(mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] }).info, o.acceptWeakPins ?? false);
   } catch (e) {
     root.close();
     throw e;
@@ -141,12 +159,15 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
   const session = new QuorumSession(inForce);
   const staged = new StagedOutputs(o.outDir);
   let oldSecret: Buffer | undefined;
-  let oldPins: RootPins | undefined;
+  let oldPins: QuorumPins | undefined;
   let newSecret: Buffer | undefined;
-  let newPins: RootPins | undefined;
+  let newPins: QuorumPins | undefined;
   let signing: TokenSession | undefined;
   const created: { label: string }[] = [];
   let pinsRotated: 'none' | 'user' | 'both' = 'none';
+  // The signing token's SO PIN before this renewal (derived from the old secret, or the operator's).
+  let oldSigningSo: Buffer | undefined;
+  let signingSoRotated = false;
   let committed = false;
   let sealer: Awaited<ReturnType<typeof hsmSealer>> | undefined;
 
@@ -156,6 +177,17 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
       async () => {
         run.note('load-config', `config ${config.path}: new quorum ${config.quorum.threshold}-of-${newCustodians.length} (${newCustodians.join(', ')}); set in force ${inForce.threshold}-of-${inForce.custodians.length}`);
         renewalWindowNote(run, status.subkeys, config.keys.renewWindowDays, now);
+        if (!inForceState.signed) {
+          run.note('load-config', { result: 'warning', detail: 'the quorum set on the root token is not signed (stored before sets were signed by the root key); this renewal stores the new set signed' });
+        }
+        if (signingSoHolder(inForce) === 'operator') {
+          run.note('load-config', {
+            result: 'warning',
+            detail: operatorSoPin
+              ? "the signing token's SO PIN is still a person's (set made before SO PINs were quorum-held); this renewal hands it to the quorum"
+              : "the signing token's SO PIN is still a person's (set made before SO PINs were quorum-held); give --so-pin-file or CEREMONY_SO_PIN at this renewal to hand it to the quorum",
+          });
+        }
 
         await run.step('quorum-session', 'binding the quorum session to its parameters', async () => {
           o.reporter.step('quorum-session', 'running', `quorum session ID ${sessionId.display}  (${sessionId.words})`);
@@ -188,6 +220,10 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
             const err = asCeremonyError(e);
             if (err.exitCode === 3 || err.code === 'INTERNAL') throw err;
             run.note('share-refused', { result: 'refused', detail: err.message.slice(0, 500), code: err.code });
+            // An unsigned set (stored before sets were signed) cannot tell "superseded share" from "replaced set".
+            if (err.code === 'SHARE_FOREIGN' && !inForceState.signed) {
+              o.reporter.warn(`the quorum set on token '${config.hsm.rootToken}' is not signed by the root key, so it may have been replaced: if this share is genuine and current, the token was tampered with`);
+            }
           } finally {
             wipe(s.text);
           }
@@ -207,13 +243,17 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         for (const m of recovered.misfits) o.reporter.warn(`the share of ${m.custodian} (${m.source}) does not fit the set: it is forged or altered`);
 
         await run.step('derive-pins', 'deriving the root token PINs from the recovered secret', () => {
-          oldPins = deriveRootPins(oldSecret!, inForce.setId);
-        }, () => 'derived the root user and SO PINs (HKDF-SHA-256); no person knows either');
+          oldPins = deriveQuorumPins(oldSecret!, inForce.setId, pinFormatsOf(inForce));
+        }, () => 'derived the root user and SO PINs and the signing token\'s SO PIN (HKDF-SHA-256); no person knows any of them');
         inject('derive-pins');
 
         await run.step('root-login', `logging in to '${config.hsm.rootToken}' with the derived PIN`, () => root.login(derivedPinSource(oldPins!.userPin), attempts), () => `logged in to '${config.hsm.rootToken}'`);
         inject('root-login');
         const rootKey = findPrivateKey(root, { object: ROOT_KEY_LABEL, extraPath: [], extraQuery: [] });
+        // Now against the private root key itself (its public half could have been swapped with the set).
+        if (readQuorumState(root, { rootKey }).descriptorJson !== inForceState.descriptorJson) {
+          throw new CeremonyError('TOKEN_TAMPERED', `token '${config.hsm.rootToken}' was tampered with: its quorum set changed during the ceremony; nothing was changed`);
+        }
         const rootSigner = new TokenKeySigner(root, rootKey, o.now);
         const rootEntry = (await findOpenpgpKeys(root, now)).find((k) => k.key.label === ROOT_KEY_LABEL);
         if (rootEntry && !o.sealKey) sealer = await hsmSealer(root, rootEntry, o.now);
@@ -226,14 +266,14 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         if (o.sealKey) sealer = await sealerForSealKey(o.sealKey, [root, signing!], o.now);
 
         const sub = await run.step('generate-key', 'generating the new signing subkey (RSA-4096) on the signing token', () => {
-          const made = generateSigningSubkey(signing!, config, now);
+          const made = generateSigningSubkey(signing!, config, now, (m) => o.reporter.warn(m));
           created.push({ label: made.key.label });
           return made;
         }, (s) => ({ detail: `signing subkey '${s.key.label}' generated, ${formatValidity(window.validFrom, window.validUntil)}`, key: { uri: s.key.uri, label: s.key.label, validFrom: window.validFrom.toISOString(), validUntil: window.validUntil.toISOString() } }));
         let payloadKey: { key: KeyInfo; pem: string } | undefined;
         if (o.newPayloadKey) {
           payloadKey = await run.step('generate-key', `generating the new payload key '${o.newPayloadKey}' (RSA-2048)`, () => {
-            const made = generateRsaKeyPair(signing!, { label: o.newPayloadKey!, bits: 2048, validDays: window.tokenDays, now });
+            const made = generateRsaKeyPair(signing!, { label: o.newPayloadKey!, bits: 2048, role: 'payload', validDays: window.tokenDays, now, warn: (m) => o.reporter.warn(m) });
             created.push({ label: made.label });
             return { key: made, pem: publicKeyPem(publicKeyOf(signing!, made.handle)) };
           }, (p) => ({ detail: `payload key '${p.key.label}' generated`, key: { uri: p.key.uri, label: p.key.label, validFrom: window.validFrom.toISOString(), validUntil: window.validUntil.toISOString() } }));
@@ -252,7 +292,8 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         // New quorum secret and set: made now, committed only after everything else is ready.
         const newSetIdValue = newSetId();
         newSecret = newQuorumSecret();
-        newPins = deriveRootPins(newSecret, newSetIdValue);
+        newPins = deriveQuorumPins(newSecret, newSetIdValue, pinPlan.formats);
+        run.note('derive-pins', { result: pinPlan.weak ? 'override' : 'ok', detail: `new set's PINs derived (HKDF-SHA-256): ${pinPlan.detail}${pinPlan.weak ? '; --accept-weak-pins: a PIN under 64 bits was accepted because the token allows no longer one' : ''}` });
 
         const transition = {
           format: 'ceremony-key-transition/1',
@@ -279,13 +320,13 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         inject('split');
         await run.step('recombine-check', 'recombining every new share', () => recombineEveryShare(split), (c) => `every new share took part in a successful recombination (${c} k-subsets)`);
         inject('recombine-check');
-        const descriptor = split.descriptor;
+        const descriptor: QuorumSetDescriptor = { ...split.descriptor, version: 2, signingSoPin: signingSoHolder(inForce) === 'quorum' || operatorSoPin ? 'quorum' : 'operator', pins: pinPlan.formats };
         const handed = await stageShares(staged, split, config, { rootFingerprint: rootFingerprint });
         const armored = exportCertificate(bound.certificate, 'armored');
         staged.write('certificate.asc', armored);
 
         // Commit: rotate both PINs, then write what is in force. From here a failure restores the old PINs.
-        await run.step('rotate-pins', 'rotating both root token PINs to the new set', async () => {
+        await run.step('rotate-pins', "rotating both root token PINs and the signing token's SO PIN to the new set", async () => {
           changePin(root, oldPins!.userPin, newPins!.userPin, 'user');
           pinsRotated = 'user';
           root.session.logout();
@@ -294,13 +335,21 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
           pinsRotated = 'both';
           root.session.logout();
           await root.login(derivedPinSource(newPins!.userPin), attempts);
+          if (signingSoHolder(inForce) === 'quorum' || operatorSoPin) {
+            oldSigningSo = operatorSoPin ? await operatorSoPin.read(`current SO PIN of token '${config.hsm.signingToken}': `) : Buffer.from(oldPins!.signingSoPin);
+            await changeSoPin(signing!, oldSigningSo, newPins!.signingSoPin, attempts, operatorSoPin?.kind ?? 'derived');
+            signingSoRotated = true;
+            await signing!.login(signingPin.replay(), attempts);
+          }
           inject('rotate-pins');
-          writeQuorumSet(root, descriptor);
           // Handles of private objects do not survive a logout (PKCS#11 v2.40 §5.6): look the key up again.
           const rootKeyAgain = findPrivateKey(root, { object: ROOT_KEY_LABEL, extraPath: [], extraQuery: [] });
+          await writeQuorumSet(root, descriptor, new TokenKeySigner(root, rootKeyAgain, o.now));
           storeCertificate(root, rootKeyAgain, bound.certificate, (await certificateKeys(bound.certificate)).find((k) => k.role === 'primary')!);
-          storeCertificate(signing!, sub.key, bound.certificate, bound.key);
-        }, () => ({ detail: `user and SO PINs rotated; quorum set ${formatQuorumId(descriptor.setId)} and the renewed certificate are in force; shares of set ${formatQuorumId(inForce.setId)} are now worthless`, quorum: { threshold: descriptor.threshold, total: descriptor.custodians.length, custodians: descriptor.custodians } }));
+          // Private handles on the signing token did not survive its SO login either: look the subkey up again.
+          const subAgain = findPrivateKey(signing!, { object: sub.key.label, id: sub.key.id, extraPath: [], extraQuery: [] });
+          storeCertificate(signing!, subAgain, bound.certificate, bound.key);
+        }, () => ({ detail: `root user and SO PINs${signingSoRotated ? " and the signing token's SO PIN" : ''} rotated; quorum set ${formatQuorumId(descriptor.setId)} and the renewed certificate are in force; shares of set ${formatQuorumId(inForce.setId)} are now worthless`, quorum: { threshold: descriptor.threshold, total: descriptor.custodians.length, custodians: descriptor.custodians } }));
         committed = true;
         for (const h of handed) run.note('hand-out-share', { detail: `new share ${h.index} for ${h.custodian}${h.encrypted ? ', encrypted to the custodian\'s OpenPGP key' : ''}`, actor: { role: 'custodian', name: h.custodian } });
         run.note('export-certificate', { detail: `renewed certificate with ${previousSubkeys.length + 1} subkeys`, key: { fingerprint: rootFingerprint } });
@@ -308,7 +357,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         const written = await run.step('write-output', `writing the outputs to ${o.outDir}`, () => staged.commit(), (files) => `${files.length} files written`);
         for (const f of written) if (!f.includes('/shares/')) await run.record.addArtifact(f, 'output');
         run.record.addKey('root-certificate', armored);
-        return { sessionId: sessionId.hex, rootFingerprint, subkeyFingerprint: bound.key.fingerprint, previousSubkeys, certificatePath: join(o.outDir, 'certificate.asc'), transitionPath: join(o.outDir, 'transition.json'), shares: handed, setId: descriptor.setId };
+        return { signingKeyUri: formatPkcs11Uri({ token: config.hsm.signingToken, object: sub.key.label }), ...(payloadKey ? { payloadKeyUri: formatPkcs11Uri({ token: config.hsm.signingToken, object: payloadKey.key.label }) } : {}), sessionId: sessionId.hex, rootFingerprint, subkeyFingerprint: bound.key.fingerprint, previousSubkeys, certificatePath: join(o.outDir, 'certificate.asc'), transitionPath: join(o.outDir, 'transition.json'), shares: handed, setId: descriptor.setId };
       },
       () => sealer,
       // Refused before the root key was unlocked (session not confirmed, shares refused): the maintainer's
@@ -327,14 +376,15 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
   } catch (e) {
     if (!committed) {
       staged.discard();
-      await rollbackRenew(mod, root, oldPins, newPins, pinsRotated, signing, created, { descriptor: inForce, certificate: currentCert });
+      await rollbackRenew(mod, root, oldPins, newPins, pinsRotated, signing, created, { descriptor: inForce, certificate: currentCert }, signingSoRotated ? oldSigningSo : undefined);
     }
     throw e;
   } finally {
     session.wipe();
-    wipe(oldSecret, newSecret);
-    wipeRootPins(oldPins);
-    wipeRootPins(newPins);
+    wipe(oldSecret, newSecret, oldSigningSo);
+    signingPin.forget();
+    wipeQuorumPins(oldPins);
+    wipeQuorumPins(newPins);
     root.close();
     signing?.close();
   }
@@ -344,14 +394,27 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
 async function rollbackRenew(
   _mod: Pkcs11Module,
   root: TokenSession,
-  oldPins: RootPins | undefined,
-  newPins: RootPins | undefined,
+  oldPins: QuorumPins | undefined,
+  newPins: QuorumPins | undefined,
   rotated: 'none' | 'user' | 'both',
   signing: TokenSession | undefined,
   created: { label: string }[],
   inForce: { descriptor: QuorumSetDescriptor; certificate: Uint8Array },
+  oldSigningSo: Buffer | undefined,
 ): Promise<void> {
   const attempts = new PinAttempts();
+  for (const c of created) {
+    try {
+      if (signing) destroyObjectsLabelled(signing, c.label);
+    } catch {
+      // best effort
+    }
+  }
+  try {
+    if (signing && newPins && oldSigningSo) await changeSoPin(signing, newPins.signingSoPin, oldSigningSo, attempts);
+  } catch {
+    // best effort; the error that stopped the ceremony is reported
+  }
   try {
     if (rotated !== 'none' && oldPins && newPins) {
       try {
@@ -367,20 +430,13 @@ async function rollbackRenew(
       await root.login(derivedPinSource(newPins.userPin), attempts);
       changePin(root, newPins.userPin, oldPins.userPin, 'user');
       // The commit may have got as far as writing the new set and certificate: put the old ones back.
-      writeQuorumSet(root, inForce.descriptor);
       const rootKey = findPrivateKey(root, { object: ROOT_KEY_LABEL, extraPath: [], extraQuery: [] });
+      await writeQuorumSet(root, inForce.descriptor, new TokenKeySigner(root, rootKey));
       const primary = (await certificateKeys(inForce.certificate)).find((k) => k.role === 'primary')!;
       storeCertificate(root, rootKey, inForce.certificate, primary);
     }
   } catch {
     // best effort; the error that stopped the ceremony is reported
-  }
-  for (const c of created) {
-    try {
-      if (signing) destroyObjectsLabelled(signing, c.label);
-    } catch {
-      // best effort
-    }
   }
 }
 

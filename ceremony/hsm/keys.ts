@@ -3,13 +3,18 @@
  * export. Date attributes go through pkcs11js directly: graphene's CK_DATE handling is broken.
  * PKCS#11 v2.40 §4.7 (CK_DATE is "YYYYMMDD" as 8 ASCII characters), §4.8–4.9 (key attributes).
  */
-import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import type * as P from 'pkcs11js';
 import { pkcs11 } from './native.js';
 import { CeremonyError } from '../errors.js';
-import { pkcs11Failure } from './module.js';
+import { ckrName, pkcs11Failure } from './module.js';
 import type { TokenSession } from './token.js';
 import { formatPkcs11Uri, type Pkcs11Uri } from './uri.js';
+import { destroyObjectsLabelled, findHandles, readAttrs } from './objects.js';
+import { authenticateKey, spkiSha256, writeKeyState } from './key-state.js';
+
+// Data objects and the public-key reader live in objects.ts; keys.ts remains their one import path.
+export { destroyObjectsLabelled, listDataObjects, publicKeyOf, readDataObject, writeDataObject } from './objects.js';
 
 export interface KeyInfo {
   label: string;
@@ -22,8 +27,53 @@ export interface KeyInfo {
   endDate?: Date;
   sensitive?: boolean;
   extractable?: boolean;
+  /** The locking attributes as the token reports them (undefined = the module does not say). */
+  protections: KeyProtections;
+  /** From the key's private state record (key-state.ts), once checked in a logged-in session. */
+  role?: KeyRole;
+  /** 'authenticated': dates and role from the state record; 'legacy': made before records, public dates. */
+  state?: 'authenticated' | 'legacy';
+  /** Said at every use of a legacy key: how to migrate. */
+  stateWarning?: string;
   uri: string;
   handle: Buffer;
+}
+
+export interface KeyProtections {
+  modifiable?: boolean;
+  copyable?: boolean;
+  sensitive?: boolean;
+  extractable?: boolean;
+  wrapWithTrusted?: boolean;
+  signRecover?: boolean;
+  decrypt?: boolean;
+  unwrap?: boolean;
+  derive?: boolean;
+  /** CKA_ALLOWED_MECHANISMS: the mechanism numbers, [] = no restriction, undefined = attribute unknown to the module. */
+  allowedMechanisms?: number[];
+}
+
+/**
+ * What a key made by this tool has and this one lacks (issue 10), as short phrases for `hsm keys`;
+ * empty = locked as the tool locks its keys. `mechanismsUnsupported` says the module cannot restrict.
+ */
+export function missingProtections(k: Pick<KeyInfo, 'type' | 'protections'>): string[] {
+  const p = k.protections;
+  const out: string[] = [];
+  if (p.modifiable !== false) out.push('modifiable');
+  if (p.copyable !== false && p.copyable !== undefined) out.push('copyable');
+  if (k.type === 'private') {
+    if (p.sensitive !== true) out.push('not sensitive');
+    if (p.extractable === true && p.wrapWithTrusted !== true) out.push('extractable without CKA_WRAP_WITH_TRUSTED');
+    if (p.signRecover === true) out.push('sign-recover allowed');
+    if (p.decrypt === true) out.push('decrypt allowed');
+    if (p.unwrap === true) out.push('unwrap allowed');
+    if (p.derive === true) out.push('derive allowed');
+    if (p.allowedMechanisms !== undefined && (p.allowedMechanisms.length === 0 || p.allowedMechanisms.some((m) => m !== pkcs11.CKM_RSA_PKCS))) {
+      out.push('not restricted to CKM_RSA_PKCS');
+    }
+  }
+  return out;
 }
 
 const DAY_MS = 86_400_000;
@@ -45,38 +95,57 @@ function utcDay(d: Date): Date {
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
 }
 
+/**
+ * What a key is for. The role decides its template: the keys that must outlive their token (the root key,
+ * the payload keys whose public half is built into deployed machines, the yearly OpenPGP signing subkeys)
+ * may leave it only wrapped under a key the Security Officer marked CKA_TRUSTED (issue 11 backup); a
+ * standalone OpenPGP key made by `key generate --openpgp-uid` (a seal or test key) never leaves at all.
+ */
+export type KeyRole = 'root' | 'signing-subkey' | 'payload' | 'openpgp-key';
+
+export const KEY_ROLES: readonly KeyRole[] = ['root', 'signing-subkey', 'payload', 'openpgp-key'];
+
+/** Roles whose private half is CKA_EXTRACTABLE with CKA_WRAP_WITH_TRUSTED (backup-able, issue 11). */
+export function isBackupRole(role: KeyRole): boolean {
+  return role !== 'openpgp-key';
+}
+
 export interface GenerateOptions {
   label: string;
   bits: 2048 | 4096;
-  /** CKA_ID; random 8 bytes unless given (an OpenPGP key ID is set once the certificate exists). */
+  role: KeyRole;
+  /** CKA_ID; random 8 bytes unless given. Locked objects cannot change it later, so it is final here. */
   id?: Buffer;
   /** Validity from today for this many days; none = no dates. */
   validDays?: number;
   now?: Date;
+  /** Told when the module refuses an optional protection (e.g. CKA_ALLOWED_MECHANISMS). */
+  warn?: (message: string) => void;
 }
 
-/**
- * Generate an RSA key pair on the token: the private half is CKA_SENSITIVE, never extractable, and can
- * only sign; the public half can only verify.
- */
-export function generateRsaKeyPair(ts: TokenSession, opts: GenerateOptions): KeyInfo {
-  if (opts.bits !== 2048 && opts.bits !== 4096) throw new CeremonyError('USAGE', `key size must be 2048 or 4096 bits, not ${opts.bits}`);
-  if (!opts.label || opts.label.length > 128) throw new CeremonyError('USAGE', 'a key needs a label of 1 to 128 characters');
-  const existing = findKeys(ts, { object: opts.label, extraPath: [], extraQuery: [] });
-  if (existing.length > 0) throw new CeremonyError('USAGE', `token '${ts.info.label}' already has a key labelled '${opts.label}'`);
-  const id = opts.id ?? randomBytes(8);
-  const dates: P.Attribute[] = [];
-  if (opts.validDays !== undefined) {
-    if (!Number.isInteger(opts.validDays) || opts.validDays < 1) throw new CeremonyError('USAGE', '--valid-days must be a whole number of days, at least 1');
-    const start = utcDay(opts.now ?? new Date());
-    const end = new Date(start.getTime() + opts.validDays * DAY_MS);
-    dates.push({ type: pkcs11.CKA_START_DATE, value: toCkDate(start) }, { type: pkcs11.CKA_END_DATE, value: toCkDate(end) });
-  }
+/** CK_MECHANISM_TYPE array for CKA_ALLOWED_MECHANISMS (PKCS#11 v2.40 §4.7, CK_ULONG native size). */
+function mechanismList(...mechs: number[]): Buffer {
+  const b = Buffer.alloc(8 * mechs.length);
+  mechs.forEach((m, i) => b.writeBigUInt64LE(BigInt(m), i * 8));
+  return b;
+}
+
+/** The PKCS#11 templates of a locked key pair (issue 10), split so optional parts can be dropped. */
+export function lockedKeyTemplates(opts: { label: string; id: Buffer; bits: number; role: KeyRole; dates: P.Attribute[] }): {
+  pub: P.Attribute[];
+  priv: P.Attribute[];
+  /** Attributes a module may not know (PKCS#11 v2.40 additions; openCryptoki 3.8 has none): tried first, dropped on refusal. */
+  optional: { allowedMechanisms: P.Attribute; wrapWithTrusted: P.Attribute; notCopyable: P.Attribute };
+} {
+  // PKCS#11 v2.40 §4.4 (storage objects): CKA_MODIFIABLE=false makes every attribute read-only, so a
+  // session without a PIN cannot rewrite the public half's dates or ID; CKA_COPYABLE=false forbids
+  // C_CopyObject (a copy could be made with other attributes).
   const common: P.Attribute[] = [
     { type: pkcs11.CKA_TOKEN, value: true },
     { type: pkcs11.CKA_LABEL, value: opts.label },
-    { type: pkcs11.CKA_ID, value: id },
-    ...dates,
+    { type: pkcs11.CKA_ID, value: opts.id },
+    { type: pkcs11.CKA_MODIFIABLE, value: false },
+    ...opts.dates,
   ];
   const pub: P.Attribute[] = [
     { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY },
@@ -84,43 +153,141 @@ export function generateRsaKeyPair(ts: TokenSession, opts: GenerateOptions): Key
     ...common,
     { type: pkcs11.CKA_PRIVATE, value: false },
     { type: pkcs11.CKA_VERIFY, value: true },
+    { type: pkcs11.CKA_VERIFY_RECOVER, value: false },
     { type: pkcs11.CKA_ENCRYPT, value: false },
     { type: pkcs11.CKA_WRAP, value: false },
     { type: pkcs11.CKA_MODULUS_BITS, value: opts.bits },
     { type: pkcs11.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
   ];
+  const backup = isBackupRole(opts.role);
+  // §4.9 (private keys): sign-only. A backup-able key is CKA_EXTRACTABLE but may leave the token only
+  // wrapped under a CKA_TRUSTED key, which only the SO can make (CKA_WRAP_WITH_TRUSTED, §4.9 table 36).
   const priv: P.Attribute[] = [
     { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
     { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_RSA },
     ...common,
     { type: pkcs11.CKA_PRIVATE, value: true },
     { type: pkcs11.CKA_SENSITIVE, value: true },
-    { type: pkcs11.CKA_EXTRACTABLE, value: false },
+    { type: pkcs11.CKA_EXTRACTABLE, value: backup },
     { type: pkcs11.CKA_SIGN, value: true },
+    { type: pkcs11.CKA_SIGN_RECOVER, value: false },
     { type: pkcs11.CKA_DECRYPT, value: false },
     { type: pkcs11.CKA_UNWRAP, value: false },
     { type: pkcs11.CKA_DERIVE, value: false },
   ];
-  let handles: P.KeyPair;
-  try {
-    handles = ts.lib.C_GenerateKeyPair(ts.handle, { mechanism: pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN }, pub, priv);
-  } catch (e) {
-    throw pkcs11Failure(e, `generating an RSA-${opts.bits} key on token '${ts.info.label}'`);
-  }
-  return describeKey(ts, handles.privateKey, 'private');
+  return {
+    pub,
+    priv,
+    optional: {
+      allowedMechanisms: { type: pkcs11.CKA_ALLOWED_MECHANISMS, value: mechanismList(pkcs11.CKM_RSA_PKCS) },
+      wrapWithTrusted: { type: pkcs11.CKA_WRAP_WITH_TRUSTED, value: true },
+      notCopyable: { type: pkcs11.CKA_COPYABLE, value: false },
+    },
+  };
 }
 
-function readAttrs(ts: TokenSession, handle: Buffer, types: number[]): Map<number, Buffer> {
-  const out = new Map<number, Buffer>();
-  for (const type of types) {
+/** A template the module refused for an attribute it does not know or accept. */
+function templateRefused(e: unknown): boolean {
+  const ckr = ckrName(e);
+  return ckr === 'CKR_ATTRIBUTE_TYPE_INVALID' || ckr === 'CKR_ATTRIBUTE_VALUE_INVALID' || ckr === 'CKR_TEMPLATE_INCONSISTENT';
+}
+
+/**
+ * Generate a locked RSA key pair on the token (issue 10): both halves not modifiable and not copyable,
+ * the private half CKA_SENSITIVE and sign-only, restricted to CKM_RSA_PKCS where the module knows
+ * CKA_ALLOWED_MECHANISMS. Backup-able roles are CKA_EXTRACTABLE with CKA_WRAP_WITH_TRUSTED; a module
+ * that refuses CKA_WRAP_WITH_TRUSTED gets a never-extractable key instead (extractable without that
+ * guard would let any user session wrap it out), with a warning.
+ */
+export function generateRsaKeyPair(ts: TokenSession, opts: GenerateOptions): KeyInfo {
+  if (opts.bits !== 2048 && opts.bits !== 4096) throw new CeremonyError('USAGE', `key size must be 2048 or 4096 bits, not ${opts.bits}`);
+  if (!opts.label || opts.label.length > 128) throw new CeremonyError('USAGE', 'a key needs a label of 1 to 128 characters');
+  if (!KEY_ROLES.includes(opts.role)) throw new CeremonyError('USAGE', `unknown key role '${String(opts.role)}'`);
+  const existing = findKeys(ts, { object: opts.label, extraPath: [], extraQuery: [] });
+  if (existing.length > 0) throw new CeremonyError('USAGE', `token '${ts.info.label}' already has a key labelled '${opts.label}'`);
+  const id = opts.id ?? randomBytes(8);
+  const dates: P.Attribute[] = [];
+  let window: { start: Date; end: Date } | undefined;
+  if (opts.validDays !== undefined) {
+    if (!Number.isInteger(opts.validDays) || opts.validDays < 1) throw new CeremonyError('USAGE', '--valid-days must be a whole number of days, at least 1');
+    const start = utcDay(opts.now ?? new Date());
+    const end = new Date(start.getTime() + opts.validDays * DAY_MS);
+    dates.push({ type: pkcs11.CKA_START_DATE, value: toCkDate(start) }, { type: pkcs11.CKA_END_DATE, value: toCkDate(end) });
+    window = { start, end };
+  }
+  const t = lockedKeyTemplates({ label: opts.label, id, bits: opts.bits, role: opts.role, dates });
+  const backup = isBackupRole(opts.role);
+  // Most protective first; each fallback drops what a module may not know (CKA_ALLOWED_MECHANISMS,
+  // CKA_COPYABLE, CKA_WRAP_WITH_TRUSTED are PKCS#11 v2.40), and the person is told what was dropped.
+  // Without CKA_WRAP_WITH_TRUSTED a backup-able key is made never extractable instead: extractable without
+  // that guard would let any user session wrap it out under a key of its own.
+  const neverExtractable = t.priv.map((a) => (a.type === pkcs11.CKA_EXTRACTABLE ? { ...a, value: false } : a));
+  const variants: { mech: boolean; copy: boolean; wwt: boolean }[] = [];
+  for (const wwt of backup ? [true, false] : [false]) for (const copy of [true, false]) for (const mech of [true, false]) variants.push({ mech, copy, wwt });
+  let handles: P.KeyPair | undefined;
+  let lastError: unknown;
+  for (const v of variants) {
+    const pub = [...t.pub, ...(v.copy ? [t.optional.notCopyable] : [])];
+    const priv = [
+      ...(backup && !v.wwt ? neverExtractable : t.priv),
+      ...(v.mech ? [t.optional.allowedMechanisms] : []),
+      ...(v.copy ? [t.optional.notCopyable] : []),
+      ...(v.wwt ? [t.optional.wrapWithTrusted] : []),
+    ];
     try {
-      const [r] = ts.lib.C_GetAttributeValue(ts.handle, handle, [{ type }]);
-      if (r?.value) out.set(type, r.value);
-    } catch {
-      // attribute absent or sensitive: leave it out
+      handles = ts.lib.C_GenerateKeyPair(ts.handle, { mechanism: pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN }, pub, priv);
+      if (!v.mech) opts.warn?.(`the module does not accept CKA_ALLOWED_MECHANISMS: key '${opts.label}' is sign-only but not restricted to CKM_RSA_PKCS`);
+      if (!v.copy) opts.warn?.(`the module does not accept CKA_COPYABLE: key '${opts.label}' relies on its other attributes (a copy could not change them: it is not modifiable)`);
+      if (backup && !v.wwt) opts.warn?.(`the module does not accept CKA_WRAP_WITH_TRUSTED: key '${opts.label}' is made never extractable, so it cannot be backed up`);
+      break;
+    } catch (e) {
+      lastError = e;
+      if (!templateRefused(e)) break;
     }
   }
+  if (!handles) throw pkcs11Failure(lastError, `generating an RSA-${opts.bits} key on token '${ts.info.label}'`);
+  const made = describeKey(ts, handles.privateKey, 'private');
+  try {
+    // Made in the same logged-in session as the key: from now on the record, not the public half, decides.
+    writeKeyState(ts, {
+      format: 'ceremony-key-state/1',
+      label: opts.label,
+      id: id.toString('hex'),
+      role: opts.role,
+      bits: opts.bits,
+      spkiSha256: spkiSha256(ts, handles.privateKey),
+      startDate: window ? window.start.toISOString().slice(0, 10) : null,
+      endDate: window ? window.end.toISOString().slice(0, 10) : null,
+      certificateSha256: null,
+    });
+  } catch (e) {
+    // A key without its record would be refused as tampered at its first use: take it back.
+    try {
+      destroyObjectsLabelled(ts, opts.label);
+    } catch {
+      // best effort; the first failure is the one to report
+    }
+    throw e;
+  }
+  return { ...made, role: opts.role, state: 'authenticated' };
+}
+
+/** CKA_ALLOWED_MECHANISMS as numbers; [] when the module knows the attribute and it is empty. */
+function mechanisms(b: Buffer | undefined, known: boolean): number[] | undefined {
+  if (!b || b.length === 0) return known ? [] : undefined;
+  const out: number[] = [];
+  for (let i = 0; i + 8 <= b.length; i += 8) out.push(Number(b.readBigUInt64LE(i)));
   return out;
+}
+
+/** Whether the module answers for this attribute at all (an empty value still counts). */
+function readable(ts: TokenSession, handle: Buffer, type: number): boolean {
+  try {
+    ts.lib.C_GetAttributeValue(ts.handle, handle, [{ type }]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function boolAttr(b: Buffer | undefined): boolean | undefined {
@@ -136,6 +303,11 @@ export function describeKey(ts: TokenSession, handle: Buffer, type: 'private' | 
     pkcs11.CKA_END_DATE,
     pkcs11.CKA_SENSITIVE,
     pkcs11.CKA_EXTRACTABLE,
+    pkcs11.CKA_MODIFIABLE,
+    pkcs11.CKA_COPYABLE,
+    ...(type === 'private'
+      ? [pkcs11.CKA_WRAP_WITH_TRUSTED, pkcs11.CKA_SIGN_RECOVER, pkcs11.CKA_DECRYPT, pkcs11.CKA_UNWRAP, pkcs11.CKA_DERIVE, pkcs11.CKA_ALLOWED_MECHANISMS]
+      : []),
   ]);
   const label = a.get(pkcs11.CKA_LABEL)?.toString('utf8') ?? '';
   const id = a.get(pkcs11.CKA_ID) ?? Buffer.alloc(0);
@@ -170,26 +342,22 @@ export function describeKey(ts: TokenSession, handle: Buffer, type: 'private' | 
     endDate,
     sensitive: boolAttr(a.get(pkcs11.CKA_SENSITIVE)),
     extractable: boolAttr(a.get(pkcs11.CKA_EXTRACTABLE)),
+    protections: {
+      modifiable: boolAttr(a.get(pkcs11.CKA_MODIFIABLE)),
+      copyable: boolAttr(a.get(pkcs11.CKA_COPYABLE)),
+      sensitive: boolAttr(a.get(pkcs11.CKA_SENSITIVE)),
+      extractable: boolAttr(a.get(pkcs11.CKA_EXTRACTABLE)),
+      wrapWithTrusted: boolAttr(a.get(pkcs11.CKA_WRAP_WITH_TRUSTED)),
+      signRecover: boolAttr(a.get(pkcs11.CKA_SIGN_RECOVER)),
+      decrypt: boolAttr(a.get(pkcs11.CKA_DECRYPT)),
+      unwrap: boolAttr(a.get(pkcs11.CKA_UNWRAP)),
+      derive: boolAttr(a.get(pkcs11.CKA_DERIVE)),
+      allowedMechanisms: mechanisms(a.get(pkcs11.CKA_ALLOWED_MECHANISMS), type === 'private' && readable(ts, handle, pkcs11.CKA_ALLOWED_MECHANISMS)),
+    },
     uri: formatPkcs11Uri({ token: ts.info.label, object: label || undefined, id: id.length ? id : undefined, type }),
     handle,
   };
   return info;
-}
-
-function findHandles(ts: TokenSession, template: P.Attribute[]): Buffer[] {
-  try {
-    ts.lib.C_FindObjectsInit(ts.handle, template);
-    const out: Buffer[] = [];
-    for (;;) {
-      const batch = ts.lib.C_FindObjects(ts.handle, 64);
-      if (batch.length === 0) break;
-      out.push(...batch);
-    }
-    ts.lib.C_FindObjectsFinal(ts.handle);
-    return out;
-  } catch (e) {
-    throw pkcs11Failure(e, `searching token '${ts.info.label}'`);
-  }
 }
 
 /** RSA keys matching a URI's object/id/type (both halves when no type is given). */
@@ -220,16 +388,9 @@ export function findPrivateKey(ts: TokenSession, uri: Pkcs11Uri): KeyInfo {
   const keys = findKeys(ts, { ...uri, type: 'private' });
   if (keys.length === 0) throw new CeremonyError('KEY_NOT_FOUND', `token '${ts.info.label}' has no private key '${keyName(uri)}'`);
   if (keys.length > 1) throw new CeremonyError('KEY_AMBIGUOUS', `token '${ts.info.label}' has ${keys.length} private keys matching '${keyName(uri)}'; add id= to the URI`);
-  return keys[0]!;
-}
-
-/** The public key of a key object, from its (public) modulus and exponent. */
-export function publicKeyOf(ts: TokenSession, handle: Buffer): KeyObject {
-  const a = readAttrs(ts, handle, [pkcs11.CKA_MODULUS, pkcs11.CKA_PUBLIC_EXPONENT]);
-  const n = a.get(pkcs11.CKA_MODULUS);
-  const e = a.get(pkcs11.CKA_PUBLIC_EXPONENT);
-  if (!n || !e) throw new CeremonyError('KEY_UNSUITABLE', `the key on token '${ts.info.label}' does not expose an RSA modulus and exponent`);
-  return createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: e.toString('base64url') }, format: 'jwk' });
+  // Validity and role come from the key's private state record, checked against everything a session
+  // without a PIN could have changed (issue 10).
+  return authenticateKey(ts, keys[0]!);
 }
 
 export function publicKeyPem(key: KeyObject): string {
@@ -253,6 +414,7 @@ export function keyValidity(key: Pick<KeyInfo, 'startDate' | 'endDate'>, now: Da
 
 /** Refuse a key outside its validity window; a key without dates is accepted with a warning. */
 export function assertKeyUsable(key: KeyInfo, now: Date, warn?: (m: string) => void): void {
+  if (key.stateWarning) warn?.(key.stateWarning);
   const v = keyValidity(key, now);
   const day = (d: Date) => d.toISOString().slice(0, 10);
   switch (v.state) {
@@ -272,69 +434,3 @@ export function assertKeyUsable(key: KeyInfo, now: Date, warn?: (m: string) => v
   }
 }
 
-/** Set attributes after the fact (e.g. CKA_ID once the OpenPGP key ID is known). */
-export function setKeyAttributes(ts: TokenSession, handle: Buffer, attrs: P.Attribute[]): void {
-  try {
-    ts.lib.C_SetAttributeValue(ts.handle, handle, attrs);
-  } catch (e) {
-    throw pkcs11Failure(e, `updating a key on token '${ts.info.label}'`);
-  }
-}
-
-/** A CKO_DATA object on the token (the OpenPGP certificate stored beside its key, DESIGN §2). */
-export function writeDataObject(ts: TokenSession, opts: { label: string; application: string; value: Buffer }): void {
-  const template: P.Attribute[] = [
-    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_DATA },
-    { type: pkcs11.CKA_TOKEN, value: true },
-    { type: pkcs11.CKA_PRIVATE, value: false },
-    { type: pkcs11.CKA_MODIFIABLE, value: true },
-    { type: pkcs11.CKA_LABEL, value: opts.label },
-    { type: pkcs11.CKA_APPLICATION, value: opts.application },
-    { type: pkcs11.CKA_VALUE, value: opts.value },
-  ];
-  try {
-    for (const h of findHandles(ts, [
-      { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_DATA },
-      { type: pkcs11.CKA_LABEL, value: opts.label },
-      { type: pkcs11.CKA_APPLICATION, value: opts.application },
-    ])) {
-      ts.lib.C_DestroyObject(ts.handle, h);
-    }
-    ts.lib.C_CreateObject(ts.handle, template);
-  } catch (e) {
-    throw pkcs11Failure(e, `storing data object '${opts.label}' on token '${ts.info.label}'`);
-  }
-}
-
-export function readDataObject(ts: TokenSession, opts: { label: string; application: string }): Buffer | undefined {
-  const [h] = findHandles(ts, [
-    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_DATA },
-    { type: pkcs11.CKA_LABEL, value: opts.label },
-    { type: pkcs11.CKA_APPLICATION, value: opts.application },
-  ]);
-  if (!h) return undefined;
-  return readAttrs(ts, h, [pkcs11.CKA_VALUE]).get(pkcs11.CKA_VALUE);
-}
-
-export function listDataObjects(ts: TokenSession, application: string): { label: string; value: Buffer }[] {
-  return findHandles(ts, [
-    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_DATA },
-    { type: pkcs11.CKA_APPLICATION, value: application },
-  ]).map((h) => {
-    const a = readAttrs(ts, h, [pkcs11.CKA_LABEL, pkcs11.CKA_VALUE]);
-    return { label: a.get(pkcs11.CKA_LABEL)?.toString('utf8') ?? '', value: a.get(pkcs11.CKA_VALUE) ?? Buffer.alloc(0) };
-  });
-}
-
-/** Destroy every object labelled `label` (both key halves and data objects): rolling back a failed ceremony. */
-export function destroyObjectsLabelled(ts: TokenSession, label: string): number {
-  const handles = findHandles(ts, [{ type: pkcs11.CKA_LABEL, value: label }]);
-  for (const h of handles) {
-    try {
-      ts.lib.C_DestroyObject(ts.handle, h);
-    } catch (e) {
-      throw pkcs11Failure(e, `removing '${label}' from token '${ts.info.label}'`);
-    }
-  }
-  return handles.length;
-}

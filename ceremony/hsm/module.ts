@@ -41,11 +41,16 @@ const CKR_NAMES = new Map<number, string>();
 for (const [name, value] of Object.entries(pkcs11)) {
   if (name.startsWith('CKR_') && typeof value === 'number' && !CKR_NAMES.has(value)) CKR_NAMES.set(value, name);
 }
+// PKCS#11 v2.40 codes pkcs11js does not define (it reports them as CKR_VENDOR_DEFINED:N).
+const LATER_CKR: Record<number, string> = { 0x1b: 'CKR_ACTION_PROHIBITED', 0x1a0: 'CKR_PIN_TOO_WEAK', 0x1b0: 'CKR_PUBLIC_KEY_INVALID' };
+for (const [code, name] of Object.entries(LATER_CKR)) if (!CKR_NAMES.has(Number(code))) CKR_NAMES.set(Number(code), name);
 
 /** The CKR_* name of a PKCS#11 failure, or undefined if the error did not come from the module. */
 export function ckrName(e: unknown): string | undefined {
   if (e instanceof pkcs11.Pkcs11Error) return CKR_NAMES.get(e.code) ?? `CKR_0x${e.code.toString(16)}`;
   if (e instanceof Error) {
+    const vendor = /\bCKR_VENDOR_DEFINED:(\d+)\b/.exec(e.message);
+    if (vendor && LATER_CKR[Number(vendor[1])]) return LATER_CKR[Number(vendor[1])];
     const m = /\b(CKR_[A-Z_]+)\b/.exec(e.message);
     if (m) return m[1];
   }

@@ -123,3 +123,53 @@ export function choosePinSource(choice: PinSourceChoice): PinSource {
     'no PIN source: this run has no terminal to prompt on, so give --pin-file, pin-source=file: in the URI, or CEREMONY_PIN',
   );
 }
+
+/**
+ * The signing token's current SO PIN, which `init` takes once and replaces with one derived from the
+ * quorum secret (issue 10): `--so-pin-file`, then CEREMONY_SO_PIN, then a no-echo prompt. Never argv.
+ */
+export function chooseSoPinSource(choice: { soPinFile?: string; env?: NodeJS.ProcessEnv; stdin?: NodeJS.ReadStream }): PinSource {
+  const env = choice.env ?? process.env;
+  if (choice.soPinFile) return filePinSource(choice.soPinFile);
+  if (env.CEREMONY_SO_PIN !== undefined) {
+    return { kind: 'env', interactive: false, read: async () => Buffer.from(env.CEREMONY_SO_PIN ?? '', 'utf8') };
+  }
+  const stdin = choice.stdin ?? process.stdin;
+  if (stdin.isTTY) return promptPinSource(stdin);
+  throw new CeremonyError(
+    'PIN_UNAVAILABLE',
+    "init needs the signing token's current SO PIN once, to put it under the quorum: give --so-pin-file or CEREMONY_SO_PIN",
+  );
+}
+
+/**
+ * A PIN source that keeps, in memory only, the last PIN it gave, so a ceremony can log in again after
+ * a logout it needs (an SO login on the same token, PKCS#11 v2.40 §5.6: one login state per token)
+ * without asking a second time. `forget()` wipes it; call it in `finally`.
+ */
+export class RememberedPin implements PinSource {
+  private last: Buffer | undefined;
+  constructor(private readonly inner: PinSource) {}
+  get kind(): PinSource['kind'] {
+    return this.inner.kind;
+  }
+  get interactive(): boolean {
+    return this.inner.interactive;
+  }
+  async read(prompt: string): Promise<Buffer> {
+    const pin = await this.inner.read(prompt);
+    this.last?.fill(0);
+    this.last = Buffer.from(pin);
+    return pin;
+  }
+  /** The PIN last given (after a successful login, the right one), as a non-interactive source. */
+  replay(): PinSource {
+    const last = this.last;
+    if (!last) throw new CeremonyError('INTERNAL', 'no PIN to log in again with');
+    return { kind: this.inner.kind, interactive: false, read: async () => Buffer.from(last) };
+  }
+  forget(): void {
+    this.last?.fill(0);
+    this.last = undefined;
+  }
+}

@@ -51,6 +51,9 @@ export interface TokenInfo {
   model: string;
   serial: string;
   flags: TokenFlagName[];
+  /** ulMinPinLen / ulMaxPinLen of CK_TOKEN_INFO (PKCS#11 v2.40 §3.2): derived PINs must fit them. */
+  minPinLen: number;
+  maxPinLen: number;
   uri: string;
 }
 
@@ -73,6 +76,8 @@ export function readTokenInfo(slot: G.Slot): TokenInfo {
     model: t.model.trim(),
     serial: t.serialNumber.trim(),
     flags: decodeFlags(t.flags),
+    minPinLen: t.minPinLen,
+    maxPinLen: t.maxPinLen,
   };
   return { ...info, uri: formatPkcs11Uri({ token: info.label, manufacturer: info.manufacturer, serial: info.serial, model: info.model }) };
 }
@@ -243,17 +248,23 @@ export class TokenSession {
  * Initialize a free slot as a token (C_InitToken, then C_InitPIN as SO), returning its session.
  * PINs are Buffers the caller wipes; pkcs11js needs strings, which live only for the call.
  */
-export function initializeToken(mod: Pkcs11Module, slot: G.Slot, label: string, soPin: Buffer, userPin: Buffer): void {
+export function initializeToken(mod: Pkcs11Module, slot: G.Slot, label: string, soPin: Buffer, userPin: Buffer, currentSoPin?: Buffer): void {
   try {
-    mod.lib.C_InitToken(slot.handle, soPin.toString('utf8'), label.padEnd(32, ' ').slice(0, 32));
+    // A slot whose token already has an SO PIN (openCryptoki ships 87654321) is initialized with that PIN
+    // and the SO PIN changed right after; on SoftHSM a fresh slot takes the given PIN as its SO PIN.
+    mod.lib.C_InitToken(slot.handle, (currentSoPin ?? soPin).toString('utf8'), label.padEnd(32, ' ').slice(0, 32));
   } catch (e) {
+    if (ckrName(e) === 'CKR_PIN_INCORRECT') {
+      throw new CeremonyError('PIN_INCORRECT', `the free slot's token already has an SO PIN (openCryptoki ships 87654321): give it with CEREMONY_ROOT_SO_PIN or --root-so-pin-file so init can replace it`, { cause: e, ckr: 'CKR_PIN_INCORRECT' });
+    }
     throw pkcs11Failure(e, `initializing token '${label}'`);
   }
   let session: Buffer | undefined;
   try {
     const found = findTokenSlot(mod, { token: label, extraPath: [], extraQuery: [] });
     session = mod.lib.C_OpenSession(found.slot.handle, pkcs11.CKF_SERIAL_SESSION | pkcs11.CKF_RW_SESSION);
-    mod.lib.C_Login(session, pkcs11.CKU_SO, soPin.toString('utf8'));
+    mod.lib.C_Login(session, pkcs11.CKU_SO, (currentSoPin ?? soPin).toString('utf8'));
+    if (currentSoPin) mod.lib.C_SetPIN(session, currentSoPin.toString('utf8'), soPin.toString('utf8'));
     mod.lib.C_InitPIN(session, userPin.toString('utf8'));
     mod.lib.C_Logout(session);
   } catch (e) {
@@ -272,6 +283,30 @@ export function changePin(ts: TokenSession, oldPin: Buffer, newPin: Buffer, who:
     ts.lib.C_SetPIN(ts.handle, oldPin.toString('utf8'), newPin.toString('utf8'));
   } catch (e) {
     throw pkcs11Failure(e, `changing the ${who === 'so' ? 'SO ' : ''}PIN of token '${ts.info.label}'`);
+  }
+}
+
+/**
+ * Change a token's SO PIN (issue 10: both SO PINs are held by the quorum). Login state is one per token
+ * for the whole application (PKCS#11 v2.40 §5.6), so the user is logged out first; the session ends
+ * logged out. The SO login goes through the ceremony's login path (three wrong PINs stop it); `source`
+ * says where the old PIN came from, for the record.
+ */
+export async function changeSoPin(ts: TokenSession, oldPin: Buffer, newPin: Buffer, attempts: PinAttempts, source: PinSource['kind'] = 'derived'): Promise<void> {
+  logoutQuietly(ts);
+  await ts.login({ kind: source, interactive: false, read: async () => Buffer.from(oldPin) }, attempts, {}, 'so');
+  try {
+    changePin(ts, oldPin, newPin, 'so');
+  } finally {
+    logoutQuietly(ts);
+  }
+}
+
+export function logoutQuietly(ts: TokenSession): void {
+  try {
+    ts.lib.C_Logout(ts.handle);
+  } catch {
+    // not logged in
   }
 }
 

@@ -4,14 +4,14 @@
  * object (PKCS#11 v2.40 §4.5) labelled like the key, and the key's CKA_ID becomes its OpenPGP key ID.
  * The same key then exports to the same certificate, from the token alone.
  */
-import { pkcs11 } from '../hsm/native.js';
 import { CeremonyError } from '../errors.js';
-import { findKeys, findPrivateKey, keyValidity, listDataObjects, publicKeyOf, readDataObject, setKeyAttributes, writeDataObject, type KeyInfo, type Validity } from '../hsm/keys.js';
+import { findKeys, findPrivateKey, keyValidity, listDataObjects, publicKeyOf, readDataObject, writeDataObject, type KeyInfo, type Validity } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import type { TokenSession } from '../hsm/token.js';
+import { authenticateKey, checkStoredCertificate, recordCertificate } from '../hsm/key-state.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
 import { buildPrimaryCertificate, certificateKeys, exportCertificate, type OpenpgpKeyRef } from './build/certificate.js';
-import { keyIdBytes, keyPacketHolds, toOpenpgpTime } from './build/packets.js';
+import { keyPacketHolds, toOpenpgpTime } from './build/packets.js';
 import { verifyCertificate } from './build/self-check.js';
 
 const DAY_MS = 86_400_000;
@@ -21,21 +21,17 @@ export const OPENPGP_APPLICATION = 'ceremony-openpgp';
 
 /**
  * Store `certificate` for the token key `key` (either half), whose OpenPGP key (primary or subkey) is
- * `openpgp`, and set CKA_ID of both halves to that key ID. A later store replaces the earlier
- * certificate (e.g. the root key's certificate after a renewal added a subkey).
+ * `openpgp`. A later store replaces the earlier certificate (e.g. the root key's certificate after a
+ * renewal added a subkey). The key's CKA_ID stays what it was made with: keys are locked objects
+ * (CKA_MODIFIABLE=false, issue 10), so the certificate, not the CKA_ID, names the OpenPGP key.
  */
 export function storeCertificate(ts: TokenSession, key: KeyInfo, certificate: Uint8Array, openpgp: OpenpgpKeyRef): void {
   if (!keyPacketHolds(openpgp.packet, publicKeyOf(ts, key.handle))) {
     throw new CeremonyError('KEY_UNSUITABLE', `OpenPGP key ${openpgp.keyId} is not the key '${key.label}' on token '${ts.info.label}'`);
   }
-  const halves = findKeys(ts, { object: key.label, id: key.id.length ? key.id : undefined, extraPath: [], extraQuery: [] });
   writeDataObject(ts, { label: key.label, application: OPENPGP_APPLICATION, value: Buffer.from(certificate) });
-  const id = keyIdBytes(openpgp.packet);
-  // The public half first: reading dates of a private key in SoftHSM goes through the public half
-  // with the same CKA_ID (keys.ts describeKey), so both must end up with the new ID.
-  for (const half of [...halves].sort((a, b) => (a.type === 'public' ? -1 : 1) - (b.type === 'public' ? -1 : 1))) {
-    if (!half.id.equals(id)) setKeyAttributes(ts, half.handle, [{ type: pkcs11.CKA_ID, value: id }]);
-  }
+  // The public copy can be replaced without a PIN; its hash in the key's private record cannot (issue 10).
+  recordCertificate(ts, key.label, certificate);
 }
 
 /** The stored certificate of the key labelled `label`, if any (public object: no login needed). */
@@ -67,7 +63,10 @@ export async function findOpenpgpKeys(ts: TokenSession, now: Date = new Date()):
   const out: OpenpgpTokenKey[] = [];
   for (const { label, value } of listDataObjects(ts, OPENPGP_APPLICATION)) {
     const halves = findKeys(ts, { object: label, extraPath: [], extraQuery: [] });
-    const key = halves.find((k) => k.type === 'private') ?? halves[0];
+    const priv = halves.find((k) => k.type === 'private');
+    // Logged in: the key's state record decides its validity and vouches for the stored certificate.
+    if (priv) checkStoredCertificate(ts, label, value);
+    const key = priv ? authenticateKey(ts, priv) : halves[0];
     if (!key || value.length === 0) continue;
     let refs: OpenpgpKeyRef[];
     try {
@@ -76,7 +75,8 @@ export async function findOpenpgpKeys(ts: TokenSession, now: Date = new Date()):
       continue;
     }
     const pub = publicKeyOf(ts, key.handle);
-    const openpgp = refs.find((r) => r.keyId === key.id.toString('hex').toUpperCase() && keyPacketHolds(r.packet, pub));
+    // The key material decides, not the CKA_ID (locked keys keep the random ID they were made with).
+    const openpgp = refs.find((r) => keyPacketHolds(r.packet, pub));
     if (!openpgp) continue;
     let canSign = false;
     let expires: Date | undefined;
@@ -123,7 +123,7 @@ export async function createOpenpgpCertificateForKey(ts: TokenSession, key: KeyI
   const built = await buildPrimaryCertificate({ primary: signer, created, userId: o.userId, keyFlags: 'certify+sign', expires });
   await verifyCertificate(built.certificate, created);
   storeCertificate(ts, key, built.certificate, built.key);
-  const updated = findPrivateKey(ts, { ...emptyUri(), object: key.label, id: keyIdBytes(built.key.packet) });
+  const updated = findPrivateKey(ts, { ...emptyUri(), object: key.label, id: key.id.length ? key.id : undefined });
   return { key: updated, certificate: built.certificate, openpgp: built.key };
 }
 

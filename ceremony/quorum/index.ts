@@ -1,8 +1,8 @@
 /** The quorum: secret, PINs, shares and their integrity, the session that recombines them (DESIGN §2–4). */
-export { newQuorumSecret, newSetId, formatSetId, quorumCommitment, deriveRootPins, wipeRootPins, SECRET_LENGTH, type RootPins } from './secret.js';
+export { newQuorumSecret, newSetId, formatSetId, quorumCommitment, deriveQuorumPins, wipeQuorumPins, SECRET_LENGTH, LEGACY_PIN_FORMATS, pinStrengthBits, describePinFormat, pinFormatForToken, MIN_PIN_STRENGTH_BITS, type QuorumPins, type PinFormat, type PinFormats } from './secret.js';
 export { parseShare, formatShare, formatShareWords, shareChecksum, shareFileName, CUSTODIAN_NAME, MAX_CUSTODIANS, type Share } from './share.js';
 export { splitQuorumSecret, combineShareData, wipeShares, type SplitOptions, type QuorumSplit } from './split.js';
-export { descriptorToJson, descriptorFromJson, type QuorumSetDescriptor } from './descriptor.js';
+export { descriptorToJson, descriptorFromJson, signingSoHolder, pinFormatsOf, type QuorumSetDescriptor } from './descriptor.js';
 export { QuorumSession, type ExpectedSet, type ShareReceipt, type PresentedShare, type RecoveredQuorum } from './session.js';
 export { quorumSessionId, confirmsQuorumSession, sessionConfirmationText, sessionConfirmationPrompt, SESSION_CONFIRM_GROUPS, type QuorumSessionParameters, type QuorumSessionId } from './session-id.js';
 export { encryptShareForCustodian, decryptShare, isEncryptedShare } from './encrypt.js';

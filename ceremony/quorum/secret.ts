@@ -1,6 +1,6 @@
 /**
- * The quorum secret (DESIGN §2): 32 random bytes made inside the application, from which both PINs of the
- * root token are derived. It lives only in Buffers that the holder wipes (`wipe` from ceremony/crypto.ts)
+ * The quorum secret (DESIGN §2): 32 random bytes made inside the application, from which the three PINs no
+ * person may know are derived: the root token's user and SO PINs and the signing token's SO PIN (issue 10). It lives only in Buffers that the holder wipes (`wipe` from ceremony/crypto.ts)
  * as soon as the PINs are derived; it never becomes a string.
  */
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
@@ -15,6 +15,7 @@ const COMMITMENT_LABEL = Buffer.from('ceremony quorum commitment v1\0', 'ascii')
 const PIN_SALT_LABEL = Buffer.from('ceremony quorum set v1\0', 'ascii');
 const USER_PIN_INFO = Buffer.from('ceremony root-token user PIN v1', 'ascii');
 const SO_PIN_INFO = Buffer.from('ceremony root-token SO PIN v1', 'ascii');
+const SIGNING_SO_PIN_INFO = Buffer.from('ceremony signing-token SO PIN v1', 'ascii');
 /** 24 bytes of key material = 192 bits = 32 base64url characters: inside SoftHSM's 4..255 and most HSMs' limits. */
 const PIN_BYTES = 24;
 
@@ -50,33 +51,104 @@ export function quorumCommitment(setId: string, secret: Uint8Array): string {
   return createHash('sha256').update(COMMITMENT_LABEL).update(setIdBytes(setId)).update(secret).digest('hex');
 }
 
-export interface RootPins {
-  /** The root token's user PIN (CKU_USER), 32 printable ASCII characters. Wipe after use. */
+/** The PINs the quorum holds (issue 10): no person knows any of them. Wipe with `wipeQuorumPins`. */
+export interface QuorumPins {
+  /** The root token's user PIN (CKU_USER). */
   userPin: Buffer;
-  /** The root token's SO PIN (CKU_SO), 32 printable ASCII characters. Wipe after use. */
+  /** The root token's SO PIN (CKU_SO): it could reset the user PIN, so it is as secret. */
   soPin: Buffer;
+  /** The signing token's SO PIN: it could re-initialise the token or mark a wrapping key trusted (backup). */
+  signingSoPin: Buffer;
 }
 
 /**
- * Both root-token PINs from the quorum secret (DESIGN §2), by HKDF-SHA-256 (RFC 5869):
+ * Every quorum-held PIN from the quorum secret (DESIGN §2), by HKDF-SHA-256 (RFC 5869):
  *   IKM  = the 32-byte secret
  *   salt = "ceremony quorum set v1\0" ‖ setId (8 bytes): binds the PINs to one split, so two sets never
  *          share PINs even if a secret were ever reused
- *   info = "ceremony root-token user PIN v1" / "ceremony root-token SO PIN v1": distinct labels, so knowing
- *          one PIN says nothing about the other (the SO PIN can reset the user PIN, so both are secret)
+ *   info = "ceremony root-token user PIN v1" / "ceremony root-token SO PIN v1" / "ceremony signing-token SO
+ *          PIN v1": distinct labels, so knowing one PIN says nothing about another
  *   L    = 24 bytes, encoded as base64url (RFC 4648 §5) straight into a Buffer: 32 characters of [A-Za-z0-9_-].
  * The PINs are Buffers and never strings here. pkcs11js's C_Login/C_InitToken/C_SetPIN take the PIN as a JS
  * string, so the one string is made at that call and nowhere else (ceremony/hsm/token.ts); it cannot be wiped,
- * which is why it must not be kept in a variable beyond that call.
+ * which is why it must not be kept in a variable beyond that call. The backup ceremony SO-logs in on both
+ * tokens with `soPin` and `signingSoPin`.
  */
-export function deriveRootPins(secret: Uint8Array, setId: string): RootPins {
+export function deriveQuorumPins(secret: Uint8Array, setId: string, formats: PinFormats = LEGACY_PIN_FORMATS): QuorumPins {
   if (secret.length !== SECRET_LENGTH) throw new RangeError(`a quorum secret is ${SECRET_LENGTH} bytes`);
   const salt = Buffer.concat([PIN_SALT_LABEL, setIdBytes(setId)]);
-  return { userPin: derivePin(secret, salt, USER_PIN_INFO), soPin: derivePin(secret, salt, SO_PIN_INFO) };
+  return {
+    userPin: derivePinIn(secret, salt, USER_PIN_INFO, formats.rootUser),
+    soPin: derivePinIn(secret, salt, SO_PIN_INFO, formats.rootSo),
+    signingSoPin: derivePinIn(secret, salt, SIGNING_SO_PIN_INFO, formats.signingSo),
+  };
 }
 
-export function wipeRootPins(pins: RootPins | undefined): void {
-  if (pins) wipe(pins.userPin, pins.soPin);
+/**
+ * How a derived PIN is written so the token accepts it (issue 10: PINs that fit the token): its alphabet
+ * and length. Recorded in the quorum set descriptor (public: it says how long the PINs are, never what
+ * they are), so the next ceremony derives the same PINs.
+ */
+export type PinAlphabet = 'base64url' | 'alnum' | 'hex' | 'digits';
+export interface PinFormat {
+  alphabet: PinAlphabet;
+  length: number;
+}
+export interface PinFormats {
+  rootUser: PinFormat;
+  rootSo: PinFormat;
+  signingSo: PinFormat;
+}
+
+const ALPHABETS: Record<PinAlphabet, Buffer> = {
+  base64url: Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', 'ascii'),
+  alnum: Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 'ascii'),
+  hex: Buffer.from('0123456789abcdef', 'ascii'),
+  digits: Buffer.from('0123456789', 'ascii'),
+};
+export const PIN_ALPHABETS = Object.keys(ALPHABETS) as PinAlphabet[];
+
+/** What sets made before PIN formats were recorded use: 24 HKDF bytes as 32 base64url characters. */
+export const LEGACY_PIN_FORMAT: PinFormat = { alphabet: 'base64url', length: 32 };
+export const LEGACY_PIN_FORMATS: PinFormats = { rootUser: LEGACY_PIN_FORMAT, rootSo: LEGACY_PIN_FORMAT, signingSo: LEGACY_PIN_FORMAT };
+/** Longer PINs add nothing a person could ever test: 64 base64url characters are 384 bits. */
+export const MAX_DERIVED_PIN_LENGTH = 64;
+/** Below this a PIN is refused unless the ceremony is told to accept it (and records that it did). */
+export const MIN_PIN_STRENGTH_BITS = 64;
+
+/** The strength of a uniformly derived PIN in this format, in bits (log2 of the number of PINs). */
+export function pinStrengthBits(f: PinFormat): number {
+  return Math.floor(f.length * Math.log2(ALPHABETS[f.alphabet].length));
+}
+
+export function describePinFormat(f: PinFormat): string {
+  return `${f.length} ${f.alphabet} characters (${pinStrengthBits(f)} bits)`;
+}
+
+function derivePinIn(secret: Uint8Array, salt: Buffer, info: Buffer, format: PinFormat): Buffer {
+  if (format.alphabet === LEGACY_PIN_FORMAT.alphabet && format.length === LEGACY_PIN_FORMAT.length) return derivePin(secret, salt, info);
+  const alphabet = ALPHABETS[format.alphabet];
+  // The format is part of the HKDF info: PINs of two formats are unrelated, never prefixes of each other.
+  const okm = Buffer.from(hkdfSync('sha256', secret, salt, Buffer.concat([info, Buffer.from(` ${format.alphabet}x${format.length}`, 'ascii')]), format.length * 4));
+  const out = Buffer.alloc(format.length);
+  // Rejection sampling: a byte is used only below the largest multiple of the alphabet size, so every
+  // character is uniform (no modulo bias).
+  const limit = 256 - (256 % alphabet.length);
+  let o = 0;
+  try {
+    for (let i = 0; i < okm.length && o < out.length; i++) if (okm[i]! < limit) out[o++] = alphabet[okm[i]! % alphabet.length]!;
+  } finally {
+    wipe(okm);
+  }
+  if (o < out.length) {
+    wipe(out);
+    throw new RangeError('not enough key material for the PIN (astronomically unlikely)');
+  }
+  return out;
+}
+
+export function wipeQuorumPins(pins: QuorumPins | undefined): void {
+  if (pins) wipe(pins.userPin, pins.soPin, pins.signingSoPin);
 }
 
 function derivePin(secret: Uint8Array, salt: Buffer, info: Buffer): Buffer {
@@ -101,4 +173,19 @@ function base64UrlToBuffer(bytes: Buffer): Buffer {
     out[o + 3] = B64URL[n & 63]!;
   }
   return out;
+}
+
+/**
+ * The format of a PIN derived for a token with these limits (issue 10): the longest the token allows (up to
+ * MAX_DERIVED_PIN_LENGTH) in the largest alphabet it takes. Character rules are not in CK_TOKEN_INFO, so the
+ * known ones are kept here: SmartCard-HSM (and Nitrokey HSM) SO PINs are exactly 16 hex digits.
+ * Returns undefined when no derived PIN fits at all.
+ */
+export function pinFormatForToken(token: { minPinLen: number; maxPinLen: number; model: string }, who: 'user' | 'so'): PinFormat | undefined {
+  if (who === 'so' && /SmartCard-HSM/i.test(token.model)) return { alphabet: 'hex', length: 16 };
+  // CK_UNAVAILABLE_INFORMATION (all ones) or 0 means the token does not say: take the longest we make.
+  const max = token.maxPinLen > 0 && token.maxPinLen < 0xffffffff ? token.maxPinLen : MAX_DERIVED_PIN_LENGTH;
+  const length = Math.min(max, MAX_DERIVED_PIN_LENGTH);
+  if (length < Math.max(1, token.minPinLen)) return undefined;
+  return { alphabet: 'base64url', length };
 }

@@ -8,6 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
+/**
+ * The SO PIN every test token starts with (the operator's, before `init` hands the signing token's SO
+ * PIN to the quorum). `env` carries it as CEREMONY_SO_PIN, as an operator's unattended init would.
+ */
+export const TEST_SO_PIN = 'operator-so-pin';
 
 export interface SoftHsm {
   dir: string;
@@ -28,12 +33,12 @@ export function makeSoftHsm(prefix = 'ceremony-hsm-'): SoftHsm {
   mkdirSync(tokens);
   const conf = join(dir, 'softhsm2.conf');
   writeFileSync(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
-  const env = { ...process.env, SOFTHSM2_CONF: conf };
+  const env = { ...process.env, SOFTHSM2_CONF: conf, CEREMONY_SO_PIN: TEST_SO_PIN };
   return {
     dir,
     conf,
     env,
-    initToken(label, userPin, soPin = 'so-' + userPin) {
+    initToken(label, userPin, soPin = TEST_SO_PIN) {
       execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', userPin, '--so-pin', soPin], { env, stdio: 'pipe' });
     },
     pkcs11Tool(args) {

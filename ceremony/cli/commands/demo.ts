@@ -8,10 +8,12 @@ export function registerDemo(program: Command, ctxFor: (json: boolean) => CliCon
     .command('demo')
     .description('run the ceremonies end to end on throwaway SoftHSM tokens, printing each step')
     .option('--dir <dir>', 'keep everything the demo makes in this directory (default: a new temp dir)')
-    .action(async (opts: { dir?: string }, cmd: Command) => {
+    .option('--module <path>', 'run on the free slots of this PKCS#11 module instead (e.g. openCryptoki); never a token in use')
+    .action(async (opts: { dir?: string; module?: string }, cmd: Command) => {
       const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
       const result = await runDemo({
         dir: opts.dir,
+        ...(opts.module ? { module: opts.module } : {}),
         env: ctx.env,
         now: ctx.now,
         step: (name, detail) => ctx.out.line(`[${name}] ${detail}`),

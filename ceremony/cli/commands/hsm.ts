@@ -5,6 +5,11 @@ import { listTokens } from '../../hsm/token.js';
 import { connectToken, parseUriArg } from '../../hsm/connect.js';
 import { findKeys, keyValidity, type KeyInfo } from '../../hsm/keys.js';
 import { choosePinSource } from '../../hsm/pin.js';
+import { CeremonyError } from '../../errors.js';
+import { listTokenKeys } from '../../openpgp/token-keys.js';
+import { exportQuorumSet } from '../../ceremonies/quorum-export.js';
+import { writeFileSync } from 'node:fs';
+import { formatSetId } from '../../quorum/secret.js';
 import type { CliContext } from '../context.js';
 
 function day(d?: Date): string {
@@ -65,15 +70,60 @@ export function registerHsm(program: Command, ctxFor: (json: boolean) => CliCont
       try {
         const now = ctx.now();
         const keys = findKeys(ts, { extraPath: [], extraQuery: [], ...(uri.object ? { object: uri.object } : {}) }).map((k) => describeKeyForOutput(k, now));
-        ctx.out.result({ ok: true, token: ts.info.label, loggedIn: canLogin, keys });
-        if (!canLogin) ctx.out.warn('no PIN available: private keys are hidden; give --pin-file or CEREMONY_PIN to see them');
-        ctx.out.line(`token '${ts.info.label}': ${keys.length} key object(s)`);
-        for (const k of keys) {
-          ctx.out.line(`${k.type.padEnd(7)} RSA-${k.bits}  ${k.label}  id ${k.id}  valid ${k.startDate ?? '-'} .. ${k.endDate ?? '-'} (${k.validity})`);
-          ctx.out.line(`        ${k.uri}`);
+        const listing = await listTokenKeys(ts, now, canLogin);
+        const listed = listing.keys
+          .filter((k) => uri.object === undefined || k.label === uri.object)
+          .map((k) => ({ ...k, startDate: k.startDate ? day(k.startDate) : null, endDate: k.endDate ? day(k.endDate) : null }));
+        if (!canLogin) ctx.out.warn('no PIN available: private keys are hidden and validity is not checked against the key state records; give --pin-file or CEREMONY_PIN');
+        ctx.out.line(`token '${ts.info.label}': ${listed.length} key(s)`);
+        for (const k of listed) {
+          ctx.out.line('');
+          ctx.out.line(`${k.label}  ${k.role}${k.sealKey ? ', default seal key' : ''}  RSA-${k.bits}`);
+          if (k.fingerprint) ctx.out.line(`    openpgp     ${k.fingerprint.replace(/(.{4})(?!$)/g, '$1 ')}`);
+          ctx.out.line(`    use         --key '${k.keyUri}'`);
+          // CKA_END_DATE is the last day the key may sign (inclusive, UTC).
+          ctx.out.line(`    valid       ${k.startDate ?? '-'} to ${k.endDate ?? '-'} (last valid day, UTC) — ${k.validity}${k.state === 'authenticated' ? ', from its key state record' : k.state === 'legacy' ? ', from its public half (made before key state records)' : ', not checked (no PIN)'}`);
+          ctx.out.line(`    protections ${k.missing.length === 0 ? `locked, sign-only${k.mechanismRestrictionUnsupported ? '' : ', RSA-PKCS only'}${k.extractable ? ', leaves the token only wrapped under an SO-trusted key' : k.extractable === false ? ', never extractable' : ''}` : `MISSING: ${k.missing.join(', ')}`}`);
+          ctx.out.line(`    id          ${k.id}  (${k.halves.join(' + ')})`);
+          for (const w of k.warnings) ctx.out.warn(`${k.label}: ${w}`);
         }
+        if (listing.tampered.length) {
+          throw new CeremonyError('TOKEN_TAMPERED', listing.tampered[0]!, { details: { keys: listed, tampered: listing.tampered } });
+        }
+        ctx.out.result({ ok: true, token: ts.info.label, loggedIn: canLogin, keys, listing: listed });
       } finally {
         ts.close();
       }
+    });
+
+  hsm
+    .command('quorum-set')
+    .description('export the quorum set in force on the root token, signed by the root key, for `shares check --descriptor` (no PIN)')
+    .requiredOption('--token <uri>', 'the root token, e.g. pkcs11:token=root')
+    .requiredOption('--out <file>', 'the file to write (never overwritten)')
+    .option('--module <path>', 'PKCS#11 module')
+    .action(async (opts: { token: string; out: string; module?: string }, cmd: Command) => {
+      const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
+      const uri = parseUriArg(opts.token, '--token');
+      // The set and the root key's public half are public objects; the export checks the root signature first.
+      const ts = await connectToken(uri, { module: opts.module, env: ctx.env, login: false, readWrite: false });
+      let exported: Awaited<ReturnType<typeof exportQuorumSet>>;
+      try {
+        exported = await exportQuorumSet(ts, ctx.now());
+      } finally {
+        ts.close();
+      }
+      try {
+        // Created, never replaced (flag wx): nothing planted at that path is overwritten or followed.
+        writeFileSync(opts.out, exported.text, { flag: 'wx', mode: 0o644 });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new CeremonyError('OUTPUT_EXISTS', `${opts.out} already exists; choose another --out`);
+        throw new CeremonyError('OUTPUT_FAILED', `${opts.out} cannot be written`, { cause: e });
+      }
+      const d = exported.descriptor;
+      ctx.out.line(`set ${formatSetId(d.setId)} in force on token '${uri.token ?? ''}': ${d.threshold} of ${d.custodians.length} (${d.custodians.join(', ')})`);
+      ctx.out.line(`signed by root key ${exported.rootFingerprint.replace(/(.{4})(?!$)/g, '$1 ')}: compare it with root.fingerprint`);
+      ctx.out.line(`wrote ${opts.out}; check shares offline with: ceremony shares check --descriptor ${opts.out} --share FILE…`);
+      ctx.out.result({ ok: true, out: opts.out, set: d.setId, threshold: d.threshold, custodians: d.custodians, rootFingerprint: exported.rootFingerprint });
     });
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { CeremonyError } from '../../errors.js';
 import { connectToken, parseUriArg } from '../../hsm/connect.js';
-import { findPrivateKey, findKeys, generateRsaKeyPair, publicKeyOf, publicKeyPem } from '../../hsm/keys.js';
+import { findPrivateKey, findKeys, generateRsaKeyPair, publicKeyOf, publicKeyPem, type KeyRole } from '../../hsm/keys.js';
 import { writeFileAtomic } from '../../files.js';
 import { createOpenpgpCertificateForKey, exportStoredCertificate } from '../../openpgp/hsm-store.js';
 import { checkUserId } from '../../openpgp/build/certificate.js';
@@ -15,6 +15,7 @@ interface GenerateOpts {
   bits: string;
   validDays?: string;
   openpgpUid?: string;
+  role?: string;
   module?: string;
   pinFile?: string;
 }
@@ -38,12 +39,13 @@ export function registerKey(program: Command, ctxFor: (json: boolean) => CliCont
 
   key
     .command('generate')
-    .description('generate an RSA key pair on the token (private half sensitive and never extractable)')
+    .description('generate a locked RSA key pair on the token (sign-only; a payload key leaves it only wrapped under an SO-trusted key)')
     .requiredOption('--token <uri>', 'the token, e.g. pkcs11:token=signing')
     .requiredOption('--label <label>', 'the key label (CKA_LABEL)')
     .requiredOption('--bits <n>', '2048 (payload keys) or 4096')
     .option('--valid-days <n>', 'set CKA_START_DATE today and CKA_END_DATE this many days later')
     .option('--openpgp-uid <uid>', 'also build its OpenPGP certificate (signing primary key) with this user ID, e.g. "Name <email>", and store it on the token')
+    .option('--role <role>', 'payload (backup-able; default for 2048 bits) or openpgp-key (never extractable; default otherwise)')
     .option('--module <path>', 'PKCS#11 module')
     .option('--pin-file <path>', 'read the user PIN from this file')
     .action(async (opts: GenerateOpts, cmd: Command) => {
@@ -51,12 +53,15 @@ export function registerKey(program: Command, ctxFor: (json: boolean) => CliCont
       const bits = parseWhole(opts.bits, '--bits');
       if (bits !== 2048 && bits !== 4096) throw new CeremonyError('USAGE', `--bits must be 2048 or 4096, not ${opts.bits}`);
       const validDays = parseWhole(opts.validDays, '--valid-days');
+      const role: KeyRole = (opts.role ?? (bits === 2048 && opts.openpgpUid === undefined ? 'payload' : 'openpgp-key')) as KeyRole;
+      // root and signing-subkey keys are made by the key ceremonies, bound to the quorum; not here.
+      if (role !== 'payload' && role !== 'openpgp-key') throw new CeremonyError('USAGE', `--role must be payload or openpgp-key, not "${opts.role}"`);
       // Refuse a bad user ID before a key is made, not after.
       if (opts.openpgpUid !== undefined) checkUserId(opts.openpgpUid);
       const uri = parseUriArg(opts.token, '--token');
       const ts = await connectToken(uri, { module: opts.module, pinFile: opts.pinFile, env: ctx.env, stdin: ctx.stdin, login: true, events: { warn: ctx.out.warn } });
       try {
-        let k = generateRsaKeyPair(ts, { label: opts.label, bits, validDays, now: ctx.now() });
+        let k = generateRsaKeyPair(ts, { label: opts.label, bits, role, validDays, now: ctx.now(), warn: ctx.out.warn });
         let openpgp: { fingerprint: string; keyId: string; created: string } | undefined;
         if (opts.openpgpUid !== undefined) {
           const made = await createOpenpgpCertificateForKey(ts, k, { userId: opts.openpgpUid, now: ctx.now(), warn: ctx.out.warn });
@@ -65,7 +70,7 @@ export function registerKey(program: Command, ctxFor: (json: boolean) => CliCont
         }
         const shown = describeKeyForOutput(k, ctx.now());
         ctx.out.result({ ok: true, key: shown, ...(openpgp ? { openpgp } : {}) });
-        ctx.out.line(`generated RSA-${k.bits} key '${k.label}' on token '${ts.info.label}' (sensitive, never extractable)`);
+        ctx.out.line(`generated RSA-${k.bits} ${role} key '${k.label}' on token '${ts.info.label}' (locked, sign-only, ${k.protections.extractable ? 'leaves the token only wrapped under an SO-trusted key' : 'never extractable'})`);
         ctx.out.line(`  id       ${shown.id}`);
         ctx.out.line(`  valid    ${shown.startDate ?? '-'} .. ${shown.endDate ?? '-'}`);
         ctx.out.line(`  uri      ${k.uri}`);

@@ -13,6 +13,9 @@ import { formatQuorumId, groupHex } from '../../read-aloud.js';
 interface InitOpts extends CeremonyCliOptions {
   config: string;
   out: string;
+  soPinFile?: string;
+  acceptWeakPins?: boolean;
+  rootSoPinFile?: string;
 }
 
 export function registerQuorumCeremonies(program: Command, ctxFor: (json: boolean) => CliContext): void {
@@ -26,7 +29,10 @@ export function registerQuorumCeremonies(program: Command, ctxFor: (json: boolea
       .requiredOption(
         '--out <dir>',
         'where certificate.asc, root.fingerprint and shares/ are written (must not hold them yet)',
-      ),
+      )
+      .option('--so-pin-file <path>', "the signing token's current SO PIN (else CEREMONY_SO_PIN or a prompt); init replaces it with one the quorum holds")
+      .option('--root-so-pin-file <path>', "only for modules whose free slots already have an SO PIN (openCryptoki: 87654321): that PIN, replaced by the derived one (else CEREMONY_ROOT_SO_PIN)")
+      .option('--accept-weak-pins', 'accept a token whose PIN length limit leaves a derived PIN under 64 bits (recorded)'),
     'seal the record with this OpenPGP key on the signing token instead of the root key',
   ).action(async (opts: InitOpts, cmd: Command) => {
     const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
@@ -35,13 +41,18 @@ export function registerQuorumCeremonies(program: Command, ctxFor: (json: boolea
       ...ceremonyContext(ctx, opts, [
         { name: 'config', value: opts.config },
         { name: 'out', value: opts.out },
+        ...(opts.acceptWeakPins ? [{ name: 'accept-weak-pins' as const, value: true }] : []),
       ]),
       config,
       outDir: resolve(ctx.cwd, opts.out),
+      ...(opts.soPinFile ? { soPinFile: resolve(ctx.cwd, opts.soPinFile) } : {}),
+      acceptWeakPins: Boolean(opts.acceptWeakPins),
+      ...(opts.rootSoPinFile ? { rootSoPinFile: resolve(ctx.cwd, opts.rootSoPinFile) } : {}),
     });
     ctx.out.line('');
     ctx.out.line(`root fingerprint  ${groups(result.rootFingerprint)}`);
     ctx.out.line(`signing subkey    ${groups(result.subkeyFingerprint)}`);
+    ctx.out.line(`sign releases with --key '${result.signingKeyUri}'`);
     ctx.out.line(`certificate       ${result.certificatePath}`);
     for (const s of result.shares)
       ctx.out.line(
@@ -91,7 +102,9 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
       .option(
         '--new-payload-key <label>',
         'also generate a new RSA-2048 payload key, announced in transition.json',
-      ),
+      )
+      .option('--so-pin-file <path>', "only for a set made before SO PINs were quorum-held: the signing token's SO PIN, handed to the quorum")
+      .option('--accept-weak-pins', 'accept a token whose PIN length limit leaves a derived PIN under 64 bits (recorded)'),
     'seal the record with this OpenPGP key on the signing token instead of the root key',
   ).action(async (opts: RenewOpts, cmd: Command) => {
     const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
@@ -107,6 +120,7 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
         { name: 'out', value: opts.out },
         { name: 'share', value: opts.share ?? [] },
         ...(opts.newPayloadKey ? [{ name: 'new-payload-key' as const, value: opts.newPayloadKey }] : []),
+        ...(opts.acceptWeakPins ? [{ name: 'accept-weak-pins' as const, value: true }] : []),
       ]),
       config,
       outDir: resolve(ctx.cwd, opts.out),
@@ -115,12 +129,16 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
       confirmSession: attended ? confirmSessionAtTerminal(ctx.stdin, process.stderr) : undefined,
       expectSessionId: opts.sessionId,
       newPayloadKey: opts.newPayloadKey,
+      ...(opts.soPinFile ? { soPinFile: resolve(ctx.cwd, opts.soPinFile) } : {}),
+      acceptWeakPins: Boolean(opts.acceptWeakPins),
     });
     ctx.out.line('');
     ctx.out.line(`quorum session    ${formatQuorumId(result.sessionId)}`);
     ctx.out.line(`new quorum set    ${formatQuorumId(result.setId)}`);
     ctx.out.line(`root fingerprint  ${groups(result.rootFingerprint)}`);
     ctx.out.line(`new subkey        ${groups(result.subkeyFingerprint)}`);
+    ctx.out.line(`sign releases with --key '${result.signingKeyUri}'`);
+    if (result.payloadKeyUri) ctx.out.line(`sign payloads with --key '${result.payloadKeyUri}' (once an update has shipped its public key)`);
     for (const p of result.previousSubkeys) ctx.out.line(`earlier subkey    ${groups(p)}`);
     ctx.out.line(`certificate       ${result.certificatePath}`);
     ctx.out.line(`transition        ${result.transitionPath} (+ .asc, signed by the root key)`);

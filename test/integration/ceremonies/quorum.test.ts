@@ -7,12 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { makeSoftHsm, type SoftHsm } from '../../helpers/softhsm.js';
+import { makeSoftHsm, TEST_SO_PIN, type SoftHsm } from '../../helpers/softhsm.js';
+import { spawnSync } from 'node:child_process';
 import { expectCleanError, runCeremony } from '../../helpers/cli.js';
 import { makeGpgHome, type GpgHome } from '../../helpers/gpg.js';
 import { scanForSecrets } from '../../helpers/secret-scan.js';
 import { checkAirGap } from '../../../ceremony/airgap.js';
-import { combineShareData, deriveRootPins, formatShare, parseShare } from '../../../ceremony/quorum/index.js';
+import { combineShareData, deriveQuorumPins, formatShare, parseShare } from '../../../ceremony/quorum/index.js';
 
 const PIN = 'maintainer-pin-1';
 const CUSTODIANS = ['alice', 'bob', 'carol', 'dave', 'erin'];
@@ -87,6 +88,24 @@ function lastRecord(kind: string): string {
   return join(work, 'records', dirs[dirs.length - 1]!);
 }
 
+/** Whether the token accepts `pin` as its SO PIN (pkcs11-tool, a PKCS#11 client independent of ours). */
+function soLoginWorks(token: string, pin: string): boolean {
+  const r = spawnSync('pkcs11-tool', ['--module', '/usr/lib/softhsm/libsofthsm2.so', '--token-label', token, '--session-rw', '--login', '--login-type', 'so', '--so-pin', pin, '--list-objects'], { env: hsm.env, encoding: 'utf8' });
+  if (r.status !== 0 && !/CKR_PIN_INCORRECT/.test(r.stderr + r.stdout)) throw new Error(`pkcs11-tool failed otherwise: ${r.stderr}`);
+  return r.status === 0;
+}
+
+/** SoftHSM takes PINs up to 255 characters: every derived PIN is the longest the tool makes (issue 10). */
+const SOFTHSM_PINS = { alphabet: 'base64url', length: 64 } as const;
+const SOFTHSM_FORMATS = { rootUser: SOFTHSM_PINS, rootSo: SOFTHSM_PINS, signingSo: SOFTHSM_PINS };
+
+/** The quorum-held PINs of the set whose share files are given (k of them), as only k custodians could. */
+async function pinsOf(files: string[]) {
+  const shares = files.map((f) => parseShare(readFileSync(join(work, f)), f));
+  const secret = await combineShareData(shares);
+  return deriveQuorumPins(secret, shares[0]!.setId, SOFTHSM_FORMATS);
+}
+
 function steps(record: string): string[] {
   return readFileSync(join(record, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: string }).step);
 }
@@ -152,6 +171,15 @@ describe('init', () => {
     expect(Number(subs[0]![6])).toBeGreaterThan(Date.now() / 1000 + 360 * 86_400);
     const fpr = rows.find((r) => r[0] === 'fpr')![9];
     expect(readFileSync(join(work, 'init/root.fingerprint'), 'utf8').trim()).toBe(fpr);
+  });
+
+  it("leaves no SO PIN that a person knows: the operator's old signing-token SO PIN is refused, the quorum's works", async () => {
+    expect(soLoginWorks('signing', TEST_SO_PIN)).toBe(false);
+    const pins = await pinsOf(['bob', 'carol', 'dave'].map((n) => `init/shares/${n}.share`));
+    expect(soLoginWorks('signing', pins.signingSoPin.toString())).toBe(true);
+    expect(soLoginWorks('root', pins.soPin.toString())).toBe(true);
+    // distinct labels: no PIN doubles as another
+    expect(new Set([pins.userPin, pins.soPin, pins.signingSoPin].map((p) => p.toString())).size).toBe(3);
   });
 
   it('leaves a sealed record that `ceremony audit verify` accepts and gpg verifies', () => {
@@ -243,13 +271,76 @@ describe('renew: the quorum', () => {
 
 describe('renew: the outcome', () => {
   let renewed: string;
+  let renewOutput: string;
 
   beforeAll(() => {
     restoreTokens('tokens-after-init');
     renewed = 'renewed';
     const run = renew(renewed, ['alice.decrypted.share', shareOf('init', 'carol'), shareOf('init', 'erin')], 'config.json', ['--new-payload-key', 'payload-2027']);
     expect(run.code, run.stderr).toBe(0);
+    renewOutput = run.stdout;
   }, 120_000);
+
+  it('hsm keys names each key\'s role, OpenPGP fingerprint and --key URI, and the renew summary prints the URI to use next', () => {
+    type Listed = { label: string; role: string; sealKey: boolean; fingerprint?: string; keyUri: string; state: string; missing: string[] };
+    const signing = ceremony(['--json', 'hsm', 'keys', '--token', 'pkcs11:token=signing']);
+    expect(signing.code, signing.stderr).toBe(0);
+    const keys = signing.json<{ listing: Listed[] }>().listing;
+    const renewedSubkey = JSON.parse(readFileSync(join(work, renewed, 'transition.json'), 'utf8')).newSubkey.fingerprint as string;
+    const current = keys.filter((k) => k.role === 'current signing subkey');
+    expect(current.map((k) => k.fingerprint)).toEqual([renewedSubkey]);
+    expect(current[0]!.sealKey).toBe(true);
+    expect(keys.filter((k) => k.role === 'superseded signing subkey')).toHaveLength(1);
+    expect(keys.find((k) => k.label === 'payload-2027')).toMatchObject({ role: 'payload', keyUri: 'pkcs11:token=signing;object=payload-2027' });
+    expect(keys.every((k) => k.state === 'authenticated' && k.missing.length === 0)).toBe(true);
+    expect(renewOutput).toContain(`sign releases with --key '${current[0]!.keyUri}'`);
+    expect(renewOutput).toContain("sign payloads with --key 'pkcs11:token=signing;object=payload-2027'");
+    // without a PIN the root token still shows its key and role, unchecked, and says so
+    const root = runCeremony(['--json', 'hsm', 'keys', '--token', 'pkcs11:token=root'], { env: { ...hsm.env, CEREMONY_PIN: undefined }, cwd: work });
+    expect(root.code, root.stderr).toBe(0);
+    const rootKey = root.json<{ listing: Listed[] }>().listing.find((k) => k.label === 'root-key')!;
+    expect(rootKey).toMatchObject({ role: 'root', fingerprint: readFileSync(join(work, 'init/root.fingerprint'), 'utf8').trim(), state: 'unchecked' });
+    // the human form reads as the JSON does
+    const text = ceremony(['hsm', 'keys', '--token', 'pkcs11:token=signing']);
+    expect(text.stdout).toMatch(/current signing subkey, default seal key {2}RSA-4096/);
+    expect(text.stdout).toMatch(/protections locked, sign-only, RSA-PKCS only, leaves the token only wrapped under an SO-trusted key/);
+  });
+
+  it("rotates the signing token's SO PIN with the root PINs: the old set's is refused, the new set's works", async () => {
+    const old = await pinsOf(['bob', 'carol', 'dave'].map((n) => `init/shares/${n}.share`));
+    const fresh = await pinsOf(['bob', 'carol', 'dave'].map((n) => `${renewed}/shares/${n}.share`));
+    expect(soLoginWorks('signing', old.signingSoPin.toString())).toBe(false);
+    expect(soLoginWorks('root', old.soPin.toString())).toBe(false);
+    expect(soLoginWorks('signing', fresh.signingSoPin.toString())).toBe(true);
+    expect(soLoginWorks('root', fresh.soPin.toString())).toBe(true);
+  });
+
+  it('shares check without the HSM says the set in force is unknown; with the exported set it refuses superseded shares as foreign', () => {
+    const old = ['bob', 'carol', 'dave'].map((n) => `init/shares/${n}.share`);
+    const offline = ceremony(['shares', 'check', '--config', 'config.json', ...old.flatMap((f) => ['--share', f])]);
+    expect(offline.code, offline.stderr).toBe(0); // they are a consistent set: only the token knows it is superseded
+    expect(offline.stdout).toMatch(/in force\s+UNKNOWN without the HSM/);
+    expect(offline.stdout).toMatch(/whether it is in force is not known/);
+
+    const exported = ceremony(['hsm', 'quorum-set', '--token', 'pkcs11:token=root', '--out', 'set-in-force.json']);
+    expect(exported.code, exported.stderr).toBe(0);
+    const fpr = readFileSync(join(work, 'init/root.fingerprint'), 'utf8').trim();
+    const refused = ceremony(['shares', 'check', '--config', 'config.json', '--descriptor', 'set-in-force.json', '--root-fingerprint', fpr, ...old.flatMap((f) => ['--share', f])]);
+    expectCleanError(refused, 'SHARE_FOREIGN', 1);
+    const current = ['bob', 'carol', 'dave'].map((n) => `${renewed}/shares/${n}.share`);
+    const ok = ceremony(['shares', 'check', '--config', 'config.json', '--descriptor', 'set-in-force.json', '--root-fingerprint', fpr, ...current.flatMap((f) => ['--share', f])]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/is the set in force on the root token, signed by root key/);
+
+    // an export edited to name the old set no longer carries the root key's signature
+    const text = readFileSync(join(work, 'set-in-force.json'), 'utf8');
+    const oldSet = parseShare(readFileSync(join(work, old[0]!)), 'bob').setId;
+    const newSet = parseShare(readFileSync(join(work, current[0]!)), 'bob').setId;
+    writeFileSync(join(work, 'set-edited.json'), text.split(newSet).join(oldSet));
+    expectCleanError(ceremony(['shares', 'check', '--config', 'config.json', '--descriptor', 'set-edited.json', ...old.flatMap((f) => ['--share', f])]), 'REJECTED', 1);
+    // and a pin on another root key refuses the genuine export
+    expectCleanError(ceremony(['shares', 'check', '--config', 'config.json', '--descriptor', 'set-in-force.json', '--root-fingerprint', '0'.repeat(40), ...current.flatMap((f) => ['--share', f])]), 'REJECTED', 1);
+  });
 
   it('gpg sees two signing subkeys, each with an expiry, and the root-signed transition statement verifies', () => {
     const g = makeGpgHome();
@@ -304,8 +395,8 @@ describe('renew: the outcome', () => {
       const shares = files.map((f) => parseShare(readFileSync(join(work, dir, 'shares', f)), f));
       if (dir === 'init') shares.unshift(parseShare(aliceDecrypted, 'alice'));
       const secret = await combineShareData(shares.slice(0, shares[0]!.threshold));
-      const pins = deriveRootPins(secret, shares[0]!.setId);
-      pinsAndSecrets.push(secret, pins.userPin, pins.soPin);
+      const pins = deriveQuorumPins(secret, shares[0]!.setId, SOFTHSM_FORMATS);
+      pinsAndSecrets.push(secret, pins.userPin, pins.soPin, pins.signingSoPin);
       for (const sh of shares) shareBytes.push(Buffer.from(sh.data));
     }
     const dirs = [work, join(hsm.dir, 'tokens')];

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../../helpers/softhsm.js';
+import { makeSoftHsm, SOFTHSM_MODULE, TEST_SO_PIN, type SoftHsm } from '../../helpers/softhsm.js';
+import { combineShareData, deriveQuorumPins, parseShare, type QuorumPins } from '../../../ceremony/quorum/index.js';
 import { closeModule, openModule } from '../../../ceremony/hsm/module.js';
 import { TokenSession } from '../../../ceremony/hsm/token.js';
 import { findKeys } from '../../../ceremony/hsm/keys.js';
@@ -21,6 +22,7 @@ const PIN = 'maintainer-pin-2';
 let hsm: SoftHsm;
 let work: string;
 let restore: () => void;
+let initPins: QuorumPins;
 const quiet: CeremonyReporter = { step() {}, warn() {} };
 
 function common(out: string) {
@@ -30,7 +32,7 @@ function common(out: string) {
     recordDir: join(work, 'records'),
     allowNetwork: true,
     attended: false,
-    env: { CEREMONY_PIN: PIN },
+    env: { CEREMONY_PIN: PIN, CEREMONY_SO_PIN: TEST_SO_PIN },
     reporter: quiet,
     now: () => new Date(),
     recordedOptions: [],
@@ -41,15 +43,33 @@ function shares() {
   return ['alice', 'carol', 'erin'].map((n) => ({ source: `${n}.share`, text: readFileSync(join(work, 'init/shares', `${n}.share`)) }));
 }
 
+/** Whether `pin` logs in as SO on the token (a session of its own, logged out at once). */
+function soAccepts(mod: ReturnType<typeof openModule>, token: string, pin: Buffer): boolean {
+  // An SO session must be read/write (PKCS#11 v2.40 §5.6: CKR_SESSION_READ_ONLY_EXISTS otherwise).
+  const ts = TokenSession.open(mod, { token, extraPath: [], extraQuery: [] }, true);
+  try {
+    ts.lib.C_Login(ts.handle, 0, pin.toString());
+    ts.lib.C_Logout(ts.handle);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    ts.close();
+  }
+}
+
 function state() {
   const mod = openModule(SOFTHSM_MODULE);
-  const root = TokenSession.open(mod, { token: 'root', extraPath: [], extraQuery: [] }, false);
-  const signing = TokenSession.open(mod, { token: 'signing', extraPath: [], extraQuery: [] }, false);
+  const root = TokenSession.open(mod, { token: 'root', extraPath: [], extraQuery: [] }, true);
+  const signing = TokenSession.open(mod, { token: 'signing', extraPath: [], extraQuery: [] }, true);
   try {
     return {
       set: readQuorumSet(root),
       certificate: Buffer.from(readRootCertificate(root)).toString('base64'),
       signingKeys: findKeys(signing, { extraPath: [], extraQuery: [] }).map((k) => `${k.type}:${k.label}`).sort(),
+      // The quorum in force still holds both SO PINs (issue 10: restored on failure like the root PINs).
+      rootSoIsInitSets: soAccepts(mod, 'root', initPins.soPin),
+      signingSoIsInitSets: soAccepts(mod, 'signing', initPins.signingSoPin),
     };
   } finally {
     root.close();
@@ -74,6 +94,9 @@ beforeAll(async () => {
     }),
   );
   await runInit(common('init'));
+  const initShares = shares().map((s) => parseShare(s.text, s.source));
+  const softhsm = { alphabet: 'base64url', length: 64 } as const; // the longest PIN the tool derives; SoftHSM takes 255
+  initPins = deriveQuorumPins(await combineShareData(initShares), initShares[0]!.setId, { rootUser: softhsm, rootSo: softhsm, signingSo: softhsm });
 }, 120_000);
 
 afterAll(() => {
@@ -104,5 +127,7 @@ describe('a renewal that fails leaves everything in force as it was', () => {
     expect(after.set.setId).not.toBe(before.set.setId);
     // one new subkey (its public half: the listing runs without a PIN)
     expect(after.signingKeys.length).toBe(before.signingKeys.length + 1);
+    expect(before.signingSoIsInitSets && before.rootSoIsInitSets).toBe(true);
+    expect(after.signingSoIsInitSets || after.rootSoIsInitSets).toBe(false);
   }, 120_000);
 });

@@ -173,7 +173,7 @@ describe('ceremony sign', () => {
       const ts = TokenSession.open(openModule(SOFTHSM_MODULE), { token: 'signing', extraPath: [], extraQuery: [] });
       await ts.login(envPinSource({ CEREMONY_PIN: PIN }), new PinAttempts());
       const past = new Date(Date.now() - 400 * 86_400_000);
-      const key = generateRsaKeyPair(ts, { label: 'release-2025', bits: 2048, validDays: 30, now: past });
+      const key = generateRsaKeyPair(ts, { label: 'release-2025', bits: 2048, role: 'payload', validDays: 30, now: past });
       await createOpenpgpCertificateForKey(ts, key, { userId: 'Old Release Key <old@example.org>', now: past });
       ts.close();
     } finally {

@@ -41,7 +41,7 @@ describe('ceremony hsm / key on SoftHSM', () => {
     expect(slots.some((s) => !s.flags.includes('token-initialized'))).toBe(true);
   });
 
-  it('generates a sensitive, never-extractable, sign-only key that pkcs11-tool sees with its label and ID', () => {
+  it('generates a locked payload key (sensitive, sign-only, RSA-PKCS only, extractable only under a trusted wrapping key) that pkcs11-tool sees with its label and ID', () => {
     const run = runCeremony(['--json', 'key', 'generate', '--token', 'pkcs11:token=signing', '--label', 'payload-2026', '--bits', '2048', '--valid-days', '365'], { env: env() });
     expect(run.code, run.stderr).toBe(0);
     const key = run.json<{ key: { id: string; startDate: string; endDate: string; uri: string } }>().key;
@@ -52,15 +52,18 @@ describe('ceremony hsm / key on SoftHSM', () => {
     const priv = listing.split(/\n(?=\S)/).find((block) => block.startsWith('Private Key Object'))!;
     expect(priv).toContain('label:      payload-2026');
     expect(priv).toContain(`ID:         ${key.id}`);
-    expect(priv).toMatch(/Access:\s+sensitive, always sensitive, never extractable/);
+    // A payload key must survive its token (issue 11): extractable, but only wrapped under an SO-made key.
+    expect(priv).toMatch(/Access:\s+sensitive, always sensitive, extractable, local/);
+    expect(priv).not.toMatch(/never extractable/);
     expect(priv).toMatch(/Usage:\s+sign\s*$/m);
+    expect(priv).toMatch(/Allowed mechanisms:\s+RSA-PKCS\s*$/m);
 
     const keys = runCeremony(['--json', 'hsm', 'keys', '--token', 'pkcs11:token=signing'], { env: env() });
     expect(keys.code).toBe(0);
     const listed = keys.json<{ keys: { type: string; label: string; bits: number; validity: string; extractable?: boolean }[] }>().keys;
     expect(listed.filter((k) => k.label === 'payload-2026').map((k) => k.type).sort()).toEqual(['private', 'public']);
     expect(listed.every((k) => k.bits === 2048 && k.validity === 'valid')).toBe(true);
-    expect(listed.find((k) => k.type === 'private')?.extractable).toBe(false);
+    expect(listed.find((k) => k.type === 'private')?.extractable).toBe(true);
   });
 
   it('exports the public key as SPKI PEM that openssl reads, to stdout and to --out', () => {

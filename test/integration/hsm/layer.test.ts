@@ -82,7 +82,7 @@ describe('known answers', () => {
 describe('interop', () => {
   it('a signature made through the layer verifies with openssl pkeyutl against the exported PEM', async () => {
     const ts = await session();
-    const key = generateRsaKeyPair(ts, { label: 'k', bits: 2048, validDays: 10 });
+    const key = generateRsaKeyPair(ts, { label: 'k', bits: 2048, role: 'payload', validDays: 10 });
     const pem = join(work, 'k.pem');
     writeFileSync(pem, publicKeyPem(publicKeyOf(ts, key.handle)));
     const data = Buffer.from('release 1.2.3\n');
@@ -101,7 +101,7 @@ describe('interop', () => {
 
   it('4096-bit keys sign too (512-byte signatures)', async () => {
     const ts = await session();
-    generateRsaKeyPair(ts, { label: 'big', bits: 4096 });
+    generateRsaKeyPair(ts, { label: 'big', bits: 4096, role: 'payload' });
     const signer = new TokenKeySigner(ts, findPrivateKey(ts, parsePkcs11Uri('pkcs11:object=big')));
     expect(signer.modulusBits).toBe(4096);
     expect((await signer.signDigest('sha512', createHash('sha512').digest())).length).toBe(512);
@@ -113,7 +113,7 @@ describe('validity windows', () => {
   const day = 86_400_000;
   it('refuses a key whose CKA_END_DATE has passed (KEY_EXPIRED, exit 1)', async () => {
     const ts = await session();
-    generateRsaKeyPair(ts, { label: 'old', bits: 2048, validDays: 30, now: new Date(Date.now() - 400 * day) });
+    generateRsaKeyPair(ts, { label: 'old', bits: 2048, role: 'payload', validDays: 30, now: new Date(Date.now() - 400 * day) });
     const signer = new TokenKeySigner(ts, findPrivateKey(ts, parsePkcs11Uri('pkcs11:object=old')));
     const err = await signer.signDigest('sha256', Buffer.alloc(32)).catch((e: unknown) => e);
     expect(isCeremonyError(err, 'KEY_EXPIRED')).toBe(true);
@@ -123,7 +123,7 @@ describe('validity windows', () => {
 
   it('refuses a key before its CKA_START_DATE (KEY_NOT_YET_VALID)', async () => {
     const ts = await session();
-    generateRsaKeyPair(ts, { label: 'future', bits: 2048, validDays: 30, now: new Date(Date.now() + 10 * day) });
+    generateRsaKeyPair(ts, { label: 'future', bits: 2048, role: 'payload', validDays: 30, now: new Date(Date.now() + 10 * day) });
     const signer = new TokenKeySigner(ts, findPrivateKey(ts, parsePkcs11Uri('pkcs11:object=future')));
     const err = await signer.signDigest('sha256', Buffer.alloc(32)).catch((e: unknown) => e);
     expect(isCeremonyError(err, 'KEY_NOT_YET_VALID')).toBe(true);
@@ -132,7 +132,7 @@ describe('validity windows', () => {
 
   it('checks validity at signing time, not only at lookup (a ceremony that runs past midnight)', async () => {
     const ts = await session();
-    const key = generateRsaKeyPair(ts, { label: 'edge', bits: 2048, validDays: 1 });
+    const key = generateRsaKeyPair(ts, { label: 'edge', bits: 2048, role: 'payload', validDays: 1 });
     let now = new Date();
     const signer = new TokenKeySigner(ts, findPrivateKey(ts, parsePkcs11Uri('pkcs11:object=edge')), () => now);
     await signer.signDigest('sha256', Buffer.alloc(32));

@@ -52,7 +52,8 @@ describe('ceremony key generate --openpgp-uid / key export --format openpgp', ()
     expect(gen.code, gen.stderr).toBe(0);
     const made = gen.json<Generated>();
     expect(made.openpgp.fingerprint).toMatch(/^[0-9A-F]{40}$/);
-    expect(made.key.id).toBe(made.openpgp.keyId.toLowerCase());
+    // Locked keys keep the CKA_ID they were generated with (issue 10): the certificate names the OpenPGP key.
+    expect(made.key.id).toMatch(/^[0-9a-f]{16}$/);
 
     const uri = 'pkcs11:token=signing;object=release-2026';
     const a = join(work, 'a.asc');
@@ -76,7 +77,7 @@ describe('ceremony key generate --openpgp-uid / key export --format openpgp', ()
     expect(records.find((r) => r[0] === 'uid')![9]).toBe(UID);
   });
 
-  it('pkcs11-tool shows the certificate as a public data object and the OpenPGP key ID as CKA_ID of both halves', () => {
+  it('pkcs11-tool shows the certificate as a public data object and one CKA_ID on both halves', () => {
     const made = generate('maintainer', ['--openpgp-uid', UID]).json<Generated>();
     const listing = hsm.pkcs11Tool(['--token-label', 'signing', '--login', '--pin', PIN, '--list-objects']);
     const blocks = listing.split(/\n(?=\S)/);
@@ -84,7 +85,7 @@ describe('ceremony key generate --openpgp-uid / key export --format openpgp', ()
     expect(data).toMatch(/label:\s+'maintainer'/);
     expect(data).toMatch(/application:\s+'ceremony-openpgp'/);
     expect(data).not.toMatch(/private/);
-    const id = made.openpgp.keyId.toLowerCase();
+    const id = made.key.id;
     expect(blocks.find((bl) => bl.startsWith('Private Key Object'))).toContain(`ID:         ${id}`);
     expect(blocks.find((bl) => bl.startsWith('Public Key Object'))).toContain(`ID:         ${id}`);
     // The stored value is the certificate that export armors.
