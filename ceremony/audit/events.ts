@@ -89,6 +89,7 @@ export const RECORDABLE_OPTIONS = [
   'armor',
   'detached',
   'new-payload-key',
+  'build-subkey',
   'payload-key',
   'threshold',
   'custodians',

@@ -42,6 +42,7 @@ import type { SealedRecord } from '../audit/record.js';
 import { CeremonyRun, withCeremony, type RunnableStep } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
 import { formatExpiry, formatInstant, formatQuorumId, formatValidity } from '../read-aloud.js';
+import { bindBuildSubkeyStep, checkBuildSubkeyStep, type BuildSubkeyInput } from './renew-build-subkey.js';
 import { ROOT_KEY_LABEL, readQuorumSet, readRootCertificate, writeQuorumSet } from './quorum-state.js';
 import {
   generateSigningSubkey,
@@ -81,6 +82,8 @@ export interface RenewOptions extends QuorumCeremonyOptions {
   expectSessionId?: string;
   /** Also generate a new RSA-2048 payload key with this label, announced in transition.json. */
   newPayloadKey?: string;
+  /** The build server's subkey request to certify too (`--build-subkey`, issue 15). */
+  buildSubkey?: BuildSubkeyInput;
   /** Test seam: throw after this step is recorded, to prove a failure anywhere leaves the state in force. */
   failAfter?: RunnableStep;
 }
@@ -90,6 +93,7 @@ export interface RenewResult {
   sessionId: string;
   rootFingerprint: string;
   subkeyFingerprint: string;
+  buildSubkeyFingerprint?: string;
   previousSubkeys: string[];
   certificatePath: string;
   transitionPath: string;
@@ -156,6 +160,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
       async () => {
         run.note('load-config', `config ${config.path}: new quorum ${config.quorum.threshold}-of-${newCustodians.length} (${newCustodians.join(', ')}); set in force ${inForce.threshold}-of-${inForce.custodians.length}`);
         renewalWindowNote(run, status.subkeys, config.keys.renewWindowDays, now);
+        const buildRequest = o.buildSubkey && (await checkBuildSubkeyStep(run, o.buildSubkey, { certificate: currentCert, config, now }));
 
         await run.step('quorum-session', 'binding the quorum session to its parameters', async () => {
           o.reporter.step('quorum-session', 'running', `quorum session ID ${sessionId.display}  (${sessionId.words})`);
@@ -247,6 +252,8 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
           if (!check.subkeys.some((s) => s.fingerprint === built.key.fingerprint && s.canSign)) throw new CeremonyError('SELF_CHECK_FAILED', 'the renewed certificate does not verify with its new subkey binding');
           return built;
         }, (b) => ({ detail: `subkey ${b.key.fingerprint} bound to root ${rootFingerprint}; ${previousSubkeys.length} earlier subkey(s) kept`, key: { fingerprint: b.key.fingerprint, validFrom: window.validFrom.toISOString(), validUntil: window.validUntil.toISOString() } }));
+        const buildKey = buildRequest && (await bindBuildSubkeyStep(run, buildRequest, { built: bound, rootSigner, window, now: subCreated }));
+        if (buildKey) bound.certificate = buildKey.certificate;
         inject('bind-subkey');
 
         // New quorum secret and set: made now, committed only after everything else is ready.
@@ -261,6 +268,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
           root: rootFingerprint,
           previousSubkeys: status.subkeys.map((s) => ({ fingerprint: s.fingerprint, expires: s.expires?.toISOString() ?? null })),
           newSubkey: { fingerprint: bound.key.fingerprint, validFrom: window.validFrom.toISOString(), validUntil: window.validUntil.toISOString() },
+          ...(buildKey ? { buildSubkey: buildKey.transition } : {}),
           ...(payloadKey ? { newPayloadKey: { label: payloadKey.key.label, spkiSha256: hashBytes('sha256', publicKeyOf(signing!, payloadKey.key.handle).export({ type: 'spki', format: 'der' })).toString('hex'), publicKeyPem: payloadKey.pem } } : {}),
           quorum: { previousSet: inForce.setId, newSet: newSetIdValue, threshold: config.quorum.threshold, custodians: newCustodians, sessionId: sessionId.hex },
         };
@@ -308,7 +316,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         const written = await run.step('write-output', `writing the outputs to ${o.outDir}`, () => staged.commit(), (files) => `${files.length} files written`);
         for (const f of written) if (!f.includes('/shares/')) await run.record.addArtifact(f, 'output');
         run.record.addKey('root-certificate', armored);
-        return { sessionId: sessionId.hex, rootFingerprint, subkeyFingerprint: bound.key.fingerprint, previousSubkeys, certificatePath: join(o.outDir, 'certificate.asc'), transitionPath: join(o.outDir, 'transition.json'), shares: handed, setId: descriptor.setId };
+        return { sessionId: sessionId.hex, rootFingerprint, subkeyFingerprint: bound.key.fingerprint, ...(buildKey ? { buildSubkeyFingerprint: buildKey.transition.fingerprint } : {}), previousSubkeys, certificatePath: join(o.outDir, 'certificate.asc'), transitionPath: join(o.outDir, 'transition.json'), shares: handed, setId: descriptor.setId };
       },
       () => sealer,
       // Refused before the root key was unlocked (session not confirmed, shares refused): the maintainer's

@@ -63,6 +63,7 @@ interface RenewOpts extends InitOpts {
   share?: string[];
   sessionId?: string;
   newPayloadKey?: string;
+  buildSubkey?: string;
 }
 
 export function registerRenew(program: Command, ctxFor: (json: boolean) => CliContext): void {
@@ -91,6 +92,10 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
       .option(
         '--new-payload-key <label>',
         'also generate a new RSA-2048 payload key, announced in transition.json',
+      )
+      .option(
+        '--build-subkey <request>',
+        "also certify the build server's next signing subkey from its request (ceremony build-key request)",
       ),
     'seal the record with this OpenPGP key on the signing token instead of the root key',
   ).action(async (opts: RenewOpts, cmd: Command) => {
@@ -107,6 +112,7 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
         { name: 'out', value: opts.out },
         { name: 'share', value: opts.share ?? [] },
         ...(opts.newPayloadKey ? [{ name: 'new-payload-key' as const, value: opts.newPayloadKey }] : []),
+        ...(opts.buildSubkey ? [{ name: 'build-subkey' as const, value: opts.buildSubkey }] : []),
       ]),
       config,
       outDir: resolve(ctx.cwd, opts.out),
@@ -115,12 +121,16 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
       confirmSession: attended ? confirmSessionAtTerminal(ctx.stdin, process.stderr) : undefined,
       expectSessionId: opts.sessionId,
       newPayloadKey: opts.newPayloadKey,
+      buildSubkey: opts.buildSubkey
+        ? { source: opts.buildSubkey, bytes: readInputFile(resolve(ctx.cwd, opts.buildSubkey), 'build-server subkey request', 64 * 1024) }
+        : undefined,
     });
     ctx.out.line('');
     ctx.out.line(`quorum session    ${formatQuorumId(result.sessionId)}`);
     ctx.out.line(`new quorum set    ${formatQuorumId(result.setId)}`);
     ctx.out.line(`root fingerprint  ${groups(result.rootFingerprint)}`);
     ctx.out.line(`new subkey        ${groups(result.subkeyFingerprint)}`);
+    if (result.buildSubkeyFingerprint) ctx.out.line(`build subkey      ${groups(result.buildSubkeyFingerprint)}`);
     for (const p of result.previousSubkeys) ctx.out.line(`earlier subkey    ${groups(p)}`);
     ctx.out.line(`certificate       ${result.certificatePath}`);
     ctx.out.line(`transition        ${result.transitionPath} (+ .asc, signed by the root key)`);
