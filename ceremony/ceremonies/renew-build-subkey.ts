@@ -15,8 +15,8 @@
  * made before this flow). The validity window is the ceremony's, the same as the offline subkey's: the
  * request cannot ask for more.
  */
-import type { PublicKeyPacket } from 'openpgp';
-import { readCertificatePackets, addRequestedSigningSubkey, certificateKeys, type BuiltCertificate } from '../openpgp/build/certificate.js';
+import { readKeys, type Key, type PublicKeyPacket } from 'openpgp';
+import { MAX_CERTIFICATE_BYTES, readCertificatePackets, addRequestedSigningSubkey, certificateKeys, type BuiltCertificate } from '../openpgp/build/certificate.js';
 import {
   checkBackSignature,
   checkBuildSubkeyAlgorithm,
@@ -53,14 +53,22 @@ export interface BuildSubkeyTransition {
   validUntil: string;
 }
 
-/** Fingerprints of every key in the pinned build-server certificates (refused for reuse). */
-async function pinnedBuildKeyFingerprints(config: CeremonyConfig, now: Date): Promise<Set<string>> {
+/**
+ * Fingerprints of every key in the pinned build-server certificates (refused for reuse). Any key they
+ * hold counts, valid or not; an unreadable pinned certificate stops the check (fail closed).
+ */
+async function pinnedBuildKeyFingerprints(config: CeremonyConfig): Promise<Set<string>> {
   const out = new Set<string>();
   for (const path of config.trustedBuildKeys) {
-    const status = await verifyCertificate(readInputFile(path, 'pinned build-server certificate', 1 << 20), now).catch(() => undefined);
-    if (!status) continue; // an unreadable pinned certificate is `verify`'s concern; it names no key to refuse here
-    out.add(status.primary.fingerprint);
-    for (const s of status.subkeys) out.add(s.fingerprint);
+    const bytes = readInputFile(path, 'pinned build-server certificate', MAX_CERTIFICATE_BYTES);
+    const text = bytes.toString('latin1');
+    let found: Key[];
+    try {
+      found = text.trimStart().startsWith('-----BEGIN PGP ') ? await readKeys({ armoredKeys: text }) : await readKeys({ binaryKeys: bytes });
+    } catch (e) {
+      throw new CeremonyError('CERTIFICATE_MALFORMED', `the pinned build-server certificate ${path} cannot be parsed`, { cause: e });
+    }
+    for (const k of found) for (const sub of k.getKeys()) out.add(sub.getFingerprint().toUpperCase());
   }
   return out;
 }
@@ -78,7 +86,7 @@ export async function checkBuildSubkeyRequest(input: BuildSubkeyInput, o: { cert
   if (held.includes(request.fingerprint)) {
     throw new CeremonyError('BUILD_SUBKEY_REUSED', `the build-server key ${request.fingerprint} is already in the certificate: a renewal certifies a new key`);
   }
-  if ((await pinnedBuildKeyFingerprints(o.config, o.now)).has(request.fingerprint)) {
+  if ((await pinnedBuildKeyFingerprints(o.config)).has(request.fingerprint)) {
     throw new CeremonyError('BUILD_SUBKEY_REUSED', `the build-server key ${request.fingerprint} is a pinned build-server key already in use: a renewal certifies a new key`);
   }
   const maxAgeDays = Math.max(1, o.config.keys.renewWindowDays);

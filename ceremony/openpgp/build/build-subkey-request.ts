@@ -67,8 +67,8 @@ export async function readBuildSubkeyRequest(input: Uint8Array | string): Promis
   let binary: Uint8Array;
   let packets: PacketList<AnyPacket>;
   try {
-    const text = typeof input === 'string' ? input : Buffer.from(input).toString('latin1');
-    binary = text.includes('-----BEGIN PGP ') ? (await unarmor(text)).data as Uint8Array : Buffer.from(input);
+    const text = armoredText(input);
+    binary = text !== undefined ? ((await unarmor(text)).data as Uint8Array) : Buffer.from(input);
     packets = await PacketList.fromBinary(binary, REQUEST_PACKETS);
   } catch (e) {
     throw malformed('cannot be parsed as OpenPGP packets', e);
@@ -126,6 +126,12 @@ export async function checkBackSignature(r: BuildSubkeyRequest, root: PublicKeyP
   }
 }
 
+/** The text of ASCII-armored input (RFC 4880 §6.2), or undefined for binary packets. */
+function armoredText(input: Uint8Array | string): string | undefined {
+  const text = typeof input === 'string' ? input : Buffer.from(input).toString('latin1');
+  return text.trimStart().startsWith('-----BEGIN PGP ') ? text : undefined;
+}
+
 export interface MakeRequestOptions {
   /** The root's public certificate (armored or binary). */
   rootCertificate: Uint8Array | string;
@@ -145,15 +151,15 @@ export async function makeBuildSubkeyRequest(o: MakeRequestOptions): Promise<{ a
   const { readKey } = await import('openpgp');
   let rootKey;
   try {
-    rootKey = typeof o.rootCertificate === 'string' ? await readKey({ armoredKey: o.rootCertificate }) : await readKey({ binaryKey: o.rootCertificate });
+    const cert = armoredText(o.rootCertificate);
+    rootKey = cert !== undefined ? await readKey({ armoredKey: cert }) : await readKey({ binaryKey: o.rootCertificate as Uint8Array });
   } catch (e) {
     throw new CeremonyError('CERTIFICATE_MALFORMED', 'the root certificate cannot be parsed', { cause: e });
   }
   let own: PrivateKey;
   try {
-    own = typeof o.secretKey === 'string' || Buffer.from(o.secretKey).subarray(0, 40).toString('latin1').includes('-----BEGIN')
-      ? await readPrivateKey({ armoredKey: Buffer.from(o.secretKey).toString('utf8') })
-      : await readPrivateKey({ binaryKey: o.secretKey });
+    const secret = armoredText(o.secretKey);
+    own = secret !== undefined ? await readPrivateKey({ armoredKey: secret }) : await readPrivateKey({ binaryKey: o.secretKey as Uint8Array });
   } catch (e) {
     throw new CeremonyError('INPUT_MALFORMED', 'the build-server secret key cannot be parsed (export it with gpg --export-secret-keys)', { cause: e });
   }
