@@ -90,6 +90,7 @@ export const RECORDABLE_OPTIONS = [
   'detached',
   'new-payload-key',
   'accept-weak-pins',
+  'build-subkey',
   'payload-key',
   'threshold',
   'custodians',

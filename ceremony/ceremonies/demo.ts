@@ -24,6 +24,7 @@ import { parseConfig } from '../config.js';
 import { decryptShare } from '../quorum/index.js';
 import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
 import { makeDemoBuildServer } from '../release/demo-build-server.js';
+import { makeBuildSubkeyRequest } from '../openpgp/build/build-subkey-request.js';
 import { reviewRecord } from '../audit/review.js';
 import { renderReport } from '../audit/report.js';
 import { writeFileAtomic } from '../files.js';
@@ -151,9 +152,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   // 2. A year later (here: now), three custodians renew. alice decrypts her share with her own key.
   const aliceShare = await decryptShare(readFileSync(join(dir, 'init/shares/alice.share.asc'), 'utf8'), alice.privateKey, alicePassphrase, 'alice.share.asc');
   say('custodians', 'alice decrypted her share with her OpenPGP key; bob and carol bring theirs');
+  // The stand-in build server makes next year's signing key on its side; only its request comes to the
+  // renewal, which certifies it as a subkey of the root (issue 15).
+  const buildKey = (await openpgp.generateKey({ type: 'rsa', rsaBits: 3072, userIDs: [{ name: 'Demo Build Server (throwaway, not Flatcar)', email: 'build@demo.invalid' }], date: opts.now(), format: 'object' })).privateKey;
+  const buildRequest = await makeBuildSubkeyRequest({ rootCertificate: readFileSync(join(dir, 'init/certificate.asc')), secretKey: buildKey.armor(), now: opts.now() });
+  writeFileAtomic(join(dir, 'build-subkey-request.asc'), buildRequest.armored);
+  say('build-server', `stand-in build server asks for its key ${groups(buildRequest.request.fingerprint)} (${buildRequest.request.algorithm}) to be certified: build-subkey-request.asc`);
   const renew = await runRenew({
     ...common('renew'),
     acceptWeakPins,
+    buildSubkey: { source: 'build-subkey-request.asc', bytes: Buffer.from(buildRequest.armored) },
     config,
     outDir: join(dir, 'renew'),
     shares: [
@@ -162,18 +170,18 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       { source: 'init/shares/carol.share', text: readFileSync(join(dir, 'init/shares/carol.share')) },
     ],
     newPayloadKey: `payload-${opts.now().getUTCFullYear() + 1}`,
-    recordedOptions: [{ name: 'config', value: configPath }, { name: 'out', value: join(dir, 'renew') }, { name: 'share', value: ['alice', 'bob', 'carol'] }, { name: 'allow-network', value: true }, ...weakOption],
+    recordedOptions: [{ name: 'config', value: configPath }, { name: 'out', value: join(dir, 'renew') }, { name: 'share', value: ['alice', 'bob', 'carol'] }, { name: 'build-subkey', value: 'build-subkey-request.asc' }, { name: 'allow-network', value: true }, ...weakOption],
   });
-  say('renew', `new subkey ${groups(renew.subkeyFingerprint)} bound; transition.json signed by the root key; shares of the old set are now worthless`);
+  say('renew', `new subkey ${groups(renew.subkeyFingerprint)} and the build server's ${groups(renew.buildSubkeyFingerprint ?? '')} bound; transition.json signed by the root key; shares of the old set are now worthless`);
 
   // 3. The build server publishes a release; the maintainer signs it with the new subkey.
   const inbox = join(dir, 'inbox');
   mkdirSync(inbox);
   const unsigned = join(inbox, 'flatcar_production_update.gz');
   writeDemoPayload(unsigned);
-  const buildServer = await makeDemoBuildServer(inbox, { now: opts.now(), rsaBits: 3072, alsoSign: [basename(unsigned)] });
+  const buildServer = await makeDemoBuildServer(inbox, { now: opts.now(), alsoSign: [basename(unsigned)], certified: { key: buildKey, certificate: readFileSync(renew.certificatePath, 'utf8') } });
   const releaseFiles = buildServer.files.filter((f) => f !== unsigned);
-  say('build-server', `stand-in build server ${groups(buildServer.primaryFingerprint)} signed ${buildServer.files.map((f) => basename(f)).join(', ')} with DIGESTS`);
+  say('build-server', `stand-in build server signed ${buildServer.files.map((f) => basename(f)).join(', ')} with DIGESTS using its certified subkey ${groups(buildServer.signingSubkeyFingerprint)} (verifiers pin the root certificate alone)`);
   const probe = TokenSession.open(mod, parsePkcs11Uri('pkcs11:token=signing'), false);
   let subkeyLabel: string;
   let payloadKeyLabel: string;

@@ -45,6 +45,7 @@ import type { SealedRecord } from '../audit/record.js';
 import { CeremonyRun, withCeremony, type RunnableStep } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
 import { formatExpiry, formatInstant, formatQuorumId, formatValidity } from '../read-aloud.js';
+import { bindBuildSubkeyStep, checkBuildSubkeyStep, type BuildSubkeyInput } from './renew-build-subkey.js';
 import { ROOT_KEY_LABEL, readQuorumState, readRootCertificate, writeQuorumSet, type QuorumState } from './quorum-state.js';
 import {
   generateSigningSubkey,
@@ -85,6 +86,8 @@ export interface RenewOptions extends QuorumCeremonyOptions {
   expectSessionId?: string;
   /** Also generate a new RSA-2048 payload key with this label, announced in transition.json. */
   newPayloadKey?: string;
+  /** The build server's subkey request to certify too (`--build-subkey`, issue 15). */
+  buildSubkey?: BuildSubkeyInput;
   /** Test seam: throw after this step is recorded, to prove a failure anywhere leaves the state in force. */
   failAfter?: RunnableStep;
 }
@@ -97,6 +100,7 @@ export interface RenewResult {
   sessionId: string;
   rootFingerprint: string;
   subkeyFingerprint: string;
+  buildSubkeyFingerprint?: string;
   previousSubkeys: string[];
   certificatePath: string;
   transitionPath: string;
@@ -188,6 +192,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
               : "the signing token's SO PIN is still a person's (set made before SO PINs were quorum-held); give --so-pin-file or CEREMONY_SO_PIN at this renewal to hand it to the quorum",
           });
         }
+        const buildRequest = o.buildSubkey && (await checkBuildSubkeyStep(run, o.buildSubkey, { certificate: currentCert, config, now }));
 
         await run.step('quorum-session', 'binding the quorum session to its parameters', async () => {
           o.reporter.step('quorum-session', 'running', `quorum session ID ${sessionId.display}  (${sessionId.words})`);
@@ -287,6 +292,8 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
           if (!check.subkeys.some((s) => s.fingerprint === built.key.fingerprint && s.canSign)) throw new CeremonyError('SELF_CHECK_FAILED', 'the renewed certificate does not verify with its new subkey binding');
           return built;
         }, (b) => ({ detail: `subkey ${b.key.fingerprint} bound to root ${rootFingerprint}; ${previousSubkeys.length} earlier subkey(s) kept`, key: { fingerprint: b.key.fingerprint, validFrom: window.validFrom.toISOString(), validUntil: window.validUntil.toISOString() } }));
+        const buildKey = buildRequest && (await bindBuildSubkeyStep(run, buildRequest, { built: bound, rootSigner, window, now: subCreated }));
+        if (buildKey) bound.certificate = buildKey.certificate;
         inject('bind-subkey');
 
         // New quorum secret and set: made now, committed only after everything else is ready.
@@ -302,6 +309,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
           root: rootFingerprint,
           previousSubkeys: status.subkeys.map((s) => ({ fingerprint: s.fingerprint, expires: s.expires?.toISOString() ?? null })),
           newSubkey: { fingerprint: bound.key.fingerprint, validFrom: window.validFrom.toISOString(), validUntil: window.validUntil.toISOString() },
+          ...(buildKey ? { buildSubkey: buildKey.transition } : {}),
           ...(payloadKey ? { newPayloadKey: { label: payloadKey.key.label, spkiSha256: hashBytes('sha256', publicKeyOf(signing!, payloadKey.key.handle).export({ type: 'spki', format: 'der' })).toString('hex'), publicKeyPem: payloadKey.pem } } : {}),
           quorum: { previousSet: inForce.setId, newSet: newSetIdValue, threshold: config.quorum.threshold, custodians: newCustodians, sessionId: sessionId.hex },
         };
@@ -357,7 +365,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         const written = await run.step('write-output', `writing the outputs to ${o.outDir}`, () => staged.commit(), (files) => `${files.length} files written`);
         for (const f of written) if (!f.includes('/shares/')) await run.record.addArtifact(f, 'output');
         run.record.addKey('root-certificate', armored);
-        return { signingKeyUri: formatPkcs11Uri({ token: config.hsm.signingToken, object: sub.key.label }), ...(payloadKey ? { payloadKeyUri: formatPkcs11Uri({ token: config.hsm.signingToken, object: payloadKey.key.label }) } : {}), sessionId: sessionId.hex, rootFingerprint, subkeyFingerprint: bound.key.fingerprint, previousSubkeys, certificatePath: join(o.outDir, 'certificate.asc'), transitionPath: join(o.outDir, 'transition.json'), shares: handed, setId: descriptor.setId };
+        return { signingKeyUri: formatPkcs11Uri({ token: config.hsm.signingToken, object: sub.key.label }), ...(payloadKey ? { payloadKeyUri: formatPkcs11Uri({ token: config.hsm.signingToken, object: payloadKey.key.label }) } : {}), sessionId: sessionId.hex, rootFingerprint, subkeyFingerprint: bound.key.fingerprint, ...(buildKey ? { buildSubkeyFingerprint: buildKey.transition.fingerprint } : {}), previousSubkeys, certificatePath: join(o.outDir, 'certificate.asc'), transitionPath: join(o.outDir, 'transition.json'), shares: handed, setId: descriptor.setId };
       },
       () => sealer,
       // Refused before the root key was unlocked (session not confirmed, shares refused): the maintainer's

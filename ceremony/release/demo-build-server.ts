@@ -45,20 +45,32 @@ function sampleRelease(version: string): { name: string; bytes: Uint8Array }[] {
 
 export async function makeDemoBuildServer(
   dir: string,
-  options: { now?: Date; rsaBits?: 2048 | 3072 | 4096; version?: string; /** Names of files already in `dir` to sign too (e.g. an update payload). */ alsoSign?: string[] } = {},
+  options: {
+    now?: Date;
+    rsaBits?: 2048 | 3072 | 4096;
+    version?: string;
+    /** Names of files already in `dir` to sign too (e.g. an update payload). */ alsoSign?: string[];
+    /**
+     * From its second year (issue 15): sign with this key, which the renewal certified as a subkey of the
+     * root; `certificate` (the published root certificate, armored) is then what verifiers pin.
+     */
+    certified?: { key: openpgp.PrivateKey; certificate: string };
+  } = {},
 ): Promise<DemoBuildServer> {
   const now = options.now ?? new Date();
   mkdirSync(dir, { recursive: true });
-  const { privateKey, publicKey } = await openpgp.generateKey({
-    type: 'rsa',
-    rsaBits: options.rsaBits ?? 4096,
-    userIDs: [{ name: 'Demo Build Server (throwaway, not Flatcar)', email: 'build@demo.invalid' }],
-    subkeys: [{ sign: true }],
-    date: now,
-    format: 'object',
-  });
+  const { privateKey, publicKey } = options.certified
+    ? { privateKey: options.certified.key, publicKey: await openpgp.readKey({ armoredKey: options.certified.certificate }) }
+    : await openpgp.generateKey({
+        type: 'rsa',
+        rsaBits: options.rsaBits ?? 4096,
+        userIDs: [{ name: 'Demo Build Server (throwaway, not Flatcar)', email: 'build@demo.invalid' }],
+        subkeys: [{ sign: true }],
+        date: now,
+        format: 'object',
+      });
   const certificate = join(dir, 'build-server.asc');
-  writeFileSync(certificate, publicKey.armor());
+  writeFileSync(certificate, options.certified?.certificate ?? publicKey.armor());
 
   const files: string[] = [];
   const extra = (options.alsoSign ?? []).map((name) => ({ name, bytes: readFileSync(join(dir, name)) as Uint8Array }));
@@ -74,7 +86,7 @@ export async function makeDemoBuildServer(
     writeFileSync(`${path}.DIGESTS.asc`, clearsigned);
     files.push(path);
   }
-  const signing = await privateKey.getSigningKey(undefined, now);
+  const signing = options.certified ? privateKey : await privateKey.getSigningKey(undefined, now);
   return {
     dir,
     certificate,

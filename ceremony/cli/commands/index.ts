@@ -11,6 +11,7 @@ import { registerPayload } from './payload.js';
 import { registerShares } from './shares.js';
 import { registerQuorumCeremonies, registerRenew } from './quorum-ceremonies.js';
 import { registerConfig } from './config.js';
+import { registerBuildKey } from './build-key.js';
 
 export function registerCommands(program: Command, ctxFor: (json: boolean) => CliContext): void {
   registerHsm(program, ctxFor);
@@ -21,6 +22,7 @@ export function registerCommands(program: Command, ctxFor: (json: boolean) => Cl
   registerConfig(program, ctxFor);
   registerQuorumCeremonies(program, ctxFor);
   registerRenew(program, ctxFor);
+  registerBuildKey(program, ctxFor);
   registerShares(program, ctxFor);
   registerAudit(program, ctxFor);
   registerDemo(program, ctxFor);

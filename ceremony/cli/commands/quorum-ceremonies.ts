@@ -74,6 +74,7 @@ interface RenewOpts extends InitOpts {
   share?: string[];
   sessionId?: string;
   newPayloadKey?: string;
+  buildSubkey?: string;
 }
 
 export function registerRenew(program: Command, ctxFor: (json: boolean) => CliContext): void {
@@ -104,7 +105,11 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
         'also generate a new RSA-2048 payload key, announced in transition.json',
       )
       .option('--so-pin-file <path>', "only for a set made before SO PINs were quorum-held: the signing token's SO PIN, handed to the quorum")
-      .option('--accept-weak-pins', 'accept a token whose PIN length limit leaves a derived PIN under 64 bits (recorded)'),
+      .option('--accept-weak-pins', 'accept a token whose PIN length limit leaves a derived PIN under 64 bits (recorded)')
+      .option(
+        '--build-subkey <request>',
+        "also certify the build server's next signing subkey from its request (ceremony build-key request)",
+      ),
     'seal the record with this OpenPGP key on the signing token instead of the root key',
   ).action(async (opts: RenewOpts, cmd: Command) => {
     const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
@@ -121,6 +126,7 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
         { name: 'share', value: opts.share ?? [] },
         ...(opts.newPayloadKey ? [{ name: 'new-payload-key' as const, value: opts.newPayloadKey }] : []),
         ...(opts.acceptWeakPins ? [{ name: 'accept-weak-pins' as const, value: true }] : []),
+        ...(opts.buildSubkey ? [{ name: 'build-subkey' as const, value: opts.buildSubkey }] : []),
       ]),
       config,
       outDir: resolve(ctx.cwd, opts.out),
@@ -131,6 +137,9 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
       newPayloadKey: opts.newPayloadKey,
       ...(opts.soPinFile ? { soPinFile: resolve(ctx.cwd, opts.soPinFile) } : {}),
       acceptWeakPins: Boolean(opts.acceptWeakPins),
+      buildSubkey: opts.buildSubkey
+        ? { source: opts.buildSubkey, bytes: readInputFile(resolve(ctx.cwd, opts.buildSubkey), 'build-server subkey request', 64 * 1024) }
+        : undefined,
     });
     ctx.out.line('');
     ctx.out.line(`quorum session    ${formatQuorumId(result.sessionId)}`);
@@ -139,6 +148,7 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
     ctx.out.line(`new subkey        ${groups(result.subkeyFingerprint)}`);
     ctx.out.line(`sign releases with --key '${result.signingKeyUri}'`);
     if (result.payloadKeyUri) ctx.out.line(`sign payloads with --key '${result.payloadKeyUri}' (once an update has shipped its public key)`);
+    if (result.buildSubkeyFingerprint) ctx.out.line(`build subkey      ${groups(result.buildSubkeyFingerprint)}`);
     for (const p of result.previousSubkeys) ctx.out.line(`earlier subkey    ${groups(p)}`);
     ctx.out.line(`certificate       ${result.certificatePath}`);
     ctx.out.line(`transition        ${result.transitionPath} (+ .asc, signed by the root key)`);

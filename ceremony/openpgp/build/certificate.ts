@@ -147,18 +147,54 @@ export async function addSigningSubkey(certificate: Uint8Array, o: SigningSubkey
   const primary = packets[0] as PublicKeyPacket;
   const hash = o.hash ?? DEFAULT_OPENPGP_HASH;
   const sub = await subkeyPacket(o.subkey.publicKey, o.subkeyCreated);
+  assertNewSubkey(packets, sub, o.now);
+  // The subkey states that it belongs to this primary (RFC 4880 §5.2.1 0x19): without it anyone could
+  // bind someone else's signing key to their certificate. GnuPG refuses signing subkeys that lack it.
+  const backSig = await makeSignature(Buffer.concat([keyFraming(primary), keyFraming(sub)]), { type: enums.signature.keyBinding, hash, created: o.now, issuer: sub, signer: o.subkey });
+  return bindSigningSubkey(packets, sub, backSig, { primary: o.primary, subkeyCreated: o.subkeyCreated, expires: o.expires, now: o.now, hash });
+}
+
+export interface RequestedSubkeyOptions {
+  /** The primary (root) key: makes the subkey binding signature. */
+  primary: DigestSigner;
+  /** The subkey packet from the request (its secret stays with whoever made the request). */
+  subkey: PublicSubkeyPacket;
+  /** The subkey's own back-signature (0x19) from the request, already checked over this primary. */
+  backSignature: SignaturePacket;
+  expires: Date;
+  now: Date;
+  hash?: OpenpgpHash;
+}
+
+/**
+ * Append a signing subkey whose secret is held elsewhere (the build server's, issue 15): the request
+ * brings the 0x19, the primary makes the 0x18 that embeds it (RFC 4880 §5.2.1, §11.1).
+ */
+export async function addRequestedSigningSubkey(certificate: Uint8Array, o: RequestedSubkeyOptions): Promise<BuiltCertificate> {
+  const packets = await readCertificatePackets(certificate);
+  assertNewSubkey(packets, o.subkey, o.now);
+  return bindSigningSubkey(packets, o.subkey, o.backSignature, { primary: o.primary, subkeyCreated: o.subkey.getCreationTime(), expires: o.expires, now: o.now, hash: o.hash ?? DEFAULT_OPENPGP_HASH });
+}
+
+function assertNewSubkey(packets: PacketList<AnyPacket>, sub: PublicSubkeyPacket, now: Date): void {
   if (packets.some((p) => (p instanceof PublicKeyPacket || p instanceof PublicSubkeyPacket) && p.getFingerprint() === sub.getFingerprint())) {
     throw new CeremonyError('USAGE', `the certificate already holds key ${keyIdHex(sub)}`);
   }
-  if (toOpenpgpTime(o.now) < sub.getCreationTime()) throw new CeremonyError('USAGE', 'a subkey cannot be bound before its creation time');
-  const bound = Buffer.concat([keyFraming(primary), keyFraming(sub)]);
-  // The subkey states that it belongs to this primary (RFC 4880 §5.2.1 0x19): without it anyone could
-  // bind someone else's signing key to their certificate. GnuPG refuses signing subkeys that lack it.
-  const backSig = await makeSignature(bound, { type: enums.signature.keyBinding, hash, created: o.now, issuer: sub, signer: o.subkey });
+  if (toOpenpgpTime(now) < sub.getCreationTime()) throw new CeremonyError('USAGE', 'a subkey cannot be bound before its creation time');
+}
+
+/** The subkey binding signature (0x18): sign flag, expiry, and the subkey's back-signature embedded. */
+async function bindSigningSubkey(
+  packets: PacketList<AnyPacket>,
+  sub: PublicSubkeyPacket,
+  backSig: SignaturePacket,
+  o: { primary: DigestSigner; subkeyCreated: Date; expires: Date; now: Date; hash: OpenpgpHash },
+): Promise<BuiltCertificate> {
+  const primary = packets[0] as PublicKeyPacket;
   const keyExpiration = expirySeconds(o.subkeyCreated, o.expires, 'subkey');
-  const binding = await makeSignature(bound, {
+  const binding = await makeSignature(Buffer.concat([keyFraming(primary), keyFraming(sub)]), {
     type: enums.signature.subkeyBinding,
-    hash,
+    hash: o.hash,
     created: o.now,
     issuer: primary,
     signer: o.primary,

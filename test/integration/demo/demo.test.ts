@@ -24,6 +24,10 @@ it('runs init, renew, sign, payload sign, gpg and the audit, and every record re
   expect(statSync(join(dir, 'd', 'signing.pin')).mode & 0o077).toBe(0);
   expect(result.next.join('\n')).toContain(`export SOFTHSM2_CONF=${join(dir, 'd', 'softhsm2.conf')}`);
   expect(result.next.join('\n')).toContain(`--pin-file ${join(dir, 'd', 'signing.pin')}`);
+  // From its second year the stand-in build server signs with a subkey the renewal certified (issue 15).
+  const transition = JSON.parse(readFileSync(join(dir, 'd', 'renew', 'transition.json'), 'utf8')) as { buildSubkey: { fingerprint: string } };
+  const buildFpr = transition.buildSubkey.fingerprint.match(/.{4}/g)!.join(' ');
+  expect(result.steps.some((s) => s.name === 'build-server' && s.detail.includes(`using its certified subkey ${buildFpr}`))).toBe(true);
   // the signed outputs are there
   expect(readdirSync(join(dir, 'd', 'signed')).sort()).toEqual(['flatcar_production_image.bin.sig', 'flatcar_production_update.signed', 'version.txt.sig']);
   // no share text leaks into records or reports (share files are the custodians' hand-outs)
