@@ -4,10 +4,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { loadBuilderSet, type BuilderSet } from '../../../ceremony/release/builders.js';
 import { verifyReleaseFiles } from '../../../ceremony/release/verify-release.js';
 import { loadTrustedCertificates, type TrustedCertificate } from '../../../ceremony/openpgp/verify/certificate.js';
 import { makeStandInBuilders, type StandInBuilders } from '../../helpers/builders.js';
+import { expectCleanError, runCeremony } from '../../helpers/cli.js';
 
 let b: StandInBuilders;
 let trusted: TrustedCertificate[];
@@ -94,5 +96,46 @@ describe('builder agreement', () => {
     const [v] = await verifyReleaseFiles([r.file], { trusted, now: now(), builders: await set(2) });
     expect(v!.code).toBe('BUILDERS_QUORUM_NOT_MET');
     expect(v!.agreement!.builders.find((x) => x.builder === 'beta')!.code).toBe('DIGEST_MISSING');
+  });
+});
+
+describe('ceremony verify --config with a builders rule', () => {
+  function config(threshold: number): string {
+    const file = `${b.dir}/config-${threshold}.json`;
+    writeFileSync(
+      file,
+      JSON.stringify({
+        hsm: { rootToken: 'root', signingToken: 'signing' },
+        identity: { name: 'Example', email: 'security@example.org' },
+        quorum: { threshold: 1, custodians: [{ name: 'alice' }] },
+        trustedBuildKeys: [b.cert.server],
+        builders: { threshold, members: ['alpha', 'beta', 'gamma'].map((m) => ({ name: m, certificates: [b.cert[m]] })) },
+      }),
+    );
+    return file;
+  }
+
+  it('shows who agreed, who disagreed (with the digest) and who is missing, and exits 1 naming the disagreeing builder', () => {
+    const r = release();
+    const good = b.digestsOf(r.name, r.bytes);
+    b.publishDigests(r.file, good, 'alpha');
+    const md5 = createHash('md5').update(r.bytes).digest('hex');
+    const other = md5.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'));
+    b.publishDigests(r.file, good.replace(md5, other), 'beta');
+    const run = runCeremony(['verify', '--config', config(1), r.file]);
+    expectCleanError(run, 'BUILDERS_DISAGREE', 1);
+    expect(run.stderr).toContain('builder beta lists MD5');
+    expect(run.stdout).toMatch(/builders 1 of 3 agree, 1 required: NOT met/);
+    expect(run.stdout).toContain('alpha: agreed');
+    expect(run.stdout).toContain(`beta: DISAGREED, lists MD5 ${other}, the file has ${md5}`);
+    expect(run.stdout).toMatch(/gamma: missing \[DIGEST_MISSING\]/);
+  });
+
+  it('exits 0 when the rule is met', () => {
+    const r = release();
+    b.publishDigests(r.file, b.digestsOf(r.name, r.bytes), 'gamma');
+    const run = runCeremony(['verify', '--config', config(1), r.file]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/builders 1 of 3 agree, 1 required: met/);
   });
 });
