@@ -25,6 +25,7 @@ export const CEREMONY_STEPS = [
   'load-config',
   'load-trusted-keys',
   'verify-input',
+  'builder-agreement',
   'show-fingerprints',
   'confirm',
   'hsm-login',
@@ -149,6 +150,23 @@ export const quorumRefSchema = z.strictObject({
 });
 export type QuorumRef = z.infer<typeof quorumRefSchema>;
 
+/** Independent builders (issue 15): the rule in force (on line 1), by builder name and pinned fingerprints. */
+const builderName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/);
+export const builderRuleRefSchema = z.strictObject({
+  threshold: z.number().int().min(1).max(16),
+  members: z.array(z.strictObject({ name: builderName, fingerprints: z.array(z.string().regex(FINGERPRINT)).max(8) })).max(16),
+});
+export type BuilderRuleRef = z.infer<typeof builderRuleRefSchema>;
+
+/** One file's builder agreement (issue 15): who agreed, who disagreed, who was missing. */
+export const agreementRefSchema = z.strictObject({
+  threshold: z.number().int().min(1).max(16),
+  agreed: z.array(builderName).max(16),
+  disagreed: z.array(builderName).max(16),
+  missing: z.array(builderName).max(16),
+});
+export type AgreementRef = z.infer<typeof agreementRefSchema>;
+
 /** Which share arrived: its public envelope fields, never its bytes. */
 export const shareRefSchema = z.strictObject({
   index: z.number().int().min(1).max(255),
@@ -192,6 +210,8 @@ export const ceremonyParametersSchema = z.strictObject({
   attended: z.boolean(),
   /** init/renew: the quorum in force (renew: the old set whose k shares unlock the root token). */
   quorum: quorumRefSchema.optional(),
+  /** sign: the builder-agreement rule in force (issue 15). */
+  builders: builderRuleRefSchema.optional(),
 });
 export type CeremonyParameters = z.infer<typeof ceremonyParametersSchema>;
 
@@ -213,6 +233,7 @@ export const ceremonyEventSchema = z.strictObject({
   key: keyRefSchema.optional(),
   quorum: quorumRefSchema.optional(),
   share: shareRefSchema.optional(),
+  agreement: agreementRefSchema.optional(),
   /** The CeremonyError code of a failure or refusal (e.g. DIGEST_MISMATCH). */
   code: z.string().regex(/^[A-Z][A-Z0-9_]{1,40}$/).optional(),
   /** SHA-256 (lower-case hex) of the previous line's bytes, without its trailing newline. */
@@ -231,6 +252,7 @@ export const eventInputSchema = z.strictObject({
   key: keyRefSchema.optional(),
   quorum: quorumRefSchema.optional(),
   share: shareRefSchema.optional(),
+  agreement: agreementRefSchema.optional(),
   code: z.string().regex(/^[A-Z][A-Z0-9_]{1,40}$/).optional(),
 });
 export type EventInput = z.input<typeof eventInputSchema>;

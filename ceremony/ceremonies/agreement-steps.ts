@@ -1,0 +1,24 @@
+/**
+ * The record's side of builder agreement (issue 15): one 'builder-agreement' event per input, naming the
+ * builders that agreed, disagreed and were missing, with the input's SHA-256, so `audit verify` can check that
+ * every signed input had K agreeing builders (audit/agreement-policy.ts).
+ */
+import { basename } from 'node:path';
+import { describeVerdict } from '../release/agreement.js';
+import type { FileVerification } from '../release/verify-release.js';
+import type { CeremonyRun } from './runner.js';
+
+export function recordAgreement(run: CeremonyRun, verified: readonly FileVerification[]): void {
+  for (const r of verified) {
+    const a = r.agreement;
+    if (!a) continue;
+    const refused = !a.met;
+    run.note('builder-agreement', {
+      result: refused ? 'refused' : 'ok',
+      ...(refused && r.code ? { code: r.code } : {}),
+      detail: `${basename(r.file)}: ${a.agreed.length} of ${a.builders.length} builders agree (${a.threshold} required); ${a.builders.map(describeVerdict).join('; ')}`.slice(0, 500),
+      ...(r.sha256 ? { inputs: [{ name: basename(r.file), sha256: r.sha256, ...(r.size !== null ? { size: r.size } : {}) }] } : {}),
+      agreement: { threshold: a.threshold, agreed: a.agreed, disagreed: a.disagreed, missing: a.missing },
+    });
+  }
+}

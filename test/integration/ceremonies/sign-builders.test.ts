@@ -1,0 +1,103 @@
+/**
+ * The sign-update ceremony with a builders rule (issue 15), through the real binary on SoftHSM with GnuPG
+ * stand-in builders: signed when K builders agree, refused (nothing written) naming a disagreeing builder,
+ * and the record carries each file's agreement, which the auditor's review checks against the rule.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeSoftHsm, type SoftHsm } from '../../helpers/softhsm.js';
+import { expectCleanError, runCeremony } from '../../helpers/cli.js';
+import { makeStandInBuilders, type StandInBuilders } from '../../helpers/builders.js';
+import { reviewRecord } from '../../../ceremony/audit/review.js';
+
+const PIN = 'release-maintainer-7';
+const KEY = 'pkcs11:token=signing;object=release-2026';
+let hsm: SoftHsm;
+let b: StandInBuilders;
+let work: string;
+let env: NodeJS.ProcessEnv;
+let config: string;
+
+beforeAll(() => {
+  hsm = makeSoftHsm('ceremony-sign-builders-');
+  hsm.initToken('signing', PIN);
+  work = join(hsm.dir, 'work');
+  mkdirSync(work);
+  env = { ...hsm.env, CEREMONY_PIN: PIN };
+  const gen = runCeremony(['key', 'generate', '--token', 'pkcs11:token=signing', '--label', 'release-2026', '--bits', '2048', '--valid-days', '365', '--openpgp-uid', 'Example Release Signing <release@example.org>'], { env });
+  expect(gen.code, gen.stderr).toBe(0);
+  const exp = runCeremony(['key', 'export', '--key', KEY, '--format', 'openpgp', '--out', join(work, 'release.asc')], { env });
+  expect(exp.code, exp.stderr).toBe(0);
+  b = makeStandInBuilders(['alpha', 'beta', 'gamma']);
+  config = join(work, 'config.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      hsm: { rootToken: 'root', signingToken: 'signing' },
+      identity: { name: 'Example', email: 'security@example.org' },
+      quorum: { threshold: 1, custodians: [{ name: 'alice' }] },
+      trustedBuildKeys: [b.cert.server],
+      builders: { threshold: 2, members: ['alpha', 'beta', 'gamma'].map((m) => ({ name: m, certificates: [b.cert[m]] })) },
+    }),
+  );
+}, 120_000);
+
+afterAll(() => {
+  b?.cleanup();
+  hsm?.cleanup();
+});
+
+function sign(out: string, file: string) {
+  return runCeremony(['sign', '--config', config, '--key', KEY, '--out-dir', out, '--record-dir', join(work, 'records', out), '--allow-network', file], { env, cwd: work });
+}
+
+function onlyRecord(out: string): string {
+  const dir = join(work, 'records', out);
+  return join(dir, readdirSync(dir)[0]!);
+}
+
+function events(record: string): { step: string; result: string; agreement?: { agreed: string[]; disagreed: string[]; missing: string[] }; code?: string }[] {
+  return readFileSync(join(record, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as never);
+}
+
+describe('ceremony sign with a builders rule', () => {
+  it('signs a file two of three builders reproduced; the record carries the agreement and the review checks the rule', async () => {
+    const bytes = Buffer.from('agreed image '.repeat(100));
+    const file = b.release('agreed.bin', bytes);
+    b.publishDigests(file, b.digestsOf('agreed.bin', bytes), 'alpha');
+    b.publishDigests(file, b.digestsOf('agreed.bin', bytes), 'beta');
+    const run = sign('ok', file);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/builders 2 of 3 agree, 2 required: met/);
+    expect(run.stdout).toMatch(/gamma: missing \[DIGEST_MISSING\]/);
+    expect(existsSync(join(work, 'ok', 'agreed.bin.sig'))).toBe(true);
+    const record = onlyRecord('ok');
+    const log = events(record);
+    expect(log[0]).toMatchObject({ parameters: { builders: { threshold: 2, members: [{ name: 'alpha', fingerprints: [b.fpr.alpha] }, { name: 'beta' }, { name: 'gamma' }] } } });
+    const agreement = log.find((e) => e.step === 'builder-agreement')!;
+    expect(agreement).toMatchObject({ result: 'ok', agreement: { agreed: ['alpha', 'beta'], disagreed: [], missing: ['gamma'] } });
+    expect(log.findIndex((e) => e.step === 'builder-agreement')).toBeLessThan(log.findIndex((e) => e.step === 'sign'));
+    const review = await reviewRecord(record, { trustedCertificates: [readFileSync(join(work, 'release.asc'), 'utf8')] });
+    expect(review.policy.find((p) => p.name === 'builders-agreed-before-signing')).toMatchObject({ outcome: 'pass' });
+    expect(review.verdict, JSON.stringify(review.findings)).toBe('intact');
+  });
+
+  it('refuses a file one builder disagrees on, names the builder and writes no signature', () => {
+    const bytes = Buffer.from('contested image '.repeat(100));
+    const file = b.release('contested.bin', bytes);
+    const good = b.digestsOf('contested.bin', bytes);
+    const sha1 = createHash('sha1').update(bytes).digest('hex');
+    b.publishDigests(file, good, 'alpha');
+    b.publishDigests(file, good, 'beta');
+    b.publishDigests(file, good.replace(sha1, sha1.replace(/.$/, (c) => (c === 'f' ? 'e' : 'f'))), 'gamma');
+    const run = sign('refused', file);
+    expectCleanError(run, 'BUILDERS_DISAGREE', 1);
+    expect(run.stderr).toContain('builder gamma lists SHA1');
+    expect(existsSync(join(work, 'refused', 'contested.bin.sig'))).toBe(false);
+    const log = events(onlyRecord('refused'));
+    expect(log.find((e) => e.step === 'builder-agreement')).toMatchObject({ result: 'refused', code: 'BUILDERS_DISAGREE', agreement: { disagreed: ['gamma'] } });
+    expect(log.some((e) => e.step === 'sign')).toBe(false);
+  });
+});
