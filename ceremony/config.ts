@@ -9,6 +9,7 @@ import { CeremonyError } from './errors.js';
 import { readInputFile } from './files.js';
 import { CUSTODIAN_NAME } from './quorum/share.js';
 import { buildersConfigSchema, type BuilderRule } from './release/builders.js';
+import { provenanceConfigSchema, type ProvenanceConfig } from './provenance/policy.js';
 
 /** A config is small; anything larger is not one. */
 export const MAX_CONFIG_BYTES = 256 * 1024;
@@ -39,6 +40,8 @@ export interface CeremonyConfig {
   revokerKeys: string[];
   /** Independent builders that must agree on each release file (issue 15); absent: no such rule. */
   builders?: BuilderRule;
+  /** The provenance policy every release file must meet (issue 15); key paths absolute. */
+  provenance?: ProvenanceConfig;
 }
 
 const path = z.string().min(1, 'must be a path').max(4096);
@@ -88,6 +91,7 @@ const Schema = z.strictObject({
   trustedBuildKeys: z.array(path).max(64).default([]),
   revokerKeys: z.array(path).max(64).default([]),
   builders: buildersConfigSchema.optional(),
+  provenance: provenanceConfigSchema.optional(),
 });
 
 function fieldName(p: readonly PropertyKey[]): string {
@@ -160,6 +164,7 @@ export function parseConfig(raw: unknown, file: string): CeremonyConfig {
     trustedBuildKeys: c.trustedBuildKeys.map(abs),
     revokerKeys: c.revokerKeys.map(abs),
     ...(c.builders ? { builders: { threshold: c.builders.threshold, members: c.builders.members.map((m) => ({ name: m.name, certificates: m.certificates.map(abs) })) } } : {}),
+    ...(c.provenance ? { provenance: { ...c.provenance, keys: c.provenance.keys.map(abs) } } : {}),
   };
 }
 

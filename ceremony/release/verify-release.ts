@@ -16,6 +16,8 @@ import { MAX_SIGNATURE_BYTES, parseDetachedSignature } from '../openpgp/verify/s
 import { hashFileOnce, type HashPassOptions, type TrailerRequest } from './hash-pass.js';
 import { agreementRefusal, judgeAgreement, listingAlgorithms, readBuilderListings, type AgreementResult, type ListingCache } from './agreement.js';
 import type { BuilderSet } from './builders.js';
+import { checkProvenance, type ProvenanceVerification } from '../provenance/check.js';
+import type { ProvenancePolicy } from '../provenance/policy.js';
 
 export interface ReleaseVerifyOptions {
   trusted: readonly TrustedCertificate[];
@@ -39,6 +41,8 @@ export interface ReleaseVerifyOptions {
   parallel?: HashPassOptions['parallel'];
   /** Independent builders that must agree on each file (issue 15, agreement.ts); absent: no such rule. */
   builders?: BuilderSet;
+  /** The provenance policy each file must meet (issue 15, provenance/check.ts); absent: no such rule. */
+  provenance?: ProvenancePolicy;
 }
 
 export interface DigestsVerification {
@@ -70,6 +74,8 @@ export interface FileVerification {
   trailed?: Buffer[];
   /** Which builders agreed, disagreed or were missing (only with `builders`). */
   agreement?: AgreementResult;
+  /** The provenance that was checked (only with `provenance`, VERIFIED files). */
+  provenance?: ProvenanceVerification;
 }
 
 /** `FILE.sig` (binary) first, then `FILE.asc` (armored), as Flatcar publishes both. */
@@ -213,7 +219,16 @@ async function verifyOne(file: string, options: ReleaseVerifyOptions, rules: Sig
       const refusal = agreementRefusal(file, agreement);
       if (refusal) return rejected(file, refusal, { ...facts, signature: signatureFacts, digestsCheck, agreement });
     }
-    return { file, status: 'VERIFIED', code: null, reason: null, size: pass.size, sha256: hex.sha256!, sha512: hex.sha512!, digests: hex, signature: signatureFacts, digestsCheck, notices, trailed: pass.trailed.slice(1), ...(agreement ? { agreement } : {}) };
+    // 6. Provenance against the policy, its subject compared with the digests of the same read.
+    let provenance: ProvenanceVerification | undefined;
+    if (options.provenance) {
+      try {
+        provenance = checkProvenance(file, pass.digests, options.provenance, listed ? { entries: listed.signed.entries, source: listed.signed.source } : undefined);
+      } catch (e) {
+        return rejected(file, e, { ...facts, signature: signatureFacts, digestsCheck, ...(agreement ? { agreement } : {}) });
+      }
+    }
+    return { file, status: 'VERIFIED', code: null, reason: null, size: pass.size, sha256: hex.sha256!, sha512: hex.sha512!, digests: hex, signature: signatureFacts, digestsCheck, notices, trailed: pass.trailed.slice(1), ...(agreement ? { agreement } : {}), ...(provenance ? { provenance } : {}) };
   } catch (e) {
     return rejected(file, e, { notices });
   }
