@@ -26,6 +26,7 @@ export const CEREMONY_STEPS = [
   'load-trusted-keys',
   'verify-input',
   'builder-agreement',
+  'provenance-check',
   'show-fingerprints',
   'confirm',
   'hsm-login',

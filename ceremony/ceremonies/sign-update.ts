@@ -37,7 +37,8 @@ import { choosePinSource } from '../hsm/pin.js';
 import { endOfDay, formatExpiry, formatInstant } from '../read-aloud.js';
 import type { SigningPlan } from './signing-plan.js';
 import { loadBuilderSet, type BuilderRule, type BuilderSet } from '../release/builders.js';
-import { recordAgreement } from './agreement-steps.js';
+import { recordAgreement, recordProvenance } from './agreement-steps.js';
+import type { ProvenancePolicy } from '../provenance/policy.js';
 
 export interface SignUpdateOptions extends CeremonyContext {
   files: string[];
@@ -61,6 +62,8 @@ export interface SignUpdateOptions extends CeremonyContext {
   openPayloadInput?: OpenPayloadSource;
   /** Independent builders that must agree on every input (issue 15, release/agreement.ts). */
   builders?: BuilderRule;
+  /** The provenance policy every input must meet (issue 15, provenance/check.ts). */
+  provenance?: ProvenancePolicy;
 }
 
 export interface SignedPayload {
@@ -172,12 +175,14 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
             extraTrailers: [{ algorithm: prepared.hash, trailer: prepared.suffix }],
             onProgress: (file, n, total) => o.reporter.progress?.(`verifying ${basename(file)}`, n, total),
             builders: builderSet,
+            provenance: o.provenance,
           }),
         (results) => ({
           detail: `${results.filter((r) => r.status === 'VERIFIED').length} of ${results.length} file(s) verified`,
           inputs: results.filter((r) => r.sha256).map((r) => ({ name: basename(r.file), sha256: r.sha256!, size: r.size ?? undefined })),
         }));
         recordAgreement(run, verified);
+        recordProvenance(run, verified);
         const refused = verified.filter((r) => r.status !== 'VERIFIED');
         for (const r of verified) {
           if (r.status !== 'VERIFIED') {

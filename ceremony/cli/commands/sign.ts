@@ -7,7 +7,7 @@ import type { CliContext } from '../context.js';
 import { ceremonyContext, revokerKeyPaths, trustedKeyPaths, withCeremonyOptions, withConfirmOption, type CeremonyCliOptions } from '../ceremony-options.js';
 import { progressFor } from '../progress.js';
 import { groupHex } from '../../read-aloud.js';
-import { agreementLines, builderRuleFor } from '../builders-option.js';
+import { agreementLines, builderRuleFor, provenanceLines, provenancePolicyFor } from '../builders-option.js';
 
 interface SignOpts extends CeremonyCliOptions {
   payload?: string[];
@@ -84,6 +84,7 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
       payloads: (opts.payload ?? []).map((f) => resolve(ctx.cwd, f)),
       payloadKeys: (opts.payloadKey ?? []).map((k) => parseUriArg(k, '--payload-key')),
       builders: builderRuleFor(ctx, opts.config),
+      provenance: provenancePolicyFor(ctx, opts.config),
     });
     ctx.out.line('');
     ctx.out.line(
@@ -93,8 +94,9 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
       ctx.out.line(`SIGNED  ${s.input}`);
       ctx.out.line(`  SHA-256    ${groupHex(s.sha256)}`);
       ctx.out.line(`  signature  ${s.output}`);
-      const agreement = result.verified.find((v) => v.file === s.input)?.agreement;
-      for (const l of agreement ? agreementLines(agreement) : []) ctx.out.line(l);
+      const v = result.verified.find((x) => x.file === s.input);
+      for (const l of v?.agreement ? agreementLines(v.agreement) : []) ctx.out.line(l);
+      for (const l of v?.provenance ? provenanceLines(v.provenance) : []) ctx.out.line(l);
     }
     for (const p of result.payloads) {
       ctx.out.line(`SIGNED  ${p.input} (update payload)`);

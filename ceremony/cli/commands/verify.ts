@@ -12,7 +12,7 @@ import { verifyReleaseFiles, type FileVerification } from '../../release/verify-
 import type { CliContext } from '../context.js';
 import { revokerKeyPaths, trustedKeyPaths } from '../ceremony-options.js';
 import { progressFor } from '../progress.js';
-import { agreementLines, builderRuleFor } from '../builders-option.js';
+import { agreementLines, builderRuleFor, provenanceLines, provenancePolicyFor } from '../builders-option.js';
 import { loadBuilderSet } from '../../release/builders.js';
 
 /** Hex in groups of four, as people read fingerprints and digests aloud. */
@@ -61,6 +61,7 @@ function printResult(ctx: CliContext, r: FileVerification): void {
     ctx.out.line(`  DIGESTS  ${d.checked.map((a) => a.toUpperCase()).join(', ')} match  ${d.source} (${d.form}, signed ${d.signer.created.toISOString()} by ${d.signer.keyFingerprint})`);
   }
   for (const l of r.agreement ? agreementLines(r.agreement) : []) ctx.out.line(l);
+  for (const l of r.provenance ? provenanceLines(r.provenance) : []) ctx.out.line(l);
   if (r.sha256) ctx.out.line(`  SHA-256  ${groupHex(r.sha256)}`);
   if (r.sha512) ctx.out.line(`  SHA-512  ${groupHex(r.sha512)}`);
 }
@@ -93,10 +94,11 @@ export function registerVerify(program: Command, ctxFor: (json: boolean) => CliC
       printCertificates(ctx, trusted);
       const rule = builderRuleFor(ctx, opts.config);
       const builders = rule ? await loadBuilderSet(rule, now) : undefined;
+      const provenance = provenancePolicyFor(ctx, opts.config);
       const progress = ctx.out.json ? undefined : progressFor(Boolean(process.stderr.isTTY));
       let results: FileVerification[];
       try {
-        results = await verifyReleaseFiles(files, { trusted, signature: opts.signature, digests: opts.digests, now, onProgress: progress?.onProgress, builders });
+        results = await verifyReleaseFiles(files, { trusted, signature: opts.signature, digests: opts.digests, now, onProgress: progress?.onProgress, builders, provenance });
       } finally {
         progress?.stop();
       }

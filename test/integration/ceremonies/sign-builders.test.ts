@@ -11,6 +11,28 @@ import { makeSoftHsm, type SoftHsm } from '../../helpers/softhsm.js';
 import { expectCleanError, runCeremony } from '../../helpers/cli.js';
 import { makeStandInBuilders, type StandInBuilders } from '../../helpers/builders.js';
 import { reviewRecord } from '../../../ceremony/audit/review.js';
+import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
+import { dsse } from '@sigstore/core';
+import { keyidOf } from '../../../ceremony/provenance/policy.js';
+
+const BUILDER_ID = 'https://builders.invalid/release@v1';
+const provenanceKey = generateKeyPairSync('ed25519');
+
+/** FILE.intoto.jsonl: a SLSA v1 statement for FILE in a DSSE envelope signed by the pinned provenance key. */
+function provenance(file: string, bytes: Buffer, ref = 'refs/tags/stable-1.2.3'): void {
+  const statement = {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: file.split('/').pop(), digest: { sha512: createHash('sha512').update(bytes).digest('hex') } }],
+    predicateType: 'https://slsa.dev/provenance/v1',
+    predicate: {
+      buildDefinition: { buildType: 'https://builders.invalid/type/v1', externalParameters: { source: { repository: 'https://github.com/flatcar/scripts', ref } } },
+      runDetails: { builder: { id: BUILDER_ID } },
+    },
+  };
+  const payload = Buffer.from(JSON.stringify(statement));
+  const sig = nodeSign(null, dsse.preAuthEncoding('application/vnd.in-toto+json', payload), provenanceKey.privateKey);
+  writeFileSync(`${file}.intoto.jsonl`, JSON.stringify({ payloadType: 'application/vnd.in-toto+json', payload: payload.toString('base64'), signatures: [{ keyid: keyidOf(provenanceKey.publicKey), sig: sig.toString('base64') }] }));
+}
 
 const PIN = 'release-maintainer-7';
 const KEY = 'pkcs11:token=signing;object=release-2026';
@@ -31,6 +53,7 @@ beforeAll(() => {
   const exp = runCeremony(['key', 'export', '--key', KEY, '--format', 'openpgp', '--out', join(work, 'release.asc')], { env });
   expect(exp.code, exp.stderr).toBe(0);
   b = makeStandInBuilders(['alpha', 'beta', 'gamma']);
+  writeFileSync(join(work, 'provenance.pem'), provenanceKey.publicKey.export({ type: 'spki', format: 'pem' }));
   config = join(work, 'config.json');
   writeFileSync(
     config,
@@ -40,6 +63,12 @@ beforeAll(() => {
       quorum: { threshold: 1, custodians: [{ name: 'alice' }] },
       trustedBuildKeys: [b.cert.server],
       builders: { threshold: 2, members: ['alpha', 'beta', 'gamma'].map((m) => ({ name: m, certificates: [b.cert[m]] })) },
+      provenance: {
+        keys: ['provenance.pem'],
+        builderIds: [BUILDER_ID],
+        buildTypes: ['https://builders.invalid/type/v1'],
+        source: { parameter: 'source', repository: 'https://github.com/flatcar/scripts', refPattern: 'refs/tags/stable-[0-9.]+' },
+      },
     }),
   );
 }, 120_000);
@@ -68,10 +97,12 @@ describe('ceremony sign with a builders rule', () => {
     const file = b.release('agreed.bin', bytes);
     b.publishDigests(file, b.digestsOf('agreed.bin', bytes), 'alpha');
     b.publishDigests(file, b.digestsOf('agreed.bin', bytes), 'beta');
+    provenance(file, bytes);
     const run = sign('ok', file);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/builders 2 of 3 agree, 2 required: met/);
     expect(run.stdout).toMatch(/gamma: missing \[DIGEST_MISSING\]/);
+    expect(run.stdout).toContain(`builder ${BUILDER_ID}`);
     expect(existsSync(join(work, 'ok', 'agreed.bin.sig'))).toBe(true);
     const record = onlyRecord('ok');
     const log = events(record);
@@ -79,6 +110,7 @@ describe('ceremony sign with a builders rule', () => {
     const agreement = log.find((e) => e.step === 'builder-agreement')!;
     expect(agreement).toMatchObject({ result: 'ok', agreement: { agreed: ['alpha', 'beta'], disagreed: [], missing: ['gamma'] } });
     expect(log.findIndex((e) => e.step === 'builder-agreement')).toBeLessThan(log.findIndex((e) => e.step === 'sign'));
+    expect(log.findIndex((e) => e.step === 'provenance-check')).toBeLessThan(log.findIndex((e) => e.step === 'sign'));
     const review = await reviewRecord(record, { trustedCertificates: [readFileSync(join(work, 'release.asc'), 'utf8')] });
     expect(review.policy.find((p) => p.name === 'builders-agreed-before-signing')).toMatchObject({ outcome: 'pass' });
     expect(review.verdict, JSON.stringify(review.findings)).toBe('intact');
@@ -92,6 +124,7 @@ describe('ceremony sign with a builders rule', () => {
     b.publishDigests(file, good, 'alpha');
     b.publishDigests(file, good, 'beta');
     b.publishDigests(file, good.replace(sha1, sha1.replace(/.$/, (c) => (c === 'f' ? 'e' : 'f'))), 'gamma');
+    provenance(file, bytes);
     const run = sign('refused', file);
     expectCleanError(run, 'BUILDERS_DISAGREE', 1);
     expect(run.stderr).toContain('builder gamma lists SHA1');
@@ -99,5 +132,15 @@ describe('ceremony sign with a builders rule', () => {
     const log = events(onlyRecord('refused'));
     expect(log.find((e) => e.step === 'builder-agreement')).toMatchObject({ result: 'refused', code: 'BUILDERS_DISAGREE', agreement: { disagreed: ['gamma'] } });
     expect(log.some((e) => e.step === 'sign')).toBe(false);
+  });
+
+  it('refuses a file whose provenance names a branch outside the ref pattern, even with every builder agreeing', () => {
+    const bytes = Buffer.from('branch build '.repeat(100));
+    const file = b.release('branch.bin', bytes);
+    for (const m of ['alpha', 'beta', 'gamma']) b.publishDigests(file, b.digestsOf('branch.bin', bytes), m);
+    provenance(file, bytes, 'refs/heads/feature');
+    const run = sign('branch', file);
+    expectCleanError(run, 'PROVENANCE_SOURCE_NOT_ALLOWED', 1);
+    expect(existsSync(join(work, 'branch', 'branch.bin.sig'))).toBe(false);
   });
 });
