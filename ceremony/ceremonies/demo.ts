@@ -21,6 +21,7 @@ import { parseConfig } from '../config.js';
 import { decryptShare } from '../quorum/index.js';
 import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
 import { makeDemoBuildServer } from '../release/demo-build-server.js';
+import { makeDemoRebuilders } from '../release/demo-builders.js';
 import { reviewRecord } from '../audit/review.js';
 import { renderReport } from '../audit/report.js';
 import { writeFileAtomic } from '../files.js';
@@ -148,6 +149,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const buildServer = await makeDemoBuildServer(inbox, { now: opts.now(), rsaBits: 3072, alsoSign: [basename(unsigned)] });
   const releaseFiles = buildServer.files.filter((f) => f !== unsigned);
   say('build-server', `stand-in build server ${groups(buildServer.primaryFingerprint)} signed ${buildServer.files.map((f) => basename(f)).join(', ')} with DIGESTS`);
+  // Independent rebuilders (2 of 3 must agree) and SLSA provenance, checked in the sign step (issue 15).
+  const rebuilders = await makeDemoRebuilders(inbox, releaseFiles, opts.now());
+  say('rebuilders', `${rebuilders.rule.members.map((m) => m.name).join(', ')}: ${rebuilders.rule.threshold} must agree; two published DIGESTS, one has not; provenance signed by a pinned ed25519 key`);
   const probe = TokenSession.open(mod, parsePkcs11Uri('pkcs11:token=signing'), false);
   let subkeyLabel: string;
   let payloadKeyLabel: string;
@@ -167,9 +171,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     key: parsePkcs11Uri(`pkcs11:token=signing;object=${subkeyLabel}`),
     outDir: join(dir, 'signed'),
     armor: false,
+    builders: rebuilders.rule,
+    provenance: rebuilders.provenance,
     recordedOptions: [{ name: 'trusted-key', value: buildServer.certificate }, { name: 'key', value: `pkcs11:token=signing;object=${subkeyLabel}` }, { name: 'out-dir', value: join(dir, 'signed') }, { name: 'allow-network', value: true }],
   });
-  say('sign', `${signed.signed.length} release file(s) signed with ${groups(signed.key.fingerprint)}`);
+  say('sign', `${signed.signed.length} release file(s) signed with ${groups(signed.key.fingerprint)}; builders agreed: ${signed.verified.map((v) => `${basename(v.file)} ${v.agreement?.agreed.join('+')}`).join(', ')}`);
 
   // 4. An update payload, signed with the payload key the renewal made.
   const payloadOut = join(dir, 'signed', 'flatcar_production_update.signed');
