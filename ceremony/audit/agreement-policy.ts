@@ -41,3 +41,25 @@ export function buildersAgreedBeforeSigning(events: NumberedEvent[], parameters:
     ? { name, title, outcome: 'pass', detail: `${signs} signing step(s), each input agreed by at least ${rule.threshold} of ${rule.members.length} builders` }
     : { name, title, outcome: 'fail', detail: `${bad} problem(s)` };
 }
+
+/** When line 1 states a provenance policy, every signed input has an earlier ok 'provenance-check' with its SHA-256. */
+export function provenanceCheckedBeforeSigning(events: NumberedEvent[], parameters: CeremonyParameters | undefined, findings: Finding[]): PolicyCheck {
+  const name = 'provenance-checked-before-signing';
+  const title = 'the provenance of every signed input checked against the policy';
+  if (!parameters?.provenance) return { name, title, outcome: 'not-applicable', detail: 'no provenance policy was in force' };
+  const checked = new Set<string>();
+  let signs = 0;
+  let bad = 0;
+  for (const { line, event } of events) {
+    if (event.step === 'provenance-check' && event.result === 'ok') for (const i of event.inputs ?? []) checked.add(i.sha256);
+    if (event.step !== 'sign' || event.result !== 'ok') continue;
+    signs++;
+    for (const i of event.inputs ?? []) {
+      if (checked.has(i.sha256)) continue;
+      bad++;
+      findings.push(finding('policy-provenance-not-checked', `line ${line}: ${i.name} (sha256 ${i.sha256.slice(0, 16)}…) was signed without its provenance checked first`, line));
+    }
+  }
+  if (signs === 0) return { name, title, outcome: 'not-applicable', detail: 'no signature was made' };
+  return bad === 0 ? { name, title, outcome: 'pass', detail: `${signs} signing step(s), each input's provenance checked first` } : { name, title, outcome: 'fail', detail: `${bad} input(s) signed without a provenance check` };
+}

@@ -159,6 +159,15 @@ export const builderRuleRefSchema = z.strictObject({
 });
 export type BuilderRuleRef = z.infer<typeof builderRuleRefSchema>;
 
+/** The provenance policy in force (on line 1, issue 15): pinned DSSE key IDs and the allowed builders and source. */
+export const provenanceRuleRefSchema = z.strictObject({
+  keyids: z.array(z.string().regex(HEX64)).max(16),
+  builderIds: z.array(text(2048)).max(32),
+  repository: text(2048),
+  refPattern: text(1024),
+});
+export type ProvenanceRuleRef = z.infer<typeof provenanceRuleRefSchema>;
+
 /** One file's builder agreement (issue 15): who agreed, who disagreed, who was missing. */
 export const agreementRefSchema = z.strictObject({
   threshold: z.number().int().min(1).max(16),
@@ -213,6 +222,8 @@ export const ceremonyParametersSchema = z.strictObject({
   quorum: quorumRefSchema.optional(),
   /** sign: the builder-agreement rule in force (issue 15). */
   builders: builderRuleRefSchema.optional(),
+  /** sign: the provenance policy in force (issue 15). */
+  provenance: provenanceRuleRefSchema.optional(),
 });
 export type CeremonyParameters = z.infer<typeof ceremonyParametersSchema>;
 

@@ -138,6 +138,7 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
   const builderSet: BuilderSet | undefined = o.builders ? await loadBuilderSet(o.builders, o.now()) : undefined;
   const run = CeremonyRun.start({
     ...o,
+    provenance: o.provenance ? { keyids: o.provenance.keys.map((k) => k.keyid), builderIds: o.provenance.builderIds, repository: o.provenance.source.repository, refPattern: o.provenance.source.refPattern.source } : undefined,
     builders: builderSet ? { threshold: builderSet.threshold, members: builderSet.builders.map((b) => ({ name: b.name, fingerprints: b.fingerprints })) } : undefined,
     kind: 'sign',
     command: 'ceremony sign',

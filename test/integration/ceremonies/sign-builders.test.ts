@@ -113,6 +113,8 @@ describe('ceremony sign with a builders rule', () => {
     expect(log.findIndex((e) => e.step === 'provenance-check')).toBeLessThan(log.findIndex((e) => e.step === 'sign'));
     const review = await reviewRecord(record, { trustedCertificates: [readFileSync(join(work, 'release.asc'), 'utf8')] });
     expect(review.policy.find((p) => p.name === 'builders-agreed-before-signing')).toMatchObject({ outcome: 'pass' });
+    expect(review.policy.find((p) => p.name === 'provenance-checked-before-signing')).toMatchObject({ outcome: 'pass' });
+    expect(log[0]).toMatchObject({ parameters: { provenance: { keyids: [keyidOf(provenanceKey.publicKey)], builderIds: [BUILDER_ID] } } });
     expect(review.verdict, JSON.stringify(review.findings)).toBe('intact');
   });
 

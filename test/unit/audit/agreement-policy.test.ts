@@ -1,6 +1,6 @@
 /** The review's builder-agreement rule (issue 15) on hand-made event sequences. */
 import { describe, expect, it } from 'vitest';
-import { buildersAgreedBeforeSigning } from '../../../ceremony/audit/agreement-policy.js';
+import { buildersAgreedBeforeSigning, provenanceCheckedBeforeSigning } from '../../../ceremony/audit/agreement-policy.js';
 import type { CeremonyEvent, CeremonyParameters } from '../../../ceremony/audit/events.js';
 import type { NumberedEvent } from '../../../ceremony/audit/policy.js';
 import type { Finding } from '../../../ceremony/audit/findings.js';
@@ -44,5 +44,24 @@ describe('builders-agreed-before-signing', () => {
   });
   it('is not applicable without a rule on line 1', () => {
     expect(check([signing], {} as CeremonyParameters).outcome).toBe('not-applicable');
+  });
+});
+
+describe('provenance-checked-before-signing', () => {
+  const withPolicy = { provenance: { keyids: [], builderIds: [], repository: 'r', refPattern: '.+' } } as unknown as CeremonyParameters;
+  const run = (events: NumberedEvent[]) => {
+    const findings: Finding[] = [];
+    return { outcome: provenanceCheckedBeforeSigning(events, withPolicy, findings).outcome, findings };
+  };
+  it('passes when the signed input had its provenance checked first', () => {
+    expect(run([ev(2, { step: 'provenance-check', inputs: [input] }), signing]).outcome).toBe('pass');
+  });
+  it('fails a signature made without a provenance check on record (check skipped)', () => {
+    const r = run([signing]);
+    expect(r.outcome).toBe('fail');
+    expect(r.findings[0]!.code).toBe('policy-provenance-not-checked');
+  });
+  it('fails when the provenance checked was for other bytes', () => {
+    expect(run([ev(2, { step: 'provenance-check', inputs: [{ name: 'image.bin', sha256: 'b'.repeat(64) }] }), signing]).outcome).toBe('fail');
   });
 });
