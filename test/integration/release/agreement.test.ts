@@ -107,7 +107,7 @@ describe('ceremony verify --config with a builders rule', () => {
       JSON.stringify({
         hsm: { rootToken: 'root', signingToken: 'signing' },
         identity: { name: 'Example', email: 'security@example.org' },
-        quorum: { threshold: 1, custodians: [{ name: 'alice' }] },
+        quorum: { threshold: 2, custodians: [{ name: 'alice' }, { name: 'bob' }] },
         trustedBuildKeys: [b.cert.server],
         builders: { threshold, members: ['alpha', 'beta', 'gamma'].map((m) => ({ name: m, certificates: [b.cert[m]] })) },
       }),

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../../ceremony/config.js';
 import { loadProvenanceKey } from '../../../ceremony/provenance/policy.js';
 
-const base = { hsm: { rootToken: 'root', signingToken: 'signing' }, identity: { name: 'Example', email: 'security@example.org' }, quorum: { threshold: 1, custodians: [{ name: 'alice' }] } };
+const base = { hsm: { rootToken: 'root', signingToken: 'signing' }, identity: { name: 'Example', email: 'security@example.org' }, quorum: { threshold: 2, custodians: [{ name: 'alice' }, { name: 'bob' }] } };
 const builders = (threshold: number, names = ['alpha', 'beta']) => ({ threshold, members: names.map((name) => ({ name, certificates: [`keys/${name}.asc`] })) });
 const provenance = { builderIds: ['https://b/1'], buildTypes: ['https://t/1'], source: { repository: 'https://github.com/x/y', refPattern: 'refs/tags/.+' } };
 
