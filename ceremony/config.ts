@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { CeremonyError } from './errors.js';
 import { readInputFile } from './files.js';
 import { CUSTODIAN_NAME } from './quorum/share.js';
+import { buildersConfigSchema, type BuilderRule } from './release/builders.js';
+import { provenanceConfigSchema, type ProvenanceConfig } from './provenance/policy.js';
 
 /** A config is small; anything larger is not one. */
 export const MAX_CONFIG_BYTES = 256 * 1024;
@@ -36,6 +38,10 @@ export interface CeremonyConfig {
   trustedBuildKeys: string[];
   /** Absolute paths of certificates of designated revokers the pinned ones name (checked for revocations only). */
   revokerKeys: string[];
+  /** Independent builders that must agree on each release file (issue 15); absent: no such rule. */
+  builders?: BuilderRule;
+  /** The provenance policy every release file must meet (issue 15); key paths absolute. */
+  provenance?: ProvenanceConfig;
 }
 
 const path = z.string().min(1, 'must be a path').max(4096);
@@ -84,6 +90,8 @@ const Schema = z.strictObject({
     .default({ subkeyValidityDays: 365, overlapDays: 30, renewWindowDays: 60 }),
   trustedBuildKeys: z.array(path).max(64).default([]),
   revokerKeys: z.array(path).max(64).default([]),
+  builders: buildersConfigSchema.optional(),
+  provenance: provenanceConfigSchema.optional(),
 });
 
 function fieldName(p: readonly PropertyKey[]): string {
@@ -155,6 +163,8 @@ export function parseConfig(raw: unknown, file: string): CeremonyConfig {
     keys: c.keys,
     trustedBuildKeys: c.trustedBuildKeys.map(abs),
     revokerKeys: c.revokerKeys.map(abs),
+    ...(c.builders ? { builders: { threshold: c.builders.threshold, members: c.builders.members.map((m) => ({ name: m.name, certificates: m.certificates.map(abs) })) } } : {}),
+    ...(c.provenance ? { provenance: { ...c.provenance, keys: c.provenance.keys.map(abs) } } : {}),
   };
 }
 

@@ -138,7 +138,7 @@ export function createDesk(deps: DeskDeps): Handlers {
       const folder = await dialogs.openFolder('inbox', 'Choose the inbox folder from the transfer media');
       if (!folder) return null;
       let id = '';
-      const job = worker.run('inbox.scan', { folder, trustedKeys: c.trustedKeys, signingKeyUri: c.signingKeyUri, module: c.module }, relay(ctx, () => id));
+      const job = worker.run('inbox.scan', { folder, trustedKeys: c.trustedKeys, configFile: c.file, signingKeyUri: c.signingKeyUri, module: c.module }, relay(ctx, () => id));
       id = job.id;
       const view = await job.result;
       inbox = { folder, scanned: view.files.map((f) => f.name), keyUri: view.signingKey.uri, keyFingerprint: view.signingKey.fingerprint, hasPayloads: view.files.some((f) => f.kind === 'payload'), payloadKeys: view.payloadKeys.map((k) => k.uri) };
@@ -166,7 +166,7 @@ export function createDesk(deps: DeskDeps): Handlers {
         let id = '';
         const job = worker.run(
           'sign.run',
-          { folder: inbox.folder, scanned: inbox.scanned, confirmedKey: inbox.keyFingerprint.toUpperCase(), ...(req.payloadKey ? { payloadKeyUri: req.payloadKey } : {}), trustedKeys: c.trustedKeys, signingKeyUri: inbox.keyUri, module: c.module, outDir, recordDir: recordDir(c), allowNetwork: overridden, pin },
+          { folder: inbox.folder, scanned: inbox.scanned, confirmedKey: inbox.keyFingerprint.toUpperCase(), ...(req.payloadKey ? { payloadKeyUri: req.payloadKey } : {}), trustedKeys: c.trustedKeys, configFile: c.file, signingKeyUri: inbox.keyUri, module: c.module, outDir, recordDir: recordDir(c), allowNetwork: overridden, pin },
           relay(ctx, () => id),
         );
         id = job.id;

@@ -25,6 +25,8 @@ export const CEREMONY_STEPS = [
   'load-config',
   'load-trusted-keys',
   'verify-input',
+  'builder-agreement',
+  'provenance-check',
   'show-fingerprints',
   'confirm',
   'hsm-login',
@@ -151,6 +153,32 @@ export const quorumRefSchema = z.strictObject({
 });
 export type QuorumRef = z.infer<typeof quorumRefSchema>;
 
+/** Independent builders (issue 15): the rule in force (on line 1), by builder name and pinned fingerprints. */
+const builderName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/);
+export const builderRuleRefSchema = z.strictObject({
+  threshold: z.number().int().min(1).max(16),
+  members: z.array(z.strictObject({ name: builderName, fingerprints: z.array(z.string().regex(FINGERPRINT)).max(8) })).max(16),
+});
+export type BuilderRuleRef = z.infer<typeof builderRuleRefSchema>;
+
+/** The provenance policy in force (on line 1, issue 15): pinned DSSE key IDs and the allowed builders and source. */
+export const provenanceRuleRefSchema = z.strictObject({
+  keyids: z.array(z.string().regex(HEX64)).max(16),
+  builderIds: z.array(text(2048)).max(32),
+  repository: text(2048),
+  refPattern: text(1024),
+});
+export type ProvenanceRuleRef = z.infer<typeof provenanceRuleRefSchema>;
+
+/** One file's builder agreement (issue 15): who agreed, who disagreed, who was missing. */
+export const agreementRefSchema = z.strictObject({
+  threshold: z.number().int().min(1).max(16),
+  agreed: z.array(builderName).max(16),
+  disagreed: z.array(builderName).max(16),
+  missing: z.array(builderName).max(16),
+});
+export type AgreementRef = z.infer<typeof agreementRefSchema>;
+
 /** Which share arrived: its public envelope fields, never its bytes. */
 export const shareRefSchema = z.strictObject({
   index: z.number().int().min(1).max(255),
@@ -194,6 +222,10 @@ export const ceremonyParametersSchema = z.strictObject({
   attended: z.boolean(),
   /** init/renew: the quorum in force (renew: the old set whose k shares unlock the root token). */
   quorum: quorumRefSchema.optional(),
+  /** sign: the builder-agreement rule in force (issue 15). */
+  builders: builderRuleRefSchema.optional(),
+  /** sign: the provenance policy in force (issue 15). */
+  provenance: provenanceRuleRefSchema.optional(),
 });
 export type CeremonyParameters = z.infer<typeof ceremonyParametersSchema>;
 
@@ -215,6 +247,7 @@ export const ceremonyEventSchema = z.strictObject({
   key: keyRefSchema.optional(),
   quorum: quorumRefSchema.optional(),
   share: shareRefSchema.optional(),
+  agreement: agreementRefSchema.optional(),
   /** The CeremonyError code of a failure or refusal (e.g. DIGEST_MISMATCH). */
   code: z.string().regex(/^[A-Z][A-Z0-9_]{1,40}$/).optional(),
   /** SHA-256 (lower-case hex) of the previous line's bytes, without its trailing newline. */
@@ -233,6 +266,7 @@ export const eventInputSchema = z.strictObject({
   key: keyRefSchema.optional(),
   quorum: quorumRefSchema.optional(),
   share: shareRefSchema.optional(),
+  agreement: agreementRefSchema.optional(),
   code: z.string().regex(/^[A-Z][A-Z0-9_]{1,40}$/).optional(),
 });
 export type EventInput = z.input<typeof eventInputSchema>;

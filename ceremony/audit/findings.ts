@@ -49,6 +49,8 @@ export const FINDING_CLASSES = {
   'policy-key-unnamed': 'policy',
   'policy-step-after-failure': 'policy',
   'policy-network-not-overridden': 'policy',
+  'policy-builders-not-agreed': 'policy',
+  'policy-provenance-not-checked': 'policy',
   'artifact-absent': 'note',
   'seal-not-pinned': 'note',
   'folder-name-mismatch': 'note',
@@ -75,7 +77,7 @@ export function finding(code: FindingCode, message: string, line?: number): Find
 export type PolicyOutcome = 'pass' | 'fail' | 'warning' | 'not-applicable';
 
 export interface PolicyCheck {
-  name: 'inputs-verified-before-signing' | 'quorum-before-root-login' | 'keys-valid-when-used' | 'nothing-after-failure' | 'air-gap';
+  name: 'inputs-verified-before-signing' | 'quorum-before-root-login' | 'keys-valid-when-used' | 'nothing-after-failure' | 'air-gap' | 'builders-agreed-before-signing' | 'provenance-checked-before-signing';
   title: string;
   outcome: PolicyOutcome;
   detail: string;

@@ -4,6 +4,7 @@
  */
 import type { CeremonyEvent, CeremonyKind, CeremonyParameters } from './events.js';
 import { finding, type Finding, type PolicyCheck } from './findings.js';
+import { buildersAgreedBeforeSigning, provenanceCheckedBeforeSigning } from './agreement-policy.js';
 
 export interface NumberedEvent {
   line: number;
@@ -21,6 +22,8 @@ export function checkPolicy(events: NumberedEvent[], kind: CeremonyKind | undefi
     keysValidWhenUsed(events, findings),
     nothingAfterFailure(events, findings),
     airGap(parameters, findings),
+    buildersAgreedBeforeSigning(events, parameters, findings),
+    provenanceCheckedBeforeSigning(events, parameters, findings),
   ];
   return { checks, findings };
 }

@@ -318,6 +318,7 @@ export class CeremonyRecord {
       key: fields.key,
       quorum: fields.quorum,
       share: fields.share,
+      agreement: fields.agreement,
       code: fields.code,
       prev: this.prev,
     });

@@ -25,6 +25,7 @@ import { decryptShare } from '../quorum/index.js';
 import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
 import { makeDemoBuildServer } from '../release/demo-build-server.js';
 import { makeBuildSubkeyRequest } from '../openpgp/build/build-subkey-request.js';
+import { makeDemoRebuilders } from '../release/demo-builders.js';
 import { reviewRecord } from '../audit/review.js';
 import { renderReport } from '../audit/report.js';
 import { writeFileAtomic } from '../files.js';
@@ -182,6 +183,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const buildServer = await makeDemoBuildServer(inbox, { now: opts.now(), alsoSign: [basename(unsigned)], certified: { key: buildKey, certificate: readFileSync(renew.certificatePath, 'utf8') } });
   const releaseFiles = buildServer.files.filter((f) => f !== unsigned);
   say('build-server', `stand-in build server signed ${buildServer.files.map((f) => basename(f)).join(', ')} with DIGESTS using its certified subkey ${groups(buildServer.signingSubkeyFingerprint)} (verifiers pin the root certificate alone)`);
+  // Independent rebuilders (2 of 3 must agree) and SLSA provenance, checked in the sign step (issue 15).
+  const rebuilders = await makeDemoRebuilders(inbox, releaseFiles, opts.now());
+  say('rebuilders', `${rebuilders.rule.members.map((m) => m.name).join(', ')}: ${rebuilders.rule.threshold} must agree; two published DIGESTS, one has not; provenance signed by a pinned ed25519 key`);
   const probe = TokenSession.open(mod, parsePkcs11Uri('pkcs11:token=signing'), false);
   let subkeyLabel: string;
   let payloadKeyLabel: string;
@@ -201,9 +205,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     key: parsePkcs11Uri(`pkcs11:token=signing;object=${subkeyLabel}`),
     outDir: join(dir, 'signed'),
     armor: false,
+    builders: rebuilders.rule,
+    provenance: rebuilders.provenance,
     recordedOptions: [{ name: 'trusted-key', value: buildServer.certificate }, { name: 'key', value: `pkcs11:token=signing;object=${subkeyLabel}` }, { name: 'out-dir', value: join(dir, 'signed') }, { name: 'allow-network', value: true }],
   });
-  say('sign', `${signed.signed.length} release file(s) signed with ${groups(signed.key.fingerprint)}`);
+  say('sign', `${signed.signed.length} release file(s) signed with ${groups(signed.key.fingerprint)}; builders agreed: ${signed.verified.map((v) => `${basename(v.file)} ${v.agreement?.agreed.join('+')}`).join(', ')}`);
 
   // 4. An update payload, signed with the payload key the renewal made.
   const payloadOut = join(dir, 'signed', 'flatcar_production_update.signed');

@@ -8,7 +8,7 @@ import { CeremonyError, asCeremonyError } from '../errors.js';
 import { requireAirGap, checkAirGap, type AirGapStatus } from '../airgap.js';
 import { CeremonyRecord, type SealedRecord } from '../audit/record.js';
 import type { RecordSealer } from '../audit/seal.js';
-import type { Actor, CeremonyKind, CeremonyStep, EventInput, OptionEntry, Override } from '../audit/events.js';
+import type { Actor, BuilderRuleRef, CeremonyKind, CeremonyStep, EventInput, OptionEntry, Override, ProvenanceRuleRef } from '../audit/events.js';
 import { TOOL_VERSION } from '../version.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
 import type { SigningPlan } from './signing-plan.js';
@@ -30,6 +30,9 @@ export interface StartOptions extends Pick<CeremonyContext, 'recordDir' | 'allow
   command: string;
   actor?: Actor;
   quorum?: { threshold: number; total?: number; custodians?: string[] };
+  /** sign: the builder-agreement rule in force (issue 15). */
+  builders?: BuilderRuleRef;
+  provenance?: ProvenanceRuleRef;
   /** For tests: the network status to assume. */
   airGap?: AirGapStatus;
   /** Overrides other than --allow-network that the operator gave (recorded in the first line). */
@@ -95,6 +98,8 @@ export class CeremonyRun {
         host: { airGapped: status.airGapped, interfacesUp: status.interfacesUp, overridden: status.overridden },
         overrides: [...(status.overridden ? (['allow-network'] as const) : []), ...(opts.overrides ?? [])],
         ...(opts.quorum ? { quorum: opts.quorum } : {}),
+        ...(opts.builders ? { builders: opts.builders } : {}),
+        ...(opts.provenance ? { provenance: opts.provenance } : {}),
       },
     });
     const run = new CeremonyRun(record, opts.reporter, opts.actor ?? { role: 'system' }, now);

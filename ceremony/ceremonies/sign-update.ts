@@ -36,6 +36,9 @@ import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
 import { choosePinSource } from '../hsm/pin.js';
 import { endOfDay, formatExpiry, formatInstant } from '../read-aloud.js';
 import type { SigningPlan } from './signing-plan.js';
+import { loadBuilderSet, type BuilderRule, type BuilderSet } from '../release/builders.js';
+import { recordAgreement, recordProvenance } from './agreement-steps.js';
+import type { ProvenancePolicy } from '../provenance/policy.js';
 
 export interface SignUpdateOptions extends CeremonyContext {
   files: string[];
@@ -57,6 +60,10 @@ export interface SignUpdateOptions extends CeremonyContext {
   payloadKeys?: Pkcs11Uri[];
   /** How payloads are opened for signing (default: the file); tests inject a source that changes between reads. */
   openPayloadInput?: OpenPayloadSource;
+  /** Independent builders that must agree on every input (issue 15, release/agreement.ts). */
+  builders?: BuilderRule;
+  /** The provenance policy every input must meet (issue 15, provenance/check.ts). */
+  provenance?: ProvenancePolicy;
 }
 
 export interface SignedPayload {
@@ -127,8 +134,12 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
   const pinSource = choosePinSource({ uri: o.key, pinFile: o.pinFile, env: o.env, stdin: o.stdin });
   const primaryOfKey = (await certificateKeys(keyEntry.certificate)).find((k) => k.role === 'primary')?.fingerprint;
 
+  // The builders' certificates are loaded before the record opens: the rule it commits to names their fingerprints.
+  const builderSet: BuilderSet | undefined = o.builders ? await loadBuilderSet(o.builders, o.now()) : undefined;
   const run = CeremonyRun.start({
     ...o,
+    provenance: o.provenance ? { keyids: o.provenance.keys.map((k) => k.keyid), builderIds: o.provenance.builderIds, repository: o.provenance.source.repository, refPattern: o.provenance.source.refPattern.source } : undefined,
+    builders: builderSet ? { threshold: builderSet.threshold, members: builderSet.builders.map((b) => ({ name: b.name, fingerprints: b.fingerprints })) } : undefined,
     kind: 'sign',
     command: 'ceremony sign',
     actor: { role: 'maintainer' },
@@ -148,6 +159,7 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
           detail: `pinned ${certs.map((c) => `${c.description.fingerprint} (${c.description.userIDs[0] ?? 'no user ID'})`).join(', ')}`.slice(0, 500),
         }));
         for (const c of trusted) run.record.addKey(`trusted-${c.description.fingerprint.slice(-16)}`, c.key.armor());
+        for (const b of builderSet?.builders ?? []) for (const c of b.trusted) run.record.addKey(`builder-${b.name}-${c.description.fingerprint.slice(-16)}`, c.key.armor());
 
         // Our signature's fixed fields are known before any file is read, so the verification pass
         // hashes data ‖ those fields too: one read per file serves both.
@@ -163,11 +175,15 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
             now: o.now(),
             extraTrailers: [{ algorithm: prepared.hash, trailer: prepared.suffix }],
             onProgress: (file, n, total) => o.reporter.progress?.(`verifying ${basename(file)}`, n, total),
+            builders: builderSet,
+            provenance: o.provenance,
           }),
         (results) => ({
           detail: `${results.filter((r) => r.status === 'VERIFIED').length} of ${results.length} file(s) verified`,
           inputs: results.filter((r) => r.sha256).map((r) => ({ name: basename(r.file), sha256: r.sha256!, size: r.size ?? undefined })),
         }));
+        recordAgreement(run, verified);
+        recordProvenance(run, verified);
         const refused = verified.filter((r) => r.status !== 'VERIFIED');
         for (const r of verified) {
           if (r.status !== 'VERIFIED') {

@@ -14,6 +14,10 @@ import type { TrustedCertificate } from '../openpgp/verify/certificate.js';
 import { completeSignature, prepareSignature, type SignatureRules, type SignerIdentity } from '../openpgp/verify/rules.js';
 import { MAX_SIGNATURE_BYTES, parseDetachedSignature } from '../openpgp/verify/signature.js';
 import { hashFileOnce, type HashPassOptions, type TrailerRequest } from './hash-pass.js';
+import { agreementRefusal, judgeAgreement, listingAlgorithms, readBuilderListings, type AgreementResult, type ListingCache } from './agreement.js';
+import type { BuilderSet } from './builders.js';
+import { checkProvenance, type ProvenanceVerification } from '../provenance/check.js';
+import type { ProvenancePolicy } from '../provenance/policy.js';
 
 export interface ReleaseVerifyOptions {
   trusted: readonly TrustedCertificate[];
@@ -35,6 +39,10 @@ export interface ReleaseVerifyOptions {
   extraTrailers?: readonly TrailerRequest[];
   onProgress?: (file: string, bytesRead: number, totalBytes: number) => void;
   parallel?: HashPassOptions['parallel'];
+  /** Independent builders that must agree on each file (issue 15, agreement.ts); absent: no such rule. */
+  builders?: BuilderSet;
+  /** The provenance policy each file must meet (issue 15, provenance/check.ts); absent: no such rule. */
+  provenance?: ProvenancePolicy;
 }
 
 export interface DigestsVerification {
@@ -64,6 +72,10 @@ export interface FileVerification {
   notices: string[];
   /** The digests asked for with `extraTrailers`, in order (VERIFIED files only). */
   trailed?: Buffer[];
+  /** Which builders agreed, disagreed or were missing (only with `builders`). */
+  agreement?: AgreementResult;
+  /** The provenance that was checked (only with `provenance`, VERIFIED files). */
+  provenance?: ProvenanceVerification;
 }
 
 /** `FILE.sig` (binary) first, then `FILE.asc` (armored), as Flatcar publishes both. */
@@ -118,12 +130,13 @@ export async function verifyReleaseFiles(files: readonly string[], options: Rele
   }
   const rules: SignatureRules = { trusted: options.trusted, now: options.now, kinds: ['binary'], toleranceMs: options.toleranceMs };
   const digestsCache = new Map<string, Promise<SignedDigests>>();
+  const builderCache: ListingCache = new Map();
   const out: FileVerification[] = [];
-  for (const file of files) out.push(await verifyOne(file, options, rules, digestsCache));
+  for (const file of files) out.push(await verifyOne(file, options, rules, digestsCache, builderCache));
   return out;
 }
 
-async function verifyOne(file: string, options: ReleaseVerifyOptions, rules: SignatureRules, cache: Map<string, Promise<SignedDigests>>): Promise<FileVerification> {
+async function verifyOne(file: string, options: ReleaseVerifyOptions, rules: SignatureRules, cache: Map<string, Promise<SignedDigests>>, builderCache: ListingCache): Promise<FileVerification> {
   const notices: string[] = [];
   try {
     readableFile(file);
@@ -154,8 +167,11 @@ async function verifyOne(file: string, options: ReleaseVerifyOptions, rules: Sig
       throw new CeremonyError('DIGEST_MISSING', `${file} has no DIGESTS (looked for ${file}.DIGESTS.asc and ${file}.DIGESTS); give one with --digests`);
     }
 
+    // 2b. The independent builders' signed DIGESTS (issue 15), each checked against its own builder's keys.
+    const builderListings = options.builders ? await readBuilderListings(file, options.builders, rules, builderCache) : null;
+
     // 3. One read: SHA-256 and SHA-512 (read aloud), the listed algorithms, the signature's hash with its trailer.
-    const algorithms = [...new Set(['sha256', 'sha512', ...(listed?.entries.map((e) => e.algorithm) ?? []), ...(options.extraDigests ?? [])])];
+    const algorithms = [...new Set(['sha256', 'sha512', ...(listed?.entries.map((e) => e.algorithm) ?? []), ...listingAlgorithms(builderListings ?? []), ...(options.extraDigests ?? [])])];
     const pass = await hashFileOnce(file, {
       algorithms,
       trailers: [{ algorithm: prepared.hash, trailer: prepared.trailer }, ...(options.extraTrailers ?? [])],
@@ -196,7 +212,23 @@ async function verifyOne(file: string, options: ReleaseVerifyOptions, rules: Sig
         ignoredLines: s.ignoredLines,
       };
     }
-    return { file, status: 'VERIFIED', code: null, reason: null, size: pass.size, sha256: hex.sha256!, sha512: hex.sha512!, digests: hex, signature: signatureFacts, digestsCheck, notices, trailed: pass.trailed.slice(1) };
+    // 5. Builder agreement, from the same pass: refused when a builder disagrees or fewer than K agree.
+    let agreement: AgreementResult | undefined;
+    if (builderListings) {
+      agreement = judgeAgreement(builderListings, pass.digests, options.builders!.threshold);
+      const refusal = agreementRefusal(file, agreement);
+      if (refusal) return rejected(file, refusal, { ...facts, signature: signatureFacts, digestsCheck, agreement });
+    }
+    // 6. Provenance against the policy, its subject compared with the digests of the same read.
+    let provenance: ProvenanceVerification | undefined;
+    if (options.provenance) {
+      try {
+        provenance = checkProvenance(file, pass.digests, options.provenance, listed ? { entries: listed.signed.entries, source: listed.signed.source } : undefined);
+      } catch (e) {
+        return rejected(file, e, { ...facts, signature: signatureFacts, digestsCheck, ...(agreement ? { agreement } : {}) });
+      }
+    }
+    return { file, status: 'VERIFIED', code: null, reason: null, size: pass.size, sha256: hex.sha256!, sha512: hex.sha512!, digests: hex, signature: signatureFacts, digestsCheck, notices, trailed: pass.trailed.slice(1), ...(agreement ? { agreement } : {}), ...(provenance ? { provenance } : {}) };
   } catch (e) {
     return rejected(file, e, { notices });
   }

@@ -23,6 +23,7 @@ import { findOpenpgpKeys, newestSigningKey } from '../../ceremony/openpgp/hsm-st
 import type { CeremonyReporter } from '../../ceremony/ceremonies/runner.js';
 import type { SigningPlan } from '../../ceremony/ceremonies/signing-plan.js';
 import { loadConfig } from '../../ceremony/config.js';
+import { releaseRulesFromConfig, signRulesFromConfig } from '../../ceremony/release/config-rules.js';
 import { openModule, resolveModulePath } from '../../ceremony/hsm/module.js';
 import { TokenSession } from '../../ceremony/hsm/token.js';
 import { verifyCertificate } from '../../ceremony/openpgp/build/self-check.js';
@@ -163,7 +164,8 @@ function throwIfCancelled(signal: AbortSignal): void {
 
 /** Signatures and DIGESTS are read by the verification of the file they belong to, not verified alone. */
 export function isSupportingFile(name: string): boolean {
-  return /\.(sig|asc)$/.test(name) || /\.DIGESTS$/.test(name);
+  // FILE.DIGESTS.<builder> and FILE.intoto.jsonl: independent builders' lists and provenance (issue 15).
+  return /\.(sig|asc)$/.test(name) || /\.DIGESTS(\.[a-z0-9][a-z0-9._-]*)?$/.test(name) || /\.intoto\.jsonl$/.test(name);
 }
 
 /** List the inbox: the files to verify and the supporting files beside them. */
@@ -205,6 +207,7 @@ export const JOBS: JobTable = {
     const results = await verifyReleaseFiles(paths, {
       trusted,
       now,
+      ...(await releaseRulesFromConfig(params.configFile, now)),
       onProgress: (file, read, total) => {
         // Thrown inside the core's per-file pass, a cancel rejects the file at hand and each file after
         // at its first chunk; the check after the pass turns that into the job's CANCELLED.
@@ -285,6 +288,7 @@ export const JOBS: JobTable = {
       if (releaseInputs.length > 0 || withPayloads) {
         const r = await runSignUpdate({
           ...common,
+          ...(params.configFile ? signRulesFromConfig(params.configFile) : {}),
           files: releaseInputs,
           ...(withPayloads ? { payloads: payloads.map((n) => join(params.folder, n)), payloadKeys: [parsePkcs11Uri(params.payloadKeyUri!)] } : {}),
           key: parsePkcs11Uri(params.signingKeyUri),

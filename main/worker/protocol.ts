@@ -18,7 +18,7 @@ export interface RenewJobResult extends RenewOutcome {
 export interface JobSpecs {
   /** Hash and verify every file of the inbox folder against the pinned build server keys. */
   'inbox.scan': {
-    params: { folder: string; trustedKeys: string[]; signingKeyUri: string; module?: string };
+    params: { folder: string; trustedKeys: string[]; signingKeyUri: string; module?: string; /** Its builders rule and provenance policy apply (issue 15). */ configFile?: string };
     result: InboxView;
   };
   /**
@@ -35,6 +35,8 @@ export interface JobSpecs {
       confirmedKey: string;
       payloadKeyUri?: string;
       trustedKeys: string[];
+      /** The ceremony config: its builders rule and provenance policy apply (issue 15). */
+      configFile?: string;
       signingKeyUri: string;
       module?: string;
       outDir: string;

@@ -7,6 +7,7 @@ import type { CliContext } from '../context.js';
 import { ceremonyContext, revokerKeyPaths, trustedKeyPaths, withCeremonyOptions, withConfirmOption, type CeremonyCliOptions } from '../ceremony-options.js';
 import { progressFor } from '../progress.js';
 import { groupHex } from '../../read-aloud.js';
+import { agreementLines, builderRuleFor, provenanceLines, provenancePolicyFor } from '../builders-option.js';
 
 interface SignOpts extends CeremonyCliOptions {
   payload?: string[];
@@ -30,7 +31,7 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
       )
       .argument('[file...]', 'release files (each with FILE.sig/.asc and FILE.DIGESTS(.asc) beside it)')
       .option('--trusted-key <cert>', 'a pinned build server certificate (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-      .option('--config <file>', "take the pinned certificates from the ceremony config's trustedBuildKeys (and revokerKeys)")
+      .option('--config <file>', "take the pinned certificates from the ceremony config's trustedBuildKeys (and revokerKeys), and its builders rule (K builders must agree)")
       .option('--revoker-key <cert>', 'the certificate of a designated revoker a pinned certificate names, to check its revocations (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
       .requiredOption(
         '--key <uri>',
@@ -82,6 +83,8 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
       digests: opts.digests && resolve(ctx.cwd, opts.digests),
       payloads: (opts.payload ?? []).map((f) => resolve(ctx.cwd, f)),
       payloadKeys: (opts.payloadKey ?? []).map((k) => parseUriArg(k, '--payload-key')),
+      builders: builderRuleFor(ctx, opts.config),
+      provenance: provenancePolicyFor(ctx, opts.config),
     });
     ctx.out.line('');
     ctx.out.line(
@@ -91,6 +94,9 @@ export function registerSign(program: Command, ctxFor: (json: boolean) => CliCon
       ctx.out.line(`SIGNED  ${s.input}`);
       ctx.out.line(`  SHA-256    ${groupHex(s.sha256)}`);
       ctx.out.line(`  signature  ${s.output}`);
+      const v = result.verified.find((x) => x.file === s.input);
+      for (const l of v?.agreement ? agreementLines(v.agreement) : []) ctx.out.line(l);
+      for (const l of v?.provenance ? provenanceLines(v.provenance) : []) ctx.out.line(l);
     }
     for (const p of result.payloads) {
       ctx.out.line(`SIGNED  ${p.input} (update payload)`);

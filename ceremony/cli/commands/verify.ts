@@ -12,6 +12,8 @@ import { verifyReleaseFiles, type FileVerification } from '../../release/verify-
 import type { CliContext } from '../context.js';
 import { revokerKeyPaths, trustedKeyPaths } from '../ceremony-options.js';
 import { progressFor } from '../progress.js';
+import { agreementLines, builderRuleFor, provenanceLines, provenancePolicyFor } from '../builders-option.js';
+import { loadBuilderSet } from '../../release/builders.js';
 
 /** Hex in groups of four, as people read fingerprints and digests aloud. */
 export function groupHex(hex: string): string {
@@ -58,6 +60,8 @@ function printResult(ctx: CliContext, r: FileVerification): void {
     const d = r.digestsCheck;
     ctx.out.line(`  DIGESTS  ${d.checked.map((a) => a.toUpperCase()).join(', ')} match  ${d.source} (${d.form}, signed ${d.signer.created.toISOString()} by ${d.signer.keyFingerprint})`);
   }
+  for (const l of r.agreement ? agreementLines(r.agreement) : []) ctx.out.line(l);
+  for (const l of r.provenance ? provenanceLines(r.provenance) : []) ctx.out.line(l);
   if (r.sha256) ctx.out.line(`  SHA-256  ${groupHex(r.sha256)}`);
   if (r.sha512) ctx.out.line(`  SHA-512  ${groupHex(r.sha512)}`);
 }
@@ -76,7 +80,7 @@ export function registerVerify(program: Command, ctxFor: (json: boolean) => CliC
     )
     .argument('<file...>', 'release files to verify')
     .option('--trusted-key <cert>', 'a pinned OpenPGP certificate (repeatable); no keyring is consulted', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--config <file>', "take the pinned certificates from the ceremony config's trustedBuildKeys (and revokerKeys)")
+    .option('--config <file>', "take the pinned certificates from the ceremony config's trustedBuildKeys (and revokerKeys), and its builders rule (K builders must agree)")
     .option('--revoker-key <cert>', 'the certificate of a designated revoker a pinned certificate names, to check its revocations (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--signature <sig>', 'the detached signature of FILE (one FILE only)')
     .option('--digests <file>', 'a DIGESTS file for every FILE: clearsigned, or with <file>.sig / <file>.asc beside it')
@@ -88,10 +92,13 @@ export function registerVerify(program: Command, ctxFor: (json: boolean) => CliC
       const now = ctx.now();
       const trusted = await loadTrustedCertificates(trustedKeyPaths(ctx, opts.trustedKey, opts.config), now, revokerKeyPaths(ctx, opts.revokerKey, opts.config));
       printCertificates(ctx, trusted);
+      const rule = builderRuleFor(ctx, opts.config);
+      const builders = rule ? await loadBuilderSet(rule, now) : undefined;
+      const provenance = provenancePolicyFor(ctx, opts.config);
       const progress = ctx.out.json ? undefined : progressFor(Boolean(process.stderr.isTTY));
       let results: FileVerification[];
       try {
-        results = await verifyReleaseFiles(files, { trusted, signature: opts.signature, digests: opts.digests, now, onProgress: progress?.onProgress });
+        results = await verifyReleaseFiles(files, { trusted, signature: opts.signature, digests: opts.digests, now, onProgress: progress?.onProgress, builders, provenance });
       } finally {
         progress?.stop();
       }

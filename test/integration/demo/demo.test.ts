@@ -19,6 +19,9 @@ it('runs init, renew, sign, payload sign, gpg and the audit, and every record re
   expect(result.records.map((r) => r.dir.match(/-(init|renew|sign|payload-sign)-/)![1]).sort()).toEqual(['init', 'payload-sign', 'renew', 'sign']);
   expect(result.records.every((r) => r.verdict === 'intact')).toBe(true);
   expect(result.steps.filter((s) => s.name === 'gnupg' && /good signature/.test(s.detail))).toHaveLength(2);
+  // issue 15: the sign step checks builder agreement (2 of 3, one missing) and provenance for both release files
+  expect(result.steps.filter((s) => s.name === 'sign:builder-agreement' && /2 of 3 builders agree \(2 required\)/.test(s.detail) && /rebuilder-c: missing/.test(s.detail))).toHaveLength(2);
+  expect(result.steps.filter((s) => s.name === 'sign:provenance-check' && /built by https:\/\/builders\.demo\.invalid/.test(s.detail))).toHaveLength(2);
   for (const r of result.records) expect(readFileSync(r.report, 'utf8')).toMatch(/<!DOCTYPE html>/);
   // the demo leaves its throwaway PIN in a file only its owner reads, and says what to try next
   expect(statSync(join(dir, 'd', 'signing.pin')).mode & 0o077).toBe(0);
