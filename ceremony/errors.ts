@@ -55,6 +55,10 @@ export const ERROR_EXIT_CODES = {
   BUILD_SUBKEY_WEAK: 1,
   BUILD_SUBKEY_WRONG_ROOT: 1,
   BUILD_SUBKEY_OUT_OF_WINDOW: 1,
+  /** A backup file whose MAC does not hold under the quorum's key (altered, or made for another set). */
+  BACKUP_INVALID: 1,
+  /** The token refused to let a key leave wrapped (not extractable, or the wrapping key is not trusted). */
+  KEY_NOT_WRAPPABLE: 1,
   // 2: usage or input
   USAGE: 2,
   BAD_URI: 2,

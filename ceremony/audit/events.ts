@@ -15,7 +15,7 @@ export const RECORD_FORMAT = 'ceremony-record/1';
 /** `prev` of the first line: there is no previous line. */
 export const GENESIS_PREV = '0'.repeat(64);
 
-export const CEREMONY_KINDS = ['sign', 'payload-sign', 'init', 'renew'] as const;
+export const CEREMONY_KINDS = ['sign', 'payload-sign', 'init', 'renew', 'backup', 'restore'] as const;
 export type CeremonyKind = (typeof CEREMONY_KINDS)[number];
 
 /** The named steps of the ceremony scripts (DESIGN §3). A reviewer flags any other name. */
@@ -50,6 +50,8 @@ export const CEREMONY_STEPS = [
   'hand-out-share',
   'recombine-check',
   'export-certificate',
+  'wrap-keys',
+  'unwrap-keys',
   'seal',
   'ceremony-end',
 ] as const;
@@ -103,6 +105,7 @@ export const RECORDABLE_OPTIONS = [
   'session-id',
   'json',
   'yes',
+  'backup',
 ] as const;
 export type RecordableOption = (typeof RECORDABLE_OPTIONS)[number];
 

@@ -1,5 +1,5 @@
 /** The quorum: secret, PINs, shares and their integrity, the session that recombines them (DESIGN §2–4). */
-export { newQuorumSecret, newSetId, formatSetId, quorumCommitment, deriveQuorumPins, wipeQuorumPins, SECRET_LENGTH, LEGACY_PIN_FORMATS, pinStrengthBits, describePinFormat, pinFormatForToken, MIN_PIN_STRENGTH_BITS, type QuorumPins, type PinFormat, type PinFormats } from './secret.js';
+export { newQuorumSecret, newSetId, formatSetId, quorumCommitment, deriveQuorumPins, wipeQuorumPins, SECRET_LENGTH, LEGACY_PIN_FORMATS, pinStrengthBits, describePinFormat, pinFormatForToken, MIN_PIN_STRENGTH_BITS, deriveBackupKeys, wipeBackupKeys, type BackupKeys, type QuorumPins, type PinFormat, type PinFormats } from './secret.js';
 export { parseShare, formatShare, formatShareWords, shareChecksum, shareFileName, CUSTODIAN_NAME, MAX_CUSTODIANS, type Share } from './share.js';
 export { splitQuorumSecret, combineShareData, wipeShares, type SplitOptions, type QuorumSplit } from './split.js';
 export { descriptorToJson, descriptorFromJson, signingSoHolder, pinFormatsOf, type QuorumSetDescriptor } from './descriptor.js';

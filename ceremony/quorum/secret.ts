@@ -16,6 +16,8 @@ const PIN_SALT_LABEL = Buffer.from('ceremony quorum set v1\0', 'ascii');
 const USER_PIN_INFO = Buffer.from('ceremony root-token user PIN v1', 'ascii');
 const SO_PIN_INFO = Buffer.from('ceremony root-token SO PIN v1', 'ascii');
 const SIGNING_SO_PIN_INFO = Buffer.from('ceremony signing-token SO PIN v1', 'ascii');
+const BACKUP_WRAP_INFO = Buffer.from('ceremony backup AES wrapping key v1', 'ascii');
+const BACKUP_MAC_INFO = Buffer.from('ceremony backup file MAC key v1', 'ascii');
 /** 24 bytes of key material = 192 bits = 32 base64url characters: inside SoftHSM's 4..255 and most HSMs' limits. */
 const PIN_BYTES = 24;
 
@@ -188,4 +190,30 @@ export function pinFormatForToken(token: { minPinLen: number; maxPinLen: number;
   const length = Math.min(max, MAX_DERIVED_PIN_LENGTH);
   if (length < Math.max(1, token.minPinLen)) return undefined;
   return { alphabet: 'base64url', length };
+}
+
+/** The keys of a backup (issue 11): both 32 bytes, from the quorum secret; the caller wipes them. */
+export interface BackupKeys {
+  /** The AES-256 key the SO turns into a CKA_TRUSTED wrapping key on each token (CKM_AES_KEY_WRAP_PAD). */
+  wrapKey: Buffer;
+  /** HMAC-SHA-256 key authenticating the backup file. */
+  macKey: Buffer;
+}
+
+/**
+ * The backup keys, by HKDF-SHA-256 with the same salt as the PINs (bound to the set) and their own
+ * labels: a backup file opens only with k shares of the set in force when it was made, and neither key
+ * says anything about a PIN or about the other key.
+ */
+export function deriveBackupKeys(secret: Uint8Array, setId: string): BackupKeys {
+  if (secret.length !== SECRET_LENGTH) throw new RangeError(`a quorum secret is ${SECRET_LENGTH} bytes`);
+  const salt = Buffer.concat([PIN_SALT_LABEL, setIdBytes(setId)]);
+  return {
+    wrapKey: Buffer.from(hkdfSync('sha256', secret, salt, BACKUP_WRAP_INFO, 32)),
+    macKey: Buffer.from(hkdfSync('sha256', secret, salt, BACKUP_MAC_INFO, 32)),
+  };
+}
+
+export function wipeBackupKeys(keys: BackupKeys | undefined): void {
+  if (keys) wipe(keys.wrapKey, keys.macKey);
 }

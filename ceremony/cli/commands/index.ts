@@ -12,6 +12,7 @@ import { registerShares } from './shares.js';
 import { registerQuorumCeremonies, registerRenew } from './quorum-ceremonies.js';
 import { registerConfig } from './config.js';
 import { registerBuildKey } from './build-key.js';
+import { registerBackup } from './backup.js';
 
 export function registerCommands(program: Command, ctxFor: (json: boolean) => CliContext): void {
   registerHsm(program, ctxFor);
@@ -23,6 +24,7 @@ export function registerCommands(program: Command, ctxFor: (json: boolean) => Cl
   registerQuorumCeremonies(program, ctxFor);
   registerRenew(program, ctxFor);
   registerBuildKey(program, ctxFor);
+  registerBackup(program, ctxFor);
   registerShares(program, ctxFor);
   registerAudit(program, ctxFor);
   registerDemo(program, ctxFor);
