@@ -70,11 +70,11 @@ function inputsVerifiedBeforeSigning(events: NumberedEvent[], kind: CeremonyKind
     : { name: 'inputs-verified-before-signing', title, outcome: 'fail', detail: `${bad} input(s) signed without prior verification` };
 }
 
-/** At a renewal, k distinct custodians' shares (distinct indices) are accepted before the root login. */
+/** At a renewal or a backup, k distinct custodians' shares (distinct indices) are accepted before the root login. */
 function quorumBeforeRootLogin(events: NumberedEvent[], kind: CeremonyKind | undefined, parameters: CeremonyParameters | undefined, findings: Finding[]): PolicyCheck {
   const title = 'k distinct custodians before the root key was unlocked';
   const name = 'quorum-before-root-login';
-  if (kind !== 'renew') return { name, title, outcome: 'not-applicable', detail: 'not a renewal' };
+  if (kind !== 'renew' && kind !== 'backup') return { name, title, outcome: 'not-applicable', detail: 'not a renewal or a backup' };
   const login = events.find((e) => e.event.step === 'root-login' && e.event.result === 'ok');
   if (!login) return { name, title, outcome: 'not-applicable', detail: 'the root token was not logged into' };
   // The k that unlocks the root token is the quorum IN FORCE (line 1's parameters.quorum); a

@@ -119,10 +119,34 @@ export function sampleEvents(kind: CeremonyKind, f: SampleFiles): EventInput[] {
         { step: 'write-output', detail: 'outputs written atomically', outputs: f.outputs },
       ];
     }
+    case 'backup':
+    case 'restore': {
+      const names = kind === 'backup' ? ['alice', 'bob', 'carol'] : ['carol', 'dave', 'erin'];
+      const wrap: EventInput['step'] = kind === 'backup' ? 'wrap-keys' : 'unwrap-keys';
+      return [
+        airGap,
+        { step: 'load-config', detail: `${kind} of tokens root and signing under set ${setId}` },
+        ...(kind === 'restore' ? [{ step: 'hsm-login', actor: maintainer, detail: 'logged in to the fresh signing token; it holds no keys' } satisfies EventInput] : []),
+        ...names.map<EventInput>((n, i) => ({ step: 'share-accepted', actor: custodian(n), detail: `share ${i + 1} from ${n} accepted (${i + 1}/3)`, share: { index: i + 1, setId } })),
+        { step: 'quorum-reached', detail: 'quorum reached: 3 of 3' },
+        { step: 'derive-pins', detail: 'PINs and backup keys derived' },
+        ...(kind === 'backup'
+          ? [{ step: 'root-login', detail: 'logged into the root token' } satisfies EventInput, { step: 'hsm-login', actor: maintainer, detail: 'logged in to the signing token' } satisfies EventInput]
+          : [{ step: 'verify-input', detail: 'the backup authenticates under the set', inputs: f.outputs.slice(0, 1) } satisfies EventInput, { step: 'init-token', detail: 'root token initialised with the derived PINs' } satisfies EventInput]),
+        { step: wrap, detail: 'root-key [root] under a trusted key the SO made; the wrapping key was destroyed', key: rootKey },
+        { step: wrap, detail: 'payload-2026 [payload] under a trusted key the SO made; the wrapping key was destroyed', key: payloadKey },
+        ...(kind === 'restore' ? [{ step: 'self-check', detail: 'every restored key signs and verifies' } satisfies EventInput] : []),
+        { step: 'write-output', detail: 'backup file written', outputs: f.outputs },
+      ];
+    }
   }
 }
 
-const COMMANDS: Record<CeremonyKind, string> = { sign: 'ceremony sign', 'payload-sign': 'ceremony payload sign', init: 'ceremony init', renew: 'ceremony renew' };
+const COMMANDS: Record<CeremonyKind, string> = { sign: 'ceremony sign', 'payload-sign': 'ceremony payload sign', init: 'ceremony init', renew: 'ceremony renew', backup: 'ceremony backup', restore: 'ceremony restore' };
+
+function quorumKind(kind: CeremonyKind): boolean {
+  return kind === 'init' || kind === 'renew' || kind === 'backup' || kind === 'restore';
+}
 
 export interface SampleRecordOptions {
   /** Replace the standard event list (e.g. to make a policy violation). */
@@ -145,7 +169,9 @@ export async function writeSampleRecord(work: string, kind: CeremonyKind, sealer
         ? ['flatcar_production_update.signed.gz']
         : kind === 'renew'
           ? ['transition.json', 'certificate.asc']
-          : ['certificate.asc', 'root.fingerprint'];
+          : kind === 'backup' || kind === 'restore'
+            ? ['keys.backup']
+            : ['certificate.asc', 'root.fingerprint'];
   const ins = await makeFiles(join(work, 'release'), inNames, 'input');
   const outs = await makeFiles(join(work, 'out'), outNames, 'output');
   const files: SampleFiles = { inputs: ins.refs, outputs: outs.refs, inputPaths: ins.paths, outputPaths: outs.paths };
@@ -159,14 +185,14 @@ export async function writeSampleRecord(work: string, kind: CeremonyKind, sealer
       command: COMMANDS[kind] as `ceremony ${string}`,
       options: [
         { name: 'record-dir', value: join(work, 'records') },
-        { name: kind === 'init' || kind === 'renew' ? 'config' : 'key', value: kind === 'init' || kind === 'renew' ? 'ceremony.json' : signingKey.uri },
+        { name: quorumKind(kind) ? 'config' : 'key', value: quorumKind(kind) ? 'ceremony.json' : signingKey.uri },
         ...(ins.paths.length ? [{ name: 'file' as const, value: ins.paths }] : []),
         ...(kind === 'payload-sign' ? [{ name: 'allow-network' as const, value: true }] : []),
       ],
       toolVersion: '0.1.0',
       host: kind === 'payload-sign' ? { airGapped: false, interfacesUp: ['eth0'], overridden: true } : { airGapped: true, interfacesUp: [], overridden: false },
       overrides: kind === 'payload-sign' ? ['allow-network'] : [],
-      ...(kind === 'renew' || kind === 'init' ? { quorum: { threshold: 3, total: 5 } } : {}),
+      ...(quorumKind(kind) ? { quorum: { threshold: 3, total: 5 } } : {}),
     },
   });
   const events = (opts.events ?? ((x: SampleFiles) => sampleEvents(kind, x)))(files);

@@ -10,13 +10,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { makeSoftHsm, type SoftHsm } from '../../helpers/softhsm.js';
+import { makeSoftHsm, TEST_SO_PIN, type SoftHsm } from '../../helpers/softhsm.js';
 import { expectCleanError, runCeremony } from '../../helpers/cli.js';
 import { makeGpgHome, type GpgHome } from '../../helpers/gpg.js';
 import { scanForSecrets } from '../../helpers/secret-scan.js';
 import { makeDemoBuildServer } from '../../../ceremony/release/demo-build-server.js';
 import { writeDemoPayload } from '../../../ceremony/payload/demo-payload.js';
 import { combineShareData, deriveBackupKeys, deriveQuorumPins, parseShare } from '../../../ceremony/quorum/index.js';
+import { closeModule, openModule, ckrName } from '../../../ceremony/hsm/module.js';
+import { PinAttempts, TokenSession, derivedPinSource } from '../../../ceremony/hsm/token.js';
+import { findPrivateKey } from '../../../ceremony/hsm/keys.js';
+import { createUntrustedWrappingKey, destroyWrappingKey, wrapPrivateKey } from '../../../ceremony/hsm/wrap.js';
+import { pkcs11 } from '../../../ceremony/hsm/native.js';
+import { isCeremonyError } from '../../../ceremony/errors.js';
 
 const PIN = 'maintainer-pin-11';
 const CUSTODIANS = ['alice', 'bob', 'carol', 'dave', 'erin'];
@@ -33,13 +39,17 @@ const shareArgs = (dir: string, names: string[]) => names.flatMap((n) => ['--sha
 const backup = (out: string, dir: string, names: string[]) => ceremony(['backup', '--config', 'config.json', '--out', out, '--record-dir', 'records', '--allow-network', ...shareArgs(dir, names)]);
 const restore = (file: string, dir: string, names: string[]) => ceremony(['restore', '--config', 'config.json', '--backup', file, '--record-dir', 'records', '--allow-network', ...shareArgs(dir, names)]);
 
+/**
+ * Every object on every token (file names and bytes). SoftHSM rewrites token.object (login flags) and
+ * `generation` at each login, so those are left out; a created, changed or deleted object shows.
+ */
 function tokenDigest(): string {
   const h = createHash('sha256');
   const walk = (d: string) => {
     for (const f of readdirSync(d).sort()) {
       const p = join(d, f);
       if (statSync(p).isDirectory()) walk(p);
-      else if (!f.endsWith('.lock')) h.update(f).update(readFileSync(p));
+      else if (!f.endsWith('.lock') && f !== 'token.object' && f !== 'generation') h.update(f).update(readFileSync(p));
     }
   };
   walk(join(hsm.dir, 'tokens'));
@@ -90,6 +100,136 @@ beforeAll(async () => {
 afterAll(() => {
   hsm?.cleanup();
   gpg?.cleanup();
+});
+
+/** Move the current tokens aside (the disaster, or a test of fresh tokens); `putBack` undoes it. */
+function tokensAside(name: string): void {
+  cpSync(join(hsm.dir, 'tokens'), join(work, name), { recursive: true });
+  for (const d of readdirSync(join(hsm.dir, 'tokens'))) rmSync(join(hsm.dir, 'tokens', d), { recursive: true, force: true });
+}
+function putBack(name: string): void {
+  rmSync(join(hsm.dir, 'tokens'), { recursive: true, force: true });
+  cpSync(join(work, name), join(hsm.dir, 'tokens'), { recursive: true });
+}
+
+describe('refused, each with its code, and nothing changed', () => {
+  it('a backup with k-1 shares is refused (QUORUM_NOT_MET): no file, tokens unchanged', () => {
+    const before = tokenDigest();
+    const run = backup('short.backup', 'renew', ['alice', 'bob']);
+    expectCleanError(run, 'QUORUM_NOT_MET', 1);
+    expect(existsSync(join(work, 'short.backup'))).toBe(false);
+    expect(tokenDigest()).toBe(before);
+  });
+
+  it('a backup with shares of the superseded set is refused (each share SHARE_FOREIGN, then QUORUM_NOT_MET)', () => {
+    const before = tokenDigest();
+    const run = backup('old.backup', 'init', ['alice', 'bob', 'carol']);
+    expectCleanError(run, 'QUORUM_NOT_MET', 1);
+    expect(run.stdout.match(/another split/g)?.length).toBe(3);
+    expect(existsSync(join(work, 'old.backup'))).toBe(false);
+    expect(tokenDigest()).toBe(before);
+  });
+
+  it('a backup never overwrites a file (OUTPUT_EXISTS)', () => {
+    writeFileSync(join(work, 'taken.backup'), 'precious');
+    const run = backup('taken.backup', 'renew', ['alice', 'bob', 'carol']);
+    expectCleanError(run, 'OUTPUT_EXISTS', 2);
+    expect(readFileSync(join(work, 'taken.backup'), 'utf8')).toBe('precious');
+  });
+
+  it('a restore onto tokens that already hold keys is refused (TOKEN_NOT_FREE), before any share is read', () => {
+    const made = backup('refusals.backup', 'renew', ['alice', 'bob', 'carol']);
+    expect(made.code, made.stderr + made.stdout).toBe(0);
+    const before = tokenDigest();
+    const onOld = restore('refusals.backup', 'renew', ['carol', 'dave', 'erin']);
+    expectCleanError(onOld, 'TOKEN_NOT_FREE', 3);
+    expect(onOld.stderr).toMatch(/labelled 'root' already exists/);
+    expect(tokenDigest()).toBe(before);
+
+    // Only the root token lost: the signing token still holds its keys and is refused as well.
+    const rootDir = readdirSync(join(hsm.dir, 'tokens')).find((d) => readFileSync(join(hsm.dir, 'tokens', d, 'token.object')).includes('root'))!;
+    tokensAside('tokens-before-root-loss');
+    try {
+      putBack('tokens-before-root-loss');
+      rmSync(join(hsm.dir, 'tokens', rootDir), { recursive: true, force: true });
+      const lessRoot = tokenDigest();
+      const onSigning = restore('refusals.backup', 'renew', ['carol', 'dave', 'erin']);
+      expectCleanError(onSigning, 'TOKEN_NOT_FREE', 3);
+      expect(onSigning.stderr).toMatch(/token 'signing' already holds \d+ key object/);
+      expect(tokenDigest()).toBe(lessRoot);
+    } finally {
+      putBack('tokens-before-root-loss');
+    }
+    expect(tokenDigest()).toBe(before);
+  });
+
+  it('a tampered backup file is refused (BACKUP_INVALID): no root token made, the fresh signing token unchanged', () => {
+    const made = backup('tamper-source.backup', 'renew', ['bob', 'carol', 'dave']);
+    expect(made.code, made.stderr + made.stdout).toBe(0);
+    const text = readFileSync(join(work, 'tamper-source.backup'), 'utf8');
+    // Move the payload key's validity a year on: a change anyone could make to the JSON.
+    const env1 = JSON.parse(text) as { body: string };
+    const body = JSON.parse(env1.body) as { tokens: { keys: { label: string; endDate: string }[] }[] };
+    const key = body.tokens.flatMap((t) => t.keys).find((k) => k.label === 'payload-1')!;
+    key.endDate = `${Number(key.endDate.slice(0, 4)) + 1}${key.endDate.slice(4)}`;
+    writeFileSync(join(work, 'tampered.backup'), JSON.stringify({ ...env1, body: JSON.stringify(body) }));
+    tokensAside('tokens-before-tamper');
+    try {
+      hsm.initToken('signing', PIN);
+      const fresh = tokenDigest();
+      const run = restore('tampered.backup', 'renew', ['carol', 'dave', 'erin']);
+      expectCleanError(run, 'BACKUP_INVALID', 1);
+      expect(tokenDigest()).toBe(fresh);
+      expect(hsm.pkcs11Tool(['--list-token-slots'])).not.toMatch(/label:\s+root\b/);
+      // The operators' SO PIN still opens the fresh signing token: it was not handed over.
+      expect(() => hsm.pkcs11Tool(['--token-label', 'signing', '--session-rw', '--login', '--login-type', 'so', '--so-pin', TEST_SO_PIN, '--list-objects'])).not.toThrow();
+    } finally {
+      putBack('tokens-before-tamper');
+    }
+  });
+
+  it("a maintainer's user session cannot wrap a key out under a wrapping key it made itself (KEY_NOT_WRAPPABLE), nor mark one trusted", async () => {
+    const undo = hsm.activate();
+    const mod = openModule('/usr/lib/softhsm/libsofthsm2.so');
+    const ts = TokenSession.open(mod, { token: 'signing', extraPath: [], extraQuery: [] });
+    try {
+      await ts.login(derivedPinSource(Buffer.from(PIN)), new PinAttempts());
+      const payload = findPrivateKey(ts, { object: 'payload-1', extraPath: [], extraQuery: [] });
+      expect(payload.protections).toMatchObject({ sensitive: true, extractable: true, wrapWithTrusted: true });
+      // PKCS#11 §4.8: only the SO may set CKA_TRUSTED.
+      let refused = '';
+      try {
+        ts.lib.C_CreateObject(ts.handle, [
+          { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY },
+          { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_AES },
+          { type: pkcs11.CKA_TOKEN, value: false },
+          { type: pkcs11.CKA_VALUE, value: Buffer.alloc(32, 1) },
+          { type: pkcs11.CKA_WRAP, value: true },
+          { type: pkcs11.CKA_TRUSTED, value: true },
+        ]);
+      } catch (e) {
+        refused = ckrName(e) ?? String(e);
+      }
+      expect(refused).toBe('CKR_ATTRIBUTE_READ_ONLY');
+      const own = createUntrustedWrappingKey(ts, Buffer.alloc(32, 2));
+      try {
+        let err: unknown;
+        try {
+          wrapPrivateKey(own, payload.handle, payload.label);
+        } catch (e) {
+          err = e;
+        }
+        expect(isCeremonyError(err, 'KEY_NOT_WRAPPABLE'), String(err)).toBe(true);
+        expect((err as Error).message).toMatch(/CKR_KEY_NOT_WRAPPABLE/);
+      } finally {
+        destroyWrappingKey(own);
+      }
+    } finally {
+      ts.close();
+      closeModule();
+      undo();
+    }
+  });
 });
 
 describe('backup and restore survive the loss of both tokens', () => {
