@@ -63,6 +63,10 @@ import {
 
 const DAY_MS = 86_400_000;
 
+/** Said at the end of every renewal (issue 11, README "Backup and restore"). */
+export const BACKUP_STALE_AFTER_RENEWAL =
+  'every backup made before this renewal is now stale: it lacks the new subkey and opens with the superseded shares; run ceremony backup with the new shares, then destroy the older backup files';
+
 export interface ShareSource {
   /** How the share is named in messages and the record: a file name or "prompt 2". */
   source: string;
@@ -361,6 +365,8 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         committed = true;
         for (const h of handed) run.note('hand-out-share', { detail: `new share ${h.index} for ${h.custodian}${h.encrypted ? ', encrypted to the custodian\'s OpenPGP key' : ''}`, actor: { role: 'custodian', name: h.custodian } });
         run.note('export-certificate', { detail: `renewed certificate with ${previousSubkeys.length + 1} subkeys`, key: { fingerprint: rootFingerprint } });
+        // Issue 11: a backup made before now lacks the new subkey and opens with the superseded shares.
+        run.note('write-output', { result: 'warning', detail: BACKUP_STALE_AFTER_RENEWAL });
 
         const written = await run.step('write-output', `writing the outputs to ${o.outDir}`, () => staged.commit(), (files) => `${files.length} files written`);
         for (const f of written) if (!f.includes('/shares/')) await run.record.addArtifact(f, 'output');

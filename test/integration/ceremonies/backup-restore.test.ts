@@ -23,6 +23,8 @@ import { findPrivateKey } from '../../../ceremony/hsm/keys.js';
 import { createUntrustedWrappingKey, destroyWrappingKey, wrapPrivateKey } from '../../../ceremony/hsm/wrap.js';
 import { pkcs11 } from '../../../ceremony/hsm/native.js';
 import { isCeremonyError } from '../../../ceremony/errors.js';
+import { reviewRecord } from '../../../ceremony/audit/review.js';
+import { execFileSync } from 'node:child_process';
 
 const PIN = 'maintainer-pin-11';
 const CUSTODIANS = ['alice', 'bob', 'carol', 'dave', 'erin'];
@@ -237,8 +239,18 @@ describe('backup and restore survive the loss of both tokens', () => {
     const before = await signRelease('signed-before');
     expect(ceremony(['payload', 'verify', '--public-key', 'payload-1.pub.pem', before.payloadOut]).code).toBe(0);
 
+    // Keys that cannot leave are named: a standalone OpenPGP key (never extractable by design) and a key
+    // imported the old way (no state record, never extractable), as made before issue 11.
+    const seal = ceremony(['key', 'generate', '--token', 'pkcs11:token=signing', '--label', 'seal-1', '--bits', '2048', '--valid-days', '30', '--openpgp-uid', 'Record Seal <seal@example.org>']);
+    expect(seal.code, seal.stderr).toBe(0);
+    execFileSync('openssl', ['genrsa', '-out', join(work, 'legacy.pem'), '2048'], { stdio: 'ignore' });
+    execFileSync('openssl', ['rsa', '-in', join(work, 'legacy.pem'), '-outform', 'DER', '-out', join(work, 'legacy.der')], { stdio: 'ignore' });
+    hsm.pkcs11Tool(['--token-label', 'signing', '--login', '--pin', PIN, '--write-object', join(work, 'legacy.der'), '--type', 'privkey', '--id', '0c0c', '--label', 'legacy-payload']);
+
     const made = backup('keys.backup', 'renew', ['alice', 'bob', 'carol']);
     expect(made.code, made.stderr + made.stdout).toBe(0);
+    expect(made.stdout).toMatch(/NOT backed up\s+signing: seal-1: a standalone OpenPGP key/);
+    expect(made.stdout).toMatch(/NOT backed up\s+signing: legacy-payload: made before key state records/);
     expect(made.stdout).toMatch(/backed up\s+root: root-key \[root\]/);
     expect(made.stdout).toMatch(/backed up\s+signing: payload-1 \[payload\]/);
     expect(made.stdout).toMatch(/backed up\s+signing: signing-\S+ \[signing-subkey\]/);
@@ -265,6 +277,15 @@ describe('backup and restore survive the loss of both tokens', () => {
     // After the restore the next renewal works with the shares in force (old shares keep working).
     const renewed = ceremony(['renew', '--config', 'config.json', '--out', 'renew-2', '--record-dir', 'records', '--allow-network', ...shareArgs('renew', ['bob', 'dave', 'erin'])]);
     expect(renewed.code, renewed.stderr + renewed.stdout).toBe(0);
+    expect(renewed.stdout).toMatch(/every backup made before this renewal is now stale/);
+
+    // Both records review as intact, sealed by the root key.
+    for (const kind of ['backup', 'restore']) {
+      const dir = readdirSync(join(work, 'records')).filter((d) => d.includes(`-${kind}-`)).sort().pop()!;
+      const review = await reviewRecord(join(work, 'records', dir));
+      expect(review.verdict, review.summary).toBe('intact');
+      expect(review.kind).toBe(kind);
+    }
 
     // No secret on disk: the backup file and every record.
     const pins = await pinsOf(['renew/shares/alice.share', 'renew/shares/bob.share', 'renew/shares/carol.share']);
