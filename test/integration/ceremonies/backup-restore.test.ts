@@ -16,7 +16,8 @@ import { makeGpgHome, type GpgHome } from '../../helpers/gpg.js';
 import { scanForSecrets } from '../../helpers/secret-scan.js';
 import { makeDemoBuildServer } from '../../../ceremony/release/demo-build-server.js';
 import { writeDemoPayload } from '../../../ceremony/payload/demo-payload.js';
-import { combineShareData, deriveBackupKeys, deriveQuorumPins, parseShare } from '../../../ceremony/quorum/index.js';
+import { combineShareData, deriveBackupKeys, deriveQuorumPins, parseShare, pinFormatsOf } from '../../../ceremony/quorum/index.js';
+import { parseStoredQuorumSet } from '../../../ceremony/ceremonies/quorum-state.js';
 import { closeModule, openModule, ckrName } from '../../../ceremony/hsm/module.js';
 import { PinAttempts, TokenSession, derivedPinSource } from '../../../ceremony/hsm/token.js';
 import { findPrivateKey } from '../../../ceremony/hsm/keys.js';
@@ -264,6 +265,9 @@ describe('backup and restore survive the loss of both tokens', () => {
     const back = restore('keys.backup', 'renew', ['carol', 'dave', 'erin']);
     expect(back.code, back.stderr + back.stdout).toBe(0);
     expect(back.stdout).toMatch(/restored\s+root: root-key \[root\]/);
+    // The restored root token takes the PINs the backup's set derives (so the scan below looks for the right ones).
+    const pins = await pinsOf(['renew/shares/alice.share', 'renew/shares/bob.share', 'renew/shares/carol.share']);
+    expect(() => hsm.pkcs11Tool(['--token-label', 'root', '--login', '--pin', pins.userPin.toString(), '--list-objects'])).not.toThrow();
 
     const after = await signRelease('signed-after');
     const ok = ceremony(['payload', 'verify', '--public-key', 'payload-1.pub.pem', after.payloadOut]);
@@ -288,7 +292,6 @@ describe('backup and restore survive the loss of both tokens', () => {
     }
 
     // No secret on disk: the backup file and every record.
-    const pins = await pinsOf(['renew/shares/alice.share', 'renew/shares/bob.share', 'renew/shares/carol.share']);
     const shares = CUSTODIANS.map((n) => readFileSync(join(work, 'renew', 'shares', `${n}.share`), 'utf8'));
     const scan = scanForSecrets([join(work, 'records'), join(work, 'keys.backup')], [Buffer.from(PIN), pins.secret, pins.userPin, pins.soPin, pins.signingSoPin, pins.wrapKey, pins.macKey, ...shares]);
     expect(scan.filesScanned).toBeGreaterThan(5);
@@ -296,8 +299,13 @@ describe('backup and restore survive the loss of both tokens', () => {
   }, 600_000);
 });
 
+/** The secret, PINs and backup keys of the set whose shares are given (k of them), as only k custodians could. */
 async function pinsOf(files: string[]) {
   const shares = files.map((f) => parseShare(readFileSync(join(work, f)), f));
   const secret = await combineShareData(shares);
-  return { secret, ...deriveQuorumPins(secret, shares[0]!.setId), ...deriveBackupKeys(secret, shares[0]!.setId) };
+  // The PIN formats (never the PINs) are in the set's descriptor, which the backup file carries.
+  const body = JSON.parse((JSON.parse(readFileSync(join(work, 'keys.backup'), 'utf8')) as { body: string }).body) as { quorumSet: string };
+  const set = parseStoredQuorumSet(Buffer.from(body.quorumSet), 'backup');
+  expect(set.descriptor.setId).toBe(shares[0]!.setId);
+  return { secret, ...deriveQuorumPins(secret, shares[0]!.setId, pinFormatsOf(set.descriptor)), ...deriveBackupKeys(secret, shares[0]!.setId) };
 }
