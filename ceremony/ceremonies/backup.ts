@@ -19,7 +19,7 @@ import { derivedPinSource, PinAttempts, TokenSession } from '../hsm/token.js';
 import { choosePinSource, RememberedPin, type PinSource } from '../hsm/pin.js';
 import { findKeys, findPrivateKey, publicKeyOf, type KeyInfo } from '../hsm/keys.js';
 import { authenticateKey, readKeyState } from '../hsm/key-state.js';
-import { createTrustedWrappingKey, destroyWrappingKey, wrapPrivateKey, type TrustedWrappingKey } from '../hsm/wrap.js';
+import { assertKeyWrapOffered, createTrustedWrappingKey, destroyWrappingKey, wrapPrivateKey, type TrustedWrappingKey } from '../hsm/wrap.js';
 import { QuorumSession, deriveQuorumPins, deriveBackupKeys, pinFormatsOf, signingSoHolder, wipeBackupKeys, wipeQuorumPins, type BackupKeys, type QuorumPins } from '../quorum/index.js';
 import { readCertificate, findOpenpgpKeys } from '../openpgp/hsm-store.js';
 import type { SealedRecord } from '../audit/record.js';
@@ -53,6 +53,14 @@ export async function runBackup(o: BackupOptions): Promise<BackupResult> {
   const root = TokenSession.open(mod, { token: config.hsm.rootToken, extraPath: [], extraQuery: [] });
   let state: ReturnType<typeof readQuorumState>;
   try {
+    // Refused first, before any share is asked for, when either token cannot wrap keys at all.
+    assertKeyWrapOffered(root);
+    const signingPublic = TokenSession.open(mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] }, false);
+    try {
+      assertKeyWrapOffered(signingPublic);
+    } finally {
+      signingPublic.close();
+    }
     state = readQuorumState(root);
     if (signingSoHolder(state.descriptor) !== 'quorum') {
       throw new CeremonyError('USAGE', `the SO PIN of token '${config.hsm.signingToken}' is still a person's (set made before SO PINs were quorum-held): a renewal hands it to the quorum; back up after it`);
@@ -126,6 +134,9 @@ export async function runBackup(o: BackupOptions): Promise<BackupResult> {
             notBackedUp.push({ token: ts.info.label, ...s });
             run.note('wrap-keys', { result: 'warning', detail: `key '${s.label}' on '${ts.info.label}' cannot be backed up: ${s.reason}` });
           }
+        }
+        if (tokens.every((t) => t.keys.length === 0)) {
+          throw new CeremonyError('KEY_NOT_WRAPPABLE', `no key on '${config.hsm.rootToken}' or '${config.hsm.signingToken}' can be backed up (${notBackedUp.map((k) => k.label).join(', ')}): they are never extractable; nothing was written (README: Backup and restore)`);
         }
         // The root key handle did not survive the SO login: the sealer looks its key up again at sealing time.
         const text = sealBackup({ created: now.toISOString(), setId: inForce.setId, quorumSet: rawQuorumSet(state), tokens, notBackedUp }, keys!.macKey);

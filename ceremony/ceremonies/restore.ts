@@ -23,7 +23,7 @@ import { changeSoPin, derivedPinSource, findFreeSlot, findTokenSlot, initializeT
 import { choosePinSource, chooseSoPinSource, RememberedPin } from '../hsm/pin.js';
 import { destroyObjectsLabelled, findKeys, findPrivateKey, writeDataObject } from '../hsm/keys.js';
 import { authenticateKey, KEY_STATE_APPLICATION } from '../hsm/key-state.js';
-import { createPublicHalf, createTrustedWrappingKey, destroyWrappingKey, unwrapPrivateKey, type TrustedWrappingKey } from '../hsm/wrap.js';
+import { assertKeyWrapOffered, createPublicHalf, createTrustedWrappingKey, destroyWrappingKey, unwrapPrivateKey, type TrustedWrappingKey } from '../hsm/wrap.js';
 import { QuorumSession, deriveQuorumPins, deriveBackupKeys, pinFormatsOf, wipeBackupKeys, wipeQuorumPins, type BackupKeys, type QuorumPins } from '../quorum/index.js';
 import { OPENPGP_APPLICATION, findOpenpgpKeys } from '../openpgp/hsm-store.js';
 import type { SealedRecord } from '../audit/record.js';
@@ -85,6 +85,7 @@ export async function runRestore(o: RestoreOptions): Promise<RestoreResult> {
           assertRootLabelFree(mod, config.hsm.rootToken);
           const ts = TokenSession.open(mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] });
           try {
+            assertKeyWrapOffered(ts);
             await ts.login(signingPin, attempts, { warn: (m) => o.reporter.warn(m) });
             const present = findKeys(ts, { extraPath: [], extraQuery: [] });
             if (present.length > 0) {

@@ -167,3 +167,22 @@ function templatesFor(a: RestoredKeyAttributes): ReturnType<typeof lockedKeyTemp
   if (a.endDate) dates.push({ type: pkcs11.CKA_END_DATE, value: toCkDate(a.endDate) });
   return lockedKeyTemplates({ label: a.label, id: a.id, bits: a.bits, role: a.role, dates });
 }
+
+/**
+ * Refuse, before anything is asked or changed, a token whose module cannot wrap keys the way a backup
+ * does (openCryptoki 3.8's software token has no CKM_AES_KEY_WRAP_PAD): PKCS#11 v2.40 §5.5 C_GetMechanismList.
+ */
+export function assertKeyWrapOffered(ts: TokenSession): void {
+  let mechanisms: number[];
+  try {
+    mechanisms = ts.lib.C_GetMechanismList(ts.slot.handle);
+  } catch (e) {
+    throw pkcs11Failure(e, `listing the mechanisms of token '${ts.info.label}'`);
+  }
+  if (!mechanisms.includes(pkcs11.CKM_AES_KEY_WRAP_PAD)) {
+    throw new CeremonyError(
+      'KEY_NOT_WRAPPABLE',
+      `token '${ts.info.label}' (module ${ts.module.path}) does not offer CKM_AES_KEY_WRAP_PAD, so its keys cannot be backed up or restored there; nothing was done (README: Backup and restore)`,
+    );
+  }
+}
