@@ -191,6 +191,23 @@ describe('refused, each with its code, and nothing changed', () => {
     }
   });
 
+  it('a restore with shares of another set than the backup\'s is refused (SHARE_FOREIGN each, QUORUM_NOT_MET): no root token, the fresh signing token unchanged', () => {
+    const made = backup('set-check.backup', 'renew', ['alice', 'carol', 'erin']);
+    expect(made.code, made.stderr + made.stdout).toBe(0);
+    tokensAside('tokens-before-foreign');
+    try {
+      hsm.initToken('signing', PIN);
+      const fresh = tokenDigest();
+      const run = restore('set-check.backup', 'init', ['alice', 'bob', 'carol']);
+      expectCleanError(run, 'QUORUM_NOT_MET', 1);
+      expect(run.stdout.match(/another split/g)?.length).toBe(3);
+      expect(tokenDigest()).toBe(fresh);
+      expect(hsm.pkcs11Tool(['--list-token-slots'])).not.toMatch(/label:\s+root\b/);
+    } finally {
+      putBack('tokens-before-foreign');
+    }
+  });
+
   it("a maintainer's user session cannot wrap a key out under a wrapping key it made itself (KEY_NOT_WRAPPABLE), nor mark one trusted", async () => {
     const undo = hsm.activate();
     const mod = openModule('/usr/lib/softhsm/libsofthsm2.so');
