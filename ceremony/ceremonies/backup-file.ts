@@ -15,11 +15,8 @@
  * need the wrapping key, which only exists inside a token while k custodians are present.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { linkSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { z } from 'zod';
 import { CeremonyError } from '../errors.js';
-import { fsyncDir, tempPathFor, writeFileAtomic } from '../files.js';
 
 export const BACKUP_FORMAT = 'ceremony-backup/1';
 const MAC_LABEL = Buffer.from('ceremony backup file v1\0', 'ascii');
@@ -114,20 +111,3 @@ export function authenticateBackup(opened: OpenedBackup, macKey: Buffer, source:
   return opened.body;
 }
 
-/**
- * Create `target` with `text`, never replacing a file: staged beside it (fsynced), then hard-linked into
- * place, which fails with EEXIST if anything is there (POSIX link is atomic), so two runs cannot race.
- */
-export function writeNewFile(target: string, text: string): void {
-  const staged = tempPathFor(target);
-  writeFileAtomic(staged, text, 0o600);
-  try {
-    linkSync(staged, target);
-    fsyncDir(dirname(target));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new CeremonyError('OUTPUT_EXISTS', `${target} already exists; a backup never overwrites a file`, { cause: e });
-    throw new CeremonyError('OUTPUT_FAILED', `could not write ${target}`, { cause: e });
-  } finally {
-    rmSync(staged, { force: true });
-  }
-}

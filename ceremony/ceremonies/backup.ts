@@ -28,7 +28,8 @@ import { CeremonyRun, withCeremony, type CeremonyContext } from './runner.js';
 import { hsmSealer } from './seal-key.js';
 import { ROOT_KEY_LABEL, readQuorumState } from './quorum-state.js';
 import { collectQuorum, type ShareInputs } from './quorum-shares.js';
-import { sealBackup, writeNewFile, type BackupKey, type BackupToken } from './backup-file.js';
+import { sealBackup, type BackupKey, type BackupToken } from './backup-file.js';
+import { createFileExclusive } from '../files.js';
 
 export interface BackupOptions extends CeremonyContext, ShareInputs {
   config: CeremonyConfig;
@@ -140,7 +141,7 @@ export async function runBackup(o: BackupOptions): Promise<BackupResult> {
         }
         // The root key handle did not survive the SO login: the sealer looks its key up again at sealing time.
         const text = sealBackup({ created: now.toISOString(), setId: inForce.setId, quorumSet: rawQuorumSet(state), tokens, notBackedUp }, keys!.macKey);
-        await run.step('write-output', `writing the backup file ${outFile}`, () => writeNewFile(outFile, text), () => ({ detail: `backup file written (${tokens.reduce((n, t) => n + t.keys.length, 0)} keys, set ${inForce.setId})` }));
+        await run.step('write-output', `writing the backup file ${outFile}`, () => createFileExclusive(outFile, text, 0o600), () => ({ detail: `backup file written (${tokens.reduce((n, t) => n + t.keys.length, 0)} keys, set ${inForce.setId})` }));
         await run.record.addArtifact(outFile, 'output');
         return {
           path: outFile,
