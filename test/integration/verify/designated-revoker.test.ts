@@ -115,7 +115,7 @@ describe('designated revokers', () => {
   it("takes the revoker from the config's revokerKeys beside trustedBuildKeys", () => {
     const config = (revokerKeys?: string[]) => {
       const out = join(dir, `config-${revokerKeys ? 'with' : 'without'}-revoker.json`);
-      const base = { hsm: { rootToken: 'root', signingToken: 'signing' }, identity: { name: 'Example', email: 'security@example.org' }, quorum: { threshold: 1, custodians: [{ name: 'alice' }] } };
+      const base = { hsm: { rootToken: 'root', signingToken: 'signing' }, identity: { name: 'Example', email: 'security@example.org' }, quorum: { threshold: 2, custodians: [{ name: 'alice' }, { name: 'bob' }] } };
       writeFileSync(out, JSON.stringify({ ...base, trustedBuildKeys: [cert.revoked], ...(revokerKeys ? { revokerKeys } : {}) }));
       return out;
     };
