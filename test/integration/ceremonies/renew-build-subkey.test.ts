@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { armor, config as openpgpConfig, enums, PacketList, readKey, readPrivateKey, PublicKeyPacket, PublicSubkeyPacket, SignaturePacket, unarmor, type AnyPacket } from 'openpgp';
-import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../../helpers/softhsm.js';
+import { makeSoftHsm, SOFTHSM_MODULE, TEST_SO_PIN, type SoftHsm } from '../../helpers/softhsm.js';
 import { makeGpgHome, type GpgHome } from '../../helpers/gpg.js';
 import { expectCleanError, runCeremony } from '../../helpers/cli.js';
 import { closeModule, openModule } from '../../../ceremony/hsm/module.js';
@@ -40,7 +40,7 @@ function common(out: string) {
     recordDir: join(work, 'records'),
     allowNetwork: true,
     attended: false,
-    env: { CEREMONY_PIN: PIN },
+    env: { CEREMONY_PIN: PIN, CEREMONY_SO_PIN: TEST_SO_PIN },
     reporter: quiet,
     now: () => new Date(),
     recordedOptions: [],
