@@ -9,7 +9,7 @@ import { open, readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { CeremonyError } from '../../ceremony/errors.js';
 import { loadTrustedCertificates } from '../../ceremony/openpgp/verify/certificate.js';
-import { findDigestsFor, findSignatureFor, verifyReleaseFiles, type FileVerification } from '../../ceremony/release/verify-release.js';
+import { findDigestsFor, findSignatureFor, verifyReleaseFiles } from '../../ceremony/release/verify-release.js';
 import { readQuorumSet, readRootCertificate } from '../../ceremony/ceremonies/quorum-state.js';
 import { subkeyWindow } from '../../ceremony/ceremonies/quorum-common.js';
 import { runRenew } from '../../ceremony/ceremonies/renew.js';
@@ -30,6 +30,7 @@ import { verifyCertificate } from '../../ceremony/openpgp/build/self-check.js';
 import { quorumSessionId, type QuorumSetDescriptor } from '../../ceremony/quorum/index.js';
 import type { InboxFile, OutputView, PayloadKeyView, RecordRef, SigningKeyView } from '../ipc-contract.js';
 import { auditReport, auditReview, readPinnedCertificate } from './audit-jobs.js';
+import { toInboxFile } from './inbox-view.js';
 import type { JobName, JobSpecs } from './protocol.js';
 
 export interface JobContext {
@@ -180,18 +181,6 @@ export async function listInbox(folder: string): Promise<{ main: string[]; suppo
     throw new CeremonyError('INPUT_MALFORMED', `the inbox holds ${names.length} files; at most ${INBOX_LIMITS.maxFiles} are accepted`);
   }
   return { main: names.filter((n) => !isSupportingFile(n)), supporting: names.filter(isSupportingFile) };
-}
-
-function toInboxFile(v: FileVerification, name: string, kind: InboxFile['kind']): InboxFile {
-  return {
-    name,
-    size: v.size ?? 0,
-    kind,
-    status: v.status,
-    ...(v.code ? { reason: { code: v.code, message: v.reason ?? '' } } : {}),
-    ...(v.signature ? { signerFingerprint: v.signature.keyFingerprint } : {}),
-    sha256: v.sha256 ?? '',
-  };
 }
 
 export const JOBS: JobTable = {
