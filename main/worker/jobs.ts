@@ -24,6 +24,7 @@ import type { CeremonyReporter } from '../../ceremony/ceremonies/runner.js';
 import type { SigningPlan } from '../../ceremony/ceremonies/signing-plan.js';
 import { loadConfig } from '../../ceremony/config.js';
 import { releaseRulesFromConfig, signRulesFromConfig } from '../../ceremony/release/config-rules.js';
+import { findBuilderDigests } from '../../ceremony/release/builders.js';
 import { openModule, resolveModulePath } from '../../ceremony/hsm/module.js';
 import { TokenSession } from '../../ceremony/hsm/token.js';
 import { verifyCertificate } from '../../ceremony/openpgp/build/self-check.js';
@@ -144,9 +145,10 @@ async function newestSigningKeyOn(tokenUri: string, module: string | undefined):
 
 /**
  * The signatures and DIGESTS the verification of `main` reads, by the core's own lookup rule
- * (findSignatureFor / findDigestsFor), and the rest of the supporting files, which no listed file uses.
+ * (findSignatureFor / findDigestsFor), and each configured builder's DIGESTS (findBuilderDigests, issue 15),
+ * and the rest of the supporting files, which no listed file uses.
  */
-export function supportingFilesOf(folder: string, main: string[], supporting: string[]): { used: string[]; unused: string[] } {
+export function supportingFilesOf(folder: string, main: string[], supporting: string[], builders: readonly string[] = []): { used: string[]; unused: string[] } {
   const present = new Set(supporting.map((n) => join(folder, n)));
   const exists = (p: string) => present.has(p);
   const used = new Set<string>();
@@ -155,6 +157,10 @@ export function supportingFilesOf(folder: string, main: string[], supporting: st
     const sig = findSignatureFor(file, exists);
     const digests = findDigestsFor(file, exists);
     for (const p of [sig, digests, digests && !digests.endsWith('.asc') ? findSignatureFor(digests, exists) : null]) if (p) used.add(basename(p));
+    for (const name of builders) {
+      const listed = findBuilderDigests(file, name, exists);
+      for (const p of [listed, listed && !listed.endsWith('.asc') ? findSignatureFor(listed, exists) : null]) if (p) used.add(basename(p));
+    }
   }
   return { used: supporting.filter((n) => used.has(n)), unused: supporting.filter((n) => !used.has(n)) };
 }
@@ -211,7 +217,7 @@ export const JOBS: JobTable = {
     return {
       folder: params.folder,
       files: results.map((v, i) => toInboxFile(v, main[i]!, kinds[i]!)),
-      ...(({ used, unused }) => ({ supporting: used, unused }))(supportingFilesOf(params.folder, main, supporting)),
+      ...(({ used, unused }) => ({ supporting: used, unused }))(supportingFilesOf(params.folder, main, supporting, params.configFile ? (loadConfig(params.configFile).builders?.members.map((m) => m.name) ?? []) : [])),
       signingKey: await newestSigningKeyOn(params.signingKeyUri, params.module),
       payloadKeys: kinds.includes('payload') ? await payloadKeysOn(params.signingKeyUri, params.module) : [],
     };

@@ -67,6 +67,9 @@ test('the inbox shows which builders agreed, which disagreed (with the differing
     await expect(beta.getByLabel('digest beta lists')).toHaveAttribute('data-value', flipped);
     await expect(beta.getByLabel('digest the file has')).toHaveAttribute('data-value', sha512);
     await expect(disputed.locator('[data-builder="alpha"]')).toHaveAttribute('data-state', 'agreed');
+    // The builders' DIGESTS are listed as used by the verification, not as left over in the folder.
+    await expect(page.getByTestId('supporting')).toContainText('agreed.bin.DIGESTS.alpha.asc');
+    await expect(page.getByTestId('unused')).not.toContainText('.DIGESTS.alpha.asc');
     await expectNoHorizontalScroll(page);
     await keepScreenshot(page, testInfo, 'sign-builders');
   } finally {
