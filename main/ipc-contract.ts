@@ -118,6 +118,20 @@ export interface InboxFile {
   /** The build server key that signed it (OpenPGP fingerprint, uppercase hex). */
   signerFingerprint?: string;
   sha256: string;
+  /** The config's independent-builders rule applied to this file (issue 15); absent: no such rule, or not reached. */
+  builders?: BuilderAgreementView;
+}
+/** One builder's verdict on one file: agreed; disagreed, with the digest it lists and the one computed; or missing, with why. */
+export type BuilderStateView =
+  | { name: string; state: 'agreed'; keyFingerprint: string }
+  | { name: string; state: 'disagreed'; algorithm: string; listed: string; computed: string; keyFingerprint: string }
+  | { name: string; state: 'missing'; code: string; reason: string };
+/** "At least K of the N builders agree, and none disagrees" and how each builder stood. */
+export interface BuilderAgreementView {
+  threshold: number;
+  total: number;
+  met: boolean;
+  builders: BuilderStateView[];
 }
 export interface InboxView {
   folder: string;

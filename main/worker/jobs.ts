@@ -9,7 +9,7 @@ import { open, readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { CeremonyError } from '../../ceremony/errors.js';
 import { loadTrustedCertificates } from '../../ceremony/openpgp/verify/certificate.js';
-import { findDigestsFor, findSignatureFor, verifyReleaseFiles, type FileVerification } from '../../ceremony/release/verify-release.js';
+import { findDigestsFor, findSignatureFor, verifyReleaseFiles } from '../../ceremony/release/verify-release.js';
 import { readQuorumSet, readRootCertificate } from '../../ceremony/ceremonies/quorum-state.js';
 import { subkeyWindow } from '../../ceremony/ceremonies/quorum-common.js';
 import { runRenew } from '../../ceremony/ceremonies/renew.js';
@@ -24,12 +24,14 @@ import type { CeremonyReporter } from '../../ceremony/ceremonies/runner.js';
 import type { SigningPlan } from '../../ceremony/ceremonies/signing-plan.js';
 import { loadConfig } from '../../ceremony/config.js';
 import { releaseRulesFromConfig, signRulesFromConfig } from '../../ceremony/release/config-rules.js';
+import { findBuilderDigests } from '../../ceremony/release/builders.js';
 import { openModule, resolveModulePath } from '../../ceremony/hsm/module.js';
 import { TokenSession } from '../../ceremony/hsm/token.js';
 import { verifyCertificate } from '../../ceremony/openpgp/build/self-check.js';
 import { quorumSessionId, type QuorumSetDescriptor } from '../../ceremony/quorum/index.js';
 import type { InboxFile, OutputView, PayloadKeyView, RecordRef, SigningKeyView } from '../ipc-contract.js';
 import { auditReport, auditReview, readPinnedCertificate } from './audit-jobs.js';
+import { toInboxFile } from './inbox-view.js';
 import type { JobName, JobSpecs } from './protocol.js';
 
 export interface JobContext {
@@ -143,9 +145,10 @@ async function newestSigningKeyOn(tokenUri: string, module: string | undefined):
 
 /**
  * The signatures and DIGESTS the verification of `main` reads, by the core's own lookup rule
- * (findSignatureFor / findDigestsFor), and the rest of the supporting files, which no listed file uses.
+ * (findSignatureFor / findDigestsFor), and each configured builder's DIGESTS (findBuilderDigests, issue 15),
+ * and the rest of the supporting files, which no listed file uses.
  */
-export function supportingFilesOf(folder: string, main: string[], supporting: string[]): { used: string[]; unused: string[] } {
+export function supportingFilesOf(folder: string, main: string[], supporting: string[], builders: readonly string[] = []): { used: string[]; unused: string[] } {
   const present = new Set(supporting.map((n) => join(folder, n)));
   const exists = (p: string) => present.has(p);
   const used = new Set<string>();
@@ -154,6 +157,10 @@ export function supportingFilesOf(folder: string, main: string[], supporting: st
     const sig = findSignatureFor(file, exists);
     const digests = findDigestsFor(file, exists);
     for (const p of [sig, digests, digests && !digests.endsWith('.asc') ? findSignatureFor(digests, exists) : null]) if (p) used.add(basename(p));
+    for (const name of builders) {
+      const listed = findBuilderDigests(file, name, exists);
+      for (const p of [listed, listed && !listed.endsWith('.asc') ? findSignatureFor(listed, exists) : null]) if (p) used.add(basename(p));
+    }
   }
   return { used: supporting.filter((n) => used.has(n)), unused: supporting.filter((n) => !used.has(n)) };
 }
@@ -180,18 +187,6 @@ export async function listInbox(folder: string): Promise<{ main: string[]; suppo
     throw new CeremonyError('INPUT_MALFORMED', `the inbox holds ${names.length} files; at most ${INBOX_LIMITS.maxFiles} are accepted`);
   }
   return { main: names.filter((n) => !isSupportingFile(n)), supporting: names.filter(isSupportingFile) };
-}
-
-function toInboxFile(v: FileVerification, name: string, kind: InboxFile['kind']): InboxFile {
-  return {
-    name,
-    size: v.size ?? 0,
-    kind,
-    status: v.status,
-    ...(v.code ? { reason: { code: v.code, message: v.reason ?? '' } } : {}),
-    ...(v.signature ? { signerFingerprint: v.signature.keyFingerprint } : {}),
-    sha256: v.sha256 ?? '',
-  };
 }
 
 export const JOBS: JobTable = {
@@ -222,7 +217,7 @@ export const JOBS: JobTable = {
     return {
       folder: params.folder,
       files: results.map((v, i) => toInboxFile(v, main[i]!, kinds[i]!)),
-      ...(({ used, unused }) => ({ supporting: used, unused }))(supportingFilesOf(params.folder, main, supporting)),
+      ...(({ used, unused }) => ({ supporting: used, unused }))(supportingFilesOf(params.folder, main, supporting, params.configFile ? (loadConfig(params.configFile).builders?.members.map((m) => m.name) ?? []) : [])),
       signingKey: await newestSigningKeyOn(params.signingKeyUri, params.module),
       payloadKeys: kinds.includes('payload') ? await payloadKeysOn(params.signingKeyUri, params.module) : [],
     };

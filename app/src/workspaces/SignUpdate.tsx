@@ -3,6 +3,7 @@ import type { AuditView, InboxView, IpcError, SignOutcome } from '../../../main/
 import { api, call, errorOf } from '../api.js';
 import type { Shell } from '../App.js';
 import { ErrorLine } from '../components/ErrorLine.js';
+import { BuilderAgreement } from '../components/BuilderAgreement.js';
 import { ConfirmSigning } from '../components/ConfirmSigning.js';
 import { Fingerprint } from '../components/Fingerprint.js';
 import { KeyCard } from '../components/KeyCard.js';
@@ -124,7 +125,7 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
                 </tr>
               </thead>
               <tbody>
-                {inbox.files.map((f) => (
+                {inbox.files.map((f) => [
                   <tr key={f.name} data-file={f.name} data-status={f.status} className={`status-${f.status.replace(' ', '-').toLowerCase()}`}>
                     <th scope="row">{f.name}</th>
                     <td data-kind={f.kind}>{f.kind === 'payload' ? 'update payload' : f.kind}</td>
@@ -136,8 +137,15 @@ export function SignUpdate({ shell, onOpenRecord }: { shell: Shell; onOpenRecord
                     <td>
                       <Fingerprint value={f.sha256} label={`SHA-256 of ${f.name}`} />
                     </td>
-                  </tr>
-                ))}
+                  </tr>,
+                  f.builders && (
+                    <tr key={`${f.name} builders`} className="builders-row">
+                      <td colSpan={6}>
+                        <BuilderAgreement view={f.builders} file={f.name} />
+                      </td>
+                    </tr>
+                  ),
+                ])}
               </tbody>
             </table>
             {inbox.supporting.length > 0 && (

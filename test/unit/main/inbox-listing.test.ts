@@ -19,4 +19,15 @@ describe('the inbox listing', () => {
     expect(main).toEqual(['a.bin']);
     expect(supportingFilesOf(dir, main, supporting)).toEqual({ used: ['a.bin.DIGESTS', 'a.bin.DIGESTS.sig', 'a.bin.sig'], unused: ['removed.bin.DIGESTS.asc', 'removed.bin.sig'] });
   });
+
+  it("a configured builder's DIGESTS (and the .sig of a plain one) are used; an unconfigured builder's are not (issue 15)", async () => {
+    const d = mkdtempSync(join(dir, 'builders-'));
+    const names = ['b.bin', 'b.bin.sig', 'b.bin.DIGESTS.alpha', 'b.bin.DIGESTS.alpha.sig', 'b.bin.DIGESTS.rogue.asc'];
+    for (const n of names) writeFileSync(join(d, n), 'x');
+    const { main, supporting } = await listInbox(d);
+    expect(supportingFilesOf(d, main, supporting, ['alpha', 'gamma'])).toEqual({
+      used: ['b.bin.DIGESTS.alpha', 'b.bin.DIGESTS.alpha.sig', 'b.bin.sig'],
+      unused: ['b.bin.DIGESTS.rogue.asc'],
+    });
+  });
 });
