@@ -9,7 +9,8 @@ const vitest = 'test-results/vitest.json';
 if (existsSync(vitest)) {
   const r = JSON.parse(readFileSync(vitest, 'utf8'));
   // A test file that fails to load (a throw in beforeAll, an import error) fails no test but fails the run.
-  passed += r.numPassedTests; failed += Math.max(r.numFailedTests, r.success === false ? r.numFailedTestSuites : 0); skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+  const unloaded = (r.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')).length;
+  passed += r.numPassedTests; failed += r.numFailedTests + unloaded; skipped += r.numPendingTests + (r.numTodoTests ?? 0);
   seen.push(`vitest ${r.numPassedTests}/${r.numTotalTests}`);
 }
 const pw = 'test-results/playwright.json';

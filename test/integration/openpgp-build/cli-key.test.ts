@@ -81,7 +81,9 @@ describe('ceremony key generate --openpgp-uid / key export --format openpgp', ()
     const made = generate('maintainer', ['--openpgp-uid', UID]).json<Generated>();
     const listing = hsm.pkcs11Tool(['--token-label', 'signing', '--login', '--pin', PIN, '--list-objects']);
     const blocks = listing.split(/\n(?=\S)/);
-    const data = blocks.find((bl) => bl.startsWith('Data object'))!;
+    // The key's private state record (application 'ceremony-key-state') is a data object too; pick the certificate.
+    const data = blocks.find((bl) => bl.startsWith('Data object') && /application:\s+'ceremony-openpgp'/.test(bl))!;
+    expect(data).toBeDefined();
     expect(data).toMatch(/label:\s+'maintainer'/);
     expect(data).toMatch(/application:\s+'ceremony-openpgp'/);
     expect(data).not.toMatch(/private/);
