@@ -10,10 +10,11 @@
  *   replace-public LABEL FIELD VALUE   delete the public key LABEL, create a look-alike with FIELD changed
  *                                      (FIELD: end-date YYYYMMDD | id HEX)
  *   replace-data LABEL APPLICATION FILE  delete the data object, create one holding FILE's bytes
+ *   read-data LABEL APPLICATION FILE     write the public data object's value to FILE (to put it back after)
  * Prints one JSON line: {"ok":true,...} or {"ok":false,"error":"CKR_..."}.
  */
 import { Buffer } from 'node:buffer';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import process from 'node:process';
 import { createRequire } from 'node:module';
 
@@ -93,6 +94,12 @@ try {
       { type: P.CKA_VALUE, value: readFileSync(file) },
     ]);
     out({ ok: true, replaced: label });
+  } else if (action === 'read-data') {
+    const [label, application, file] = args;
+    const [h] = find(session, [{ type: P.CKA_CLASS, value: P.CKO_DATA }, { type: P.CKA_LABEL, value: label }, { type: P.CKA_APPLICATION, value: application }]);
+    if (h === undefined) throw new Error(`no data object ${label}`);
+    writeFileSync(file, attr(session, h, P.CKA_VALUE));
+    out({ ok: true, read: label });
   } else {
     throw new Error(`unknown action ${action}`);
   }

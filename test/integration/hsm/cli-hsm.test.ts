@@ -96,6 +96,26 @@ describe('ceremony hsm / key on SoftHSM', () => {
     expect(b.code, b.stderr).toBe(0);
   });
 
+  it('an imported key without the protections (pkcs11-tool --keypairgen / --write-object with default attributes) is flagged by hsm keys', () => {
+    expect(generate('payload-made-here', ['--valid-days', '30']).code).toBe(0);
+    hsm.pkcs11Tool(['--token-label', 'signing', '--login', '--pin', PIN, '--keypairgen', '--key-type', 'rsa:2048', '--label', 'imported-gen', '--id', '0a0b']);
+    const pem = join(work, 'imported.pem');
+    execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', pem], { stdio: 'ignore' });
+    hsm.pkcs11Tool(['--token-label', 'signing', '--login', '--pin', PIN, '--write-object', pem, '--type', 'privkey', '--label', 'imported-pem', '--id', '0c0d']);
+    const text = runCeremony(['hsm', 'keys', '--token', 'pkcs11:token=signing'], { env: env() });
+    expect(text.code, text.stderr).toBe(0);
+    for (const label of ['imported-gen', 'imported-pem']) {
+      expect(text.stderr).toMatch(new RegExp(`^warning: ${label}: lacks protections the tool gives its keys: modifiable, .*\\(an imported key`, 'm'));
+    }
+    expect(text.stderr).not.toMatch(/payload-made-here: lacks protections/);
+    const listing = runCeremony(['--json', 'hsm', 'keys', '--token', 'pkcs11:token=signing'], { env: env() }).json<{ listing: { label: string; missing: string[] }[] }>().listing;
+    const missing = Object.fromEntries(listing.map((k) => [k.label, k.missing]));
+    // pkcs11-tool's defaults: modifiable halves, and a private half that may also decrypt and unwrap
+    expect(missing['imported-gen']).toEqual(expect.arrayContaining(['modifiable', 'decrypt allowed', 'unwrap allowed']));
+    expect(missing['imported-pem']).toEqual(expect.arrayContaining(['modifiable', 'decrypt allowed', 'unwrap allowed']));
+    expect(missing['payload-made-here']).toEqual([]);
+  });
+
   it('prints --help and --version', () => {
     const help = runCeremony(['--help']);
     expect(help.code).toBe(0);
