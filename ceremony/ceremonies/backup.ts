@@ -90,7 +90,7 @@ export async function runBackup(o: BackupOptions): Promise<BackupResult> {
       run,
       async () => {
         run.note('load-config', `config ${config.path}: backing up tokens '${config.hsm.rootToken}' and '${config.hsm.signingToken}' under set ${inForce.setId} (${inForce.threshold}-of-${inForce.custodians.length})`);
-        const recovered = await collectQuorum(run, session, inForce, o, (have, need) => o.reporter.progress?.('shares', have, need));
+        const recovered = await collectQuorum(run, session, inForce, o, { progress: (have, need) => o.reporter.progress?.('shares', have, need) });
         secret = recovered.secret;
         await run.step('derive-pins', 'deriving the PINs and the backup keys from the recovered secret', () => {
           pins = deriveQuorumPins(secret!, inForce.setId, pinFormatsOf(inForce));

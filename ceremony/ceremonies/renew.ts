@@ -11,7 +11,7 @@
  * while committing puts the old PINs back.
  */
 import { join } from 'node:path';
-import { CeremonyError, asCeremonyError } from '../errors.js';
+import { CeremonyError } from '../errors.js';
 import { wipe } from '../crypto.js';
 import { openModule, resolveModulePath, type Pkcs11Module } from '../hsm/module.js';
 import { changePin, changeSoPin, derivedPinSource, findTokenSlot, PinAttempts, TokenSession } from '../hsm/token.js';
@@ -23,7 +23,6 @@ import { hashBytes } from '../crypto.js';
 import {
   QuorumSession,
   deriveQuorumPins,
-  isEncryptedShare,
   newQuorumSecret,
   newSetId,
   quorumSessionId,
@@ -43,6 +42,7 @@ import { verifyCertificate, verifyDetachedSignature } from '../openpgp/build/sel
 import { findOpenpgpKeys, storeCertificate } from '../openpgp/hsm-store.js';
 import type { SealedRecord } from '../audit/record.js';
 import { CeremonyRun, withCeremony, type RunnableStep } from './runner.js';
+import { collectQuorum } from './quorum-shares.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
 import { formatExpiry, formatInstant, formatQuorumId, formatValidity } from '../read-aloud.js';
 import { bindBuildSubkeyStep, checkBuildSubkeyStep, type BuildSubkeyInput } from './renew-build-subkey.js';
@@ -212,42 +212,16 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         }));
 
         // Shares one by one: each checked and named on arrival; a refused share changes nothing.
-        const offer = (s: ShareSource) => {
-          if (isEncryptedShare(s.text)) {
-            run.note('share-refused', { result: 'refused', detail: `${s.source} is an encrypted share: its custodian decrypts it first (gpg -d)`, code: 'SHARE_MALFORMED' });
-            return;
-          }
-          try {
-            const receipt = session.add(s.text, s.source);
-            run.note('share-accepted', {
-              detail: `share ${receipt.index} of ${receipt.custodian} accepted (${receipt.have}/${receipt.need})`,
-              actor: { role: 'custodian', name: receipt.custodian },
-              share: { index: receipt.index, setId: inForce.setId },
-            });
-            o.reporter.progress?.('shares', receipt.have, receipt.need);
-          } catch (e) {
-            const err = asCeremonyError(e);
-            if (err.exitCode === 3 || err.code === 'INTERNAL') throw err;
-            run.note('share-refused', { result: 'refused', detail: err.message.slice(0, 500), code: err.code });
-            // An unsigned set (stored before sets were signed) cannot tell "superseded share" from "replaced set".
+        const recovered = await collectQuorum(run, session, inForce, o, {
+          sessionId: sessionId.hex,
+          progress: (have, need) => o.reporter.progress?.('shares', have, need),
+          // An unsigned set (stored before sets were signed) cannot tell "superseded share" from "replaced set".
+          refused: (err) => {
             if (err.code === 'SHARE_FOREIGN' && !inForceState.signed) {
               o.reporter.warn(`the quorum set on token '${config.hsm.rootToken}' is not signed by the root key, so it may have been replaced: if this share is genuine and current, the token was tampered with`);
             }
-          } finally {
-            wipe(s.text);
-          }
-        };
-        for (const s of o.shares) offer(s);
-        while (!session.complete && o.promptShare) {
-          const next = await o.promptShare(session.have, session.threshold);
-          if (!next) break;
-          offer(next);
-        }
-
-        const recovered = await run.step('quorum-reached', `combining ${session.threshold} shares and checking them against the set in force`, () => session.recover(), (r) => ({
-          detail: `the shares of ${r.used.map((u) => u.custodian).join(', ')} recover the secret committed for set ${formatQuorumId(inForce.setId)}${r.misfits.length ? `; shares that do not fit: ${r.misfits.map((m) => m.custodian).join(', ')}` : ''}`,
-          quorum: { sessionId: sessionId.hex, threshold: inForce.threshold, custodians: r.used.map((u) => u.custodian) },
-        }));
+          },
+        });
         oldSecret = recovered.secret;
         for (const m of recovered.misfits) o.reporter.warn(`the share of ${m.custodian} (${m.source}) does not fit the set: it is forged or altered`);
 

@@ -98,7 +98,7 @@ export async function runRestore(o: RestoreOptions): Promise<RestoreResult> {
           return ts;
         }, () => ({ detail: `logged in to '${config.hsm.signingToken}' (${signingPin.kind} PIN); it holds no keys and no token is labelled '${config.hsm.rootToken}'`, actor: { role: 'maintainer' } }));
 
-        const recovered = await collectQuorum(run, session, descriptor, o, (have, need) => o.reporter.progress?.('shares', have, need));
+        const recovered = await collectQuorum(run, session, descriptor, o, { progress: (have, need) => o.reporter.progress?.('shares', have, need) });
         secret = recovered.secret;
         await run.step('derive-pins', 'deriving the PINs and the backup keys from the recovered secret', () => {
           pins = deriveQuorumPins(secret!, descriptor.setId, pinFormatsOf(descriptor));
