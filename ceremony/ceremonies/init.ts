@@ -29,7 +29,7 @@ import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
 import { ROOT_KEY_LABEL, writeQuorumSet } from './quorum-state.js';
 import {
   generateSigningSubkey,
-  recombineEveryShare,
+  recombineStagedShares,
   splitForConfig,
   stageShares,
   StagedOutputs,
@@ -173,12 +173,13 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
         // The PINs were derived with this set ID as salt: the split must carry the same one.
         const split = await run.step('split', `splitting the quorum secret ${config.quorum.threshold}-of-${config.quorum.custodians.length}`, () => splitForConfig(secret!, config, setId), (s) => ({ detail: `split into ${s.shares.length} shares, any ${s.descriptor.threshold} of which recover the secret`, quorum: { threshold: s.descriptor.threshold, total: s.shares.length, custodians: s.descriptor.custodians } }));
 
-        await run.step('recombine-check', 'recombining every share before anyone leaves', () => recombineEveryShare(split),
-          (c) => `every share took part in a successful recombination (${c} k-subsets checked against the commitment)`);
+        const shareFiles = await stageShares(staged, split, config, { rootFingerprint: primary.key.fingerprint });
+        await run.step('recombine-check', 'recombining every share, read back as it will be handed out, before anyone leaves', () => recombineStagedShares(split.descriptor, secret!, shareFiles),
+          (c) => `every share, as written, took part in a successful recombination (${c} k-subsets checked against the secret and the commitment)`);
         // Signed by the root key: a session without a PIN can replace the object but not forge this (issue 10).
         await writeQuorumSet(root!, { ...split.descriptor, version: 2, signingSoPin: 'quorum', pins: pinPlan.formats }, rootSigner);
 
-        const handed = await stageShares(staged, split, config, { rootFingerprint: primary.key.fingerprint });
+        const handed = shareFiles.handed;
         for (const h of handed) {
           run.note('hand-out-share', { detail: `share ${h.index} for ${h.custodian}${h.encrypted ? ', encrypted to the custodian\'s OpenPGP key' : ''}`, actor: { role: 'custodian', name: h.custodian } });
         }

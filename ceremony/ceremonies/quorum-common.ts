@@ -1,6 +1,6 @@
 /**
  * Pieces the two custodian ceremonies (init, renew) share: the options they take, the new signing
- * subkey, the k-of-n split with its recombination check, and staged outputs.
+ * subkey, the k-of-n split, staged outputs and the recombination check of the shares as staged.
  */
 import { mkdirSync, readFileSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { createFileExclusive, fsyncDir, moveIntoPlaceExclusive } from '../files.
 import { generateRsaKeyPair, findPrivateKey, type KeyInfo } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import { describePinFormat, MIN_PIN_STRENGTH_BITS, pinFormatForToken, pinStrengthBits, type PinFormat, type PinFormats } from '../quorum/index.js';
-import { QuorumSession, splitQuorumSecret, formatShare, formatShareWords, encryptShareForCustodian, wipeShares, type QuorumSplit } from '../quorum/index.js';
+import { splitQuorumSecret, formatShare, formatShareWords, encryptShareForCustodian, wipeShares, recombineEveryShare, type QuorumSplit, type QuorumSetDescriptor, type WrittenShare } from '../quorum/index.js';
 import type { CeremonyContext } from './runner.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
 import type { Pkcs11Module } from '../hsm/module.js';
@@ -113,32 +113,6 @@ export function generateSigningSubkey(signing: TokenSessionClass, config: Ceremo
   return { key, signer: new TokenKeySigner(signing, key, () => now) };
 }
 
-/**
- * Check every new share before anyone leaves the room: windows of k consecutive shares (cyclically)
- * each recombine to the committed secret, so every share takes part in at least one successful k-subset.
- */
-export async function recombineEveryShare(split: QuorumSplit): Promise<number> {
-  const { shares, descriptor } = split;
-  const n = shares.length;
-  const k = descriptor.threshold;
-  let checks = 0;
-  for (let start = 0; start < n; start += k) {
-    const session = new QuorumSession(descriptor);
-    for (let j = 0; j < k; j++) {
-      const s = shares[(start + j) % n]!;
-      session.add({ ...s, data: Buffer.from(s.data) }, `new share of ${s.custodian}`);
-    }
-    try {
-      await session.recover();
-      checks++;
-    } finally {
-      session.wipe();
-    }
-  }
-  return checks;
-}
-
-/** Where outputs wait until the ceremony commits: a hidden folder inside the out dir. */
 export class StagedOutputs {
   readonly dir: string;
   private readonly files: string[] = [];
@@ -213,12 +187,26 @@ export interface HandedOutShare {
   handout: string;
 }
 
+/** What was staged, and the shares as written, for the recombination check before anyone leaves. */
+export interface StagedShares {
+  handed: HandedOutShare[];
+  /**
+   * Each form a custodian may bring back, one list per form, one entry per custodian in the descriptor's
+   * order: the envelope read back from its staged file, and the words read back from theirs. A share
+   * encrypted to its custodian cannot be read back without the custodian's key, so both lists carry the
+   * envelope that was encrypted.
+   */
+  readBack: WrittenShare[][];
+}
+
 /**
  * Stage one share file per custodian: plain text envelope plus the same share as words, or an OpenPGP
  * message encrypted to the custodian's configured key. Share bytes are wiped afterwards.
  */
-export async function stageShares(staged: StagedOutputs, split: QuorumSplit, config: CeremonyConfig, facts: { rootFingerprint: string }): Promise<HandedOutShare[]> {
+export async function stageShares(staged: StagedOutputs, split: QuorumSplit, config: CeremonyConfig, facts: { rootFingerprint: string }): Promise<StagedShares> {
   const out: HandedOutShare[] = [];
+  const envelopes: WrittenShare[] = [];
+  const words: WrittenShare[] = [];
   try {
     for (const share of split.shares) {
       // Each custodian's files come with a hand-out note (no part of the share in it).
@@ -232,20 +220,35 @@ export async function stageShares(staged: StagedOutputs, split: QuorumSplit, con
         const file = `shares/${share.custodian}.share.asc`;
         staged.write(file, message, 0o600);
         handout([file], true);
+        envelopes.push({ source: file, text });
+        words.push({ source: file, text });
         out.push({ custodian: share.custodian, index: share.index, file, encrypted: true, handout: `shares/${share.custodian}.handout.txt` });
       } else {
         // The envelope, and the same share as words for a custodian who copies it by hand onto paper.
         const file = `shares/${share.custodian}.share`;
         staged.write(file, text, 0o600);
-        staged.write(`shares/${share.custodian}.share.words`, formatShareWords(share), 0o600);
+        staged.write(`${file}.words`, formatShareWords(share), 0o600);
         handout([file, `${file}.words`], false);
+        envelopes.push({ source: file, text: staged.read(file) });
+        words.push({ source: `${file}.words`, text: staged.read(`${file}.words`) });
         out.push({ custodian: share.custodian, index: share.index, file, encrypted: false, handout: `shares/${share.custodian}.handout.txt` });
       }
     }
   } finally {
     wipeShares(split.shares);
   }
-  return out;
+  return { handed: out, readBack: [envelopes, words] };
+}
+
+/**
+ * The init and renew ceremonies' check before anyone leaves the room: every share, in each form it was
+ * written (read back from the staged files, so a formatting bug cannot hand out a share that never
+ * recombines), takes part in successful k-subsets that give the new secret and match the commitment.
+ * Returns how many k-subsets were recombined.
+ */
+export async function recombineStagedShares(descriptor: QuorumSetDescriptor, secret: Uint8Array, shares: StagedShares): Promise<number> {
+  for (const form of shares.readBack) await recombineEveryShare(descriptor, secret, form);
+  return shares.readBack.length * descriptor.custodians.length;
 }
 
 export async function splitForConfig(secret: Buffer, config: CeremonyConfig, setId: string): Promise<QuorumSplit> {

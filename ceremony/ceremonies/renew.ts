@@ -49,7 +49,7 @@ import { bindBuildSubkeyStep, checkBuildSubkeyStep, type BuildSubkeyInput } from
 import { ROOT_KEY_LABEL, readQuorumState, readRootCertificate, writeQuorumSet, type QuorumState } from './quorum-state.js';
 import {
   generateSigningSubkey,
-  recombineEveryShare,
+  recombineStagedShares,
   splitForConfig,
   stageShares,
   StagedOutputs,
@@ -304,10 +304,12 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
         const split = await run.step('split', `splitting the new secret ${config.quorum.threshold}-of-${newCustodians.length}`, () => splitForConfig(newSecret!, config, newSetIdValue),
           (s) => ({ detail: `new set ${formatQuorumId(s.descriptor.setId)}: ${s.shares.length} shares, any ${s.descriptor.threshold} recover it`, quorum: { threshold: s.descriptor.threshold, total: s.shares.length, custodians: s.descriptor.custodians } }));
         inject('split');
-        await run.step('recombine-check', 'recombining every new share', () => recombineEveryShare(split), (c) => `every new share took part in a successful recombination (${c} k-subsets)`);
+        const stagedShares = await stageShares(staged, split, config, { rootFingerprint: rootFingerprint });
+        await run.step('recombine-check', 'recombining every new share, read back as it will be handed out', () => recombineStagedShares(split.descriptor, newSecret!, stagedShares),
+          (c) => `every new share, as written, took part in a successful recombination (${c} k-subsets checked against the new secret and the commitment)`);
         inject('recombine-check');
         const descriptor: QuorumSetDescriptor = { ...split.descriptor, version: 2, signingSoPin: signingSoHolder(inForce) === 'quorum' || operatorSoPin ? 'quorum' : 'operator', pins: pinPlan.formats };
-        const handed = await stageShares(staged, split, config, { rootFingerprint: rootFingerprint });
+        const handed = stagedShares.handed;
         const armored = exportCertificate(bound.certificate, 'armored');
         staged.write('certificate.asc', armored);
 
