@@ -22,7 +22,7 @@ export function formatQuorumId(hex: string): string {
  * The end of a key's validity, always as the instant it expires (the OpenPGP view, RFC 9580 §5.2.3.18),
  * never as a "last valid day" that readers take one day apart: `2027-12-02 00:00 UTC`. A PKCS#11
  * CKA_END_DATE (the last valid day, PKCS#11 v2.40 §4.7) expires at the end of that day: give
- * `endOfDay(endDate)`.
+ * `endOfDay(endDate)` (dates.ts).
  */
 export function formatExpiry(instant: Date | null | undefined): string {
   if (!instant) return 'does not expire';
@@ -37,9 +37,4 @@ export function formatInstant(d: Date): string {
 /** A key's validity window as people read it: `valid from 2026-12-02 00:00 UTC, expires 2027-12-02 00:00 UTC`. */
 export function formatValidity(from: Date | null | undefined, until: Date | null | undefined): string {
   return `${from ? `valid from ${formatInstant(from)}, ` : ''}${formatExpiry(until)}`;
-}
-
-/** The instant a PKCS#11 CKA_END_DATE (the last valid day, a UTC date) ends. */
-export function endOfDay(lastValidDay: Date): Date {
-  return new Date(Date.UTC(lastValidDay.getUTCFullYear(), lastValidDay.getUTCMonth(), lastValidDay.getUTCDate() + 1));
 }

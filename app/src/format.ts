@@ -1,14 +1,19 @@
 /**
- * How the app prints an instant: UTC, to the minute, always the same way, and always saying it is the
- * instant (not "the last valid day"), e.g. `2027-12-02 14:05 UTC`.
+ * Dates as the app shows them: the core's one rule (ceremony/read-aloud.ts, issue 13: "each date one way"),
+ * applied to the ISO strings that cross the IPC bridge. The CLI, the hand-out notes and the app therefore
+ * print `2027-12-02 14:05 UTC` and "expires …" (the instant, never a last valid day) the same way.
  */
+import { formatInstant as instantOf, formatValidity as validityOf } from '../../ceremony/read-aloud.js';
+
+/** An ISO instant, to the minute, in UTC; a string that is not a date is shown as it came. */
 export function formatInstant(iso: string): string {
   const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
+  return Number.isNaN(d.getTime()) ? iso : instantOf(d);
 }
 
-/** A key's validity as one sentence: from its creation to the instant it expires (or "no expiry"). */
+/** A key's validity as one sentence: `valid from …, expires …` (or `does not expire`). */
 export function formatValidity(from: string, until?: string): string {
-  return `valid from ${formatInstant(from)} ${until ? `until ${formatInstant(until)} (the instant it expires)` : 'with no expiry date'}`;
+  const f = new Date(from);
+  const u = until ? new Date(until) : null;
+  return validityOf(Number.isNaN(f.getTime()) ? null : f, u && !Number.isNaN(u.getTime()) ? u : null);
 }

@@ -14,8 +14,8 @@ import type { Pkcs11Uri } from '../hsm/uri.js';
 import { signPayload, verifyPayload, type SignPayloadResult } from '../payload/index.js';
 import type { OpenPayloadSource } from '../payload/format.js';
 import type { CeremonyContext, CeremonyRun } from './runner.js';
+import { endOfDay } from '../dates.js';
 
-const DAY_MS = 86_400_000;
 
 /**
  * Keys on the same token share one session and one login (one PIN entry for many keys), whatever the
@@ -62,7 +62,7 @@ export async function selectPayloadSigners(
       return k;
     }, (k) => ({
       detail: `payload key '${k.label}' (RSA-${k.bits}) is inside its validity window`,
-      key: { uri: k.uri, label: k.label, fingerprint: spkiFingerprint(s, k.handle), ...(k.startDate ? { validFrom: k.startDate.toISOString() } : {}), ...(k.endDate ? { validUntil: new Date(k.endDate.getTime() + DAY_MS).toISOString() } : {}) },
+      key: { uri: k.uri, label: k.label, fingerprint: spkiFingerprint(s, k.handle), ...(k.startDate ? { validFrom: k.startDate.toISOString() } : {}), ...(k.endDate ? { validUntil: endOfDay(k.endDate).toISOString() } : {}) },
     }));
     signers.push(new TokenKeySigner(s, key, ctx.now, (m) => ctx.reporter.warn(m)));
   }

@@ -19,8 +19,8 @@ import { TokenSession as TokenSessionClass, type TokenInfo } from '../hsm/token.
 import type { RecordSealer } from '../audit/seal.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
 import { shareHandout } from '../quorum/handout.js';
+import { DAY_MS, utcDay } from '../dates.js';
 
-const DAY_MS = 86_400_000;
 
 export interface QuorumCeremonyOptions extends CeremonyContext {
   config: CeremonyConfig;
@@ -88,9 +88,6 @@ export async function sealerForSealKey(sealKey: Pkcs11Uri, sessions: TokenSessio
   return hsmSealer(ts, await chooseSealKey(ts, { sealKey, now: now() }), now);
 }
 
-export function utcDay(d: Date): Date {
-  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
-}
 
 /** The validity of a new yearly subkey: from today for validity + overlap days (token dates and OpenPGP expiry agree). */
 export function subkeyWindow(config: CeremonyConfig, now: Date): { validFrom: Date; validUntil: Date; tokenDays: number } {

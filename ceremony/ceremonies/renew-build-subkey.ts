@@ -30,8 +30,8 @@ import { CeremonyError } from '../errors.js';
 import type { CeremonyConfig } from '../config.js';
 import type { DigestSigner } from '../signer.js';
 import type { CeremonyRun } from './runner.js';
+import { DAY_MS } from '../dates.js';
 
-const DAY_MS = 86_400_000;
 
 export interface BuildSubkeyInput {
   /** How the request is named in messages and the record (its file name). */

@@ -60,8 +60,8 @@ import {
   type HandedOutShare,
   type QuorumCeremonyOptions,
 } from './quorum-common.js';
+import { DAY_MS } from '../dates.js';
 
-const DAY_MS = 86_400_000;
 
 /** Said at the end of every renewal (issue 11, README "Backup and restore"). */
 export const BACKUP_STALE_AFTER_RENEWAL =

@@ -34,11 +34,12 @@ import { selectPayloadSigners, signPayloadStep } from './payload-steps.js';
 import type { OpenPayloadSource } from '../payload/format.js';
 import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
 import { choosePinSource } from '../hsm/pin.js';
-import { endOfDay, formatExpiry, formatInstant } from '../read-aloud.js';
+import { formatExpiry, formatInstant } from '../read-aloud.js';
 import type { SigningPlan } from './signing-plan.js';
 import { loadBuilderSet, type BuilderRule, type BuilderSet } from '../release/builders.js';
 import { recordAgreement, recordProvenance } from './agreement-steps.js';
 import type { ProvenancePolicy } from '../provenance/policy.js';
+import { DAY_MS, endOfDay } from '../dates.js';
 
 export interface SignUpdateOptions extends CeremonyContext {
   files: string[];
@@ -92,7 +93,6 @@ export interface SignUpdateResult {
   record: SealedRecord;
 }
 
-const DAY_MS = 86_400_000;
 
 export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateResult> {
   const payloads = o.payloads ?? [];
@@ -216,7 +216,7 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
           return k;
         }, (k) => ({
           detail: `key '${k.label}' (OpenPGP ${keyEntry.openpgp.role} ${keyEntry.openpgp.fingerprint}) is inside its validity window`,
-          key: { uri: k.uri, fingerprint: keyEntry.openpgp.fingerprint, label: k.label, ...(k.startDate ? { validFrom: k.startDate.toISOString() } : {}), ...(keyEntry.expires ? { validUntil: keyEntry.expires.toISOString() } : k.endDate ? { validUntil: new Date(k.endDate.getTime() + DAY_MS).toISOString() } : {}) },
+          key: { uri: k.uri, fingerprint: keyEntry.openpgp.fingerprint, label: k.label, ...(k.startDate ? { validFrom: k.startDate.toISOString() } : {}), ...(keyEntry.expires ? { validUntil: keyEntry.expires.toISOString() } : k.endDate ? { validUntil: endOfDay(k.endDate).toISOString() } : {}) },
         }));
         placeholderSigner.bind(new TokenKeySigner(ts!, key, o.now, (m) => o.reporter.warn(m)));
         sealer = await hsmSealer(ts!, sealEntry, o.now);

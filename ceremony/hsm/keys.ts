@@ -12,6 +12,7 @@ import type { TokenSession } from './token.js';
 import { formatPkcs11Uri, type Pkcs11Uri } from './uri.js';
 import { destroyObjectsLabelled, findHandles, readAttrs } from './objects.js';
 import { authenticateKey, spkiSha256, writeKeyState } from './key-state.js';
+import { DAY_MS, utcDay } from '../dates.js';
 
 // Data objects and the public-key reader live in objects.ts; keys.ts remains their one import path.
 export { destroyObjectsLabelled, listDataObjects, publicKeyOf, readDataObject, writeDataObject } from './objects.js';
@@ -76,7 +77,6 @@ export function missingProtections(k: Pick<KeyInfo, 'type' | 'protections'>): st
   return out;
 }
 
-const DAY_MS = 86_400_000;
 
 export function toCkDate(d: Date): Buffer {
   const s = d.toISOString().slice(0, 10).replace(/-/g, '');
@@ -91,9 +91,6 @@ export function fromCkDate(b: Buffer | undefined): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-function utcDay(d: Date): Date {
-  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
-}
 
 /**
  * What a key is for. The role decides its template: the keys that must outlive their token (the root key,

@@ -13,8 +13,8 @@ import type { Pkcs11Uri } from '../hsm/uri.js';
 import { buildPrimaryCertificate, certificateKeys, exportCertificate, type OpenpgpKeyRef } from './build/certificate.js';
 import { keyPacketHolds, toOpenpgpTime } from './build/packets.js';
 import { verifyCertificate } from './build/self-check.js';
+import { endOfDay } from '../dates.js';
 
-const DAY_MS = 86_400_000;
 
 /** CKA_APPLICATION of the data objects holding certificates. */
 export const OPENPGP_APPLICATION = 'ceremony-openpgp';
@@ -119,7 +119,7 @@ export interface StandaloneKeyOptions {
 export async function createOpenpgpCertificateForKey(ts: TokenSession, key: KeyInfo, o: StandaloneKeyOptions): Promise<{ key: KeyInfo; certificate: Uint8Array; openpgp: OpenpgpKeyRef }> {
   const created = toOpenpgpTime(o.now);
   const signer = new TokenKeySigner(ts, key, () => o.now, o.warn);
-  const expires = key.endDate ? new Date(key.endDate.getTime() + DAY_MS) : undefined;
+  const expires = key.endDate ? endOfDay(key.endDate) : undefined;
   const built = await buildPrimaryCertificate({ primary: signer, created, userId: o.userId, keyFlags: 'certify+sign', expires });
   await verifyCertificate(built.certificate, created);
   storeCertificate(ts, key, built.certificate, built.key);

@@ -1,6 +1,8 @@
+import { groupHex } from '../../../ceremony/read-aloud.js';
+
 /** A fingerprint or hash in groups of four, large, for reading aloud; the whole value is kept for copying. */
 export function Fingerprint({ value, label }: { value: string; label?: string }) {
-  const groups = value.replace(/\s+/g, '').match(/.{1,4}/g) ?? [];
+  const groups = groupHex(value).split(' ').filter(Boolean);
   return (
     <code className="fingerprint" aria-label={label ? `${label}: ${groups.join(' ')}` : groups.join(' ')} data-value={value}>
       {groups.map((g, i) => (
