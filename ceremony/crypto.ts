@@ -2,7 +2,7 @@
  * Node's crypto, wrapped once. Everything in the core that hashes, compares or builds a PKCS#1
  * DigestInfo comes through here.
  */
-import { createHash, timingSafeEqual, type Hash } from 'node:crypto';
+import { createHash, timingSafeEqual, type Hash, type KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 
 export type HashAlgorithm = 'sha256' | 'sha384' | 'sha512';
@@ -50,6 +50,20 @@ export async function hashFile<A extends string>(
   const out = {} as Record<A, Buffer>;
   algorithms.forEach((a, i) => (out[a] = hashes[i]!.digest()));
   return out;
+}
+
+/**
+ * A public key's identity where its format has no key ID (update_engine payload keys, DSSE keys): the
+ * SHA-256 of its DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), lower-case hex. Records print a payload
+ * key's upper-case, as OpenPGP fingerprints are; compare them with `.toLowerCase()`.
+ */
+export function spkiSha256Hex(key: KeyObject): string {
+  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+/** The same, for a DER SubjectPublicKeyInfo as stored (e.g. base64 in a backup file). */
+export function spkiDerSha256Hex(der: Uint8Array): string {
+  return createHash('sha256').update(der).digest('hex');
 }
 
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {

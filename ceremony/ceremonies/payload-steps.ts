@@ -5,9 +5,9 @@
  * file checked again with update_engine's rule and the exported public key.
  */
 import { basename } from 'node:path';
-import { hashBytes } from '../crypto.js';
 import { connectToken, resolveTokenIdentity } from '../hsm/connect.js';
 import { assertKeyUsable, findPrivateKey, publicKeyOf } from '../hsm/keys.js';
+import { spkiSha256 } from '../hsm/key-state.js';
 import type { PinAttempts, TokenSession } from '../hsm/token.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
@@ -39,7 +39,7 @@ export async function sessionFor(run: CeremonyRun, ctx: CeremonyContext, uri: Pk
 
 /** An RSA payload key has no OpenPGP fingerprint: the record names it by the SHA-256 of its SPKI, upper-case. */
 export function spkiFingerprint(ts: TokenSession, handle: Buffer): string {
-  return hashBytes('sha256', publicKeyOf(ts, handle).export({ type: 'spki', format: 'der' })).toString('hex').toUpperCase();
+  return spkiSha256(ts, handle).toUpperCase();
 }
 
 /**

@@ -19,6 +19,7 @@ import { formatPkcs11Uri } from '../hsm/uri.js';
 import { choosePinSource, chooseSoPinSource, RememberedPin, type PinSource } from '../hsm/pin.js';
 import { destroyObjectsLabelled, findPrivateKey, generateRsaKeyPair, publicKeyOf, publicKeyPem, type KeyInfo } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
+import { spkiSha256 } from '../hsm/key-state.js';
 import { hashBytes } from '../crypto.js';
 import {
   QuorumSession,
@@ -288,7 +289,7 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
           previousSubkeys: status.subkeys.map((s) => ({ fingerprint: s.fingerprint, expires: s.expires?.toISOString() ?? null })),
           newSubkey: { fingerprint: bound.key.fingerprint, validFrom: window.validFrom.toISOString(), validUntil: window.validUntil.toISOString() },
           ...(buildKey ? { buildSubkey: buildKey.transition } : {}),
-          ...(payloadKey ? { newPayloadKey: { label: payloadKey.key.label, spkiSha256: hashBytes('sha256', publicKeyOf(signing!, payloadKey.key.handle).export({ type: 'spki', format: 'der' })).toString('hex'), publicKeyPem: payloadKey.pem } } : {}),
+          ...(payloadKey ? { newPayloadKey: { label: payloadKey.key.label, spkiSha256: spkiSha256(signing!, payloadKey.key.handle), publicKeyPem: payloadKey.pem } } : {}),
           quorum: { previousSet: inForce.setId, newSet: newSetIdValue, threshold: config.quorum.threshold, custodians: newCustodians, sessionId: sessionId.hex },
         };
         const transitionText = JSON.stringify(transition, null, 2) + '\n';

@@ -15,7 +15,7 @@
  */
 import { createHash, createPublicKey, randomBytes, verify as verifySignature } from 'node:crypto';
 import { CeremonyError } from '../errors.js';
-import { digestInfo, wipe } from '../crypto.js';
+import { digestInfo, spkiDerSha256Hex, wipe } from '../crypto.js';
 import { readInputFile } from '../files.js';
 import { openModule, pkcs11Failure, resolveModulePath, type Pkcs11Module } from '../hsm/module.js';
 import { pkcs11 } from '../hsm/native.js';
@@ -189,7 +189,7 @@ function checkBackupConsistent(tokens: BackupToken[], source: string): void {
   for (const t of tokens) {
     for (const k of t.keys) {
       const record = JSON.parse(k.keyState) as { label?: string; id?: string; spkiSha256?: string; role?: string };
-      const spki = createHash('sha256').update(Buffer.from(k.publicKey, 'base64')).digest('hex');
+      const spki = spkiDerSha256Hex(Buffer.from(k.publicKey, 'base64'));
       if (record.label !== k.label || record.id !== k.id || record.spkiSha256 !== spki || record.role !== k.role) {
         throw new CeremonyError('INPUT_MALFORMED', `${source}: the recorded state of key '${k.label}' does not match its label, ID or public half`);
       }

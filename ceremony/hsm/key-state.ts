@@ -11,13 +11,13 @@
  * is refused with TOKEN_TAMPERED. Keys made before records existed (their private half is modifiable)
  * keep working from their public dates, with a warning saying how to migrate.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { pkcs11 } from './native.js';
 import { CeremonyError } from '../errors.js';
 import { findHandles, publicKeyOf, readAttrs, readDataObject, writeDataObject } from './objects.js';
 import type { TokenSession } from './token.js';
 import type { KeyInfo, KeyRole } from './keys.js';
+import { hashBytes, spkiSha256Hex } from '../crypto.js';
 
 /** CKA_APPLICATION of the private key state records. */
 export const KEY_STATE_APPLICATION = 'ceremony-key-state';
@@ -54,7 +54,7 @@ const RecordSchema = z.strictObject({
 });
 
 function sha256(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
+  return hashBytes('sha256', b).toString('hex');
 }
 
 function tampered(ts: TokenSession, what: string): CeremonyError {
@@ -66,7 +66,7 @@ function tampered(ts: TokenSession, what: string): CeremonyError {
 }
 
 export function spkiSha256(ts: TokenSession, handle: Buffer): string {
-  return sha256(publicKeyOf(ts, handle).export({ type: 'spki', format: 'der' }));
+  return spkiSha256Hex(publicKeyOf(ts, handle));
 }
 
 /** Write (or replace) the record of a key just made or changed, in a logged-in session. */

@@ -4,7 +4,8 @@
  * which keys may sign provenance envelopes (DSSE). Parsed at the edge (zod) and the keys loaded here, each
  * checked to be ed25519, ECDSA P-256 or RSA of at least 2048 bits.
  */
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { spkiSha256Hex } from '../crypto.js';
 import { z } from 'zod';
 import { CeremonyError } from '../errors.js';
 import { readInputFile } from '../files.js';
@@ -64,7 +65,7 @@ export interface ProvenancePolicy {
 }
 
 export function keyidOf(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  return spkiSha256Hex(key);
 }
 
 /** A pinned DSSE key: SPKI PEM of ed25519, ECDSA P-256 or RSA ≥ 2048 bits; anything else is refused. */

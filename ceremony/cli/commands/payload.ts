@@ -2,13 +2,14 @@
  * `ceremony payload sign` and `ceremony payload verify` (DESIGN §5): Flatcar CrAU update payloads.
  * Thin shells over ceremony/payload; the HSM side is one login per token, whatever the number of keys.
  */
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { runPayloadSign } from '../../ceremonies/payload-sign.js';
 import { CeremonyError } from '../../errors.js';
 import { readInputFile } from '../../files.js';
 import { parseUriArg } from '../../hsm/connect.js';
+import { spkiSha256Hex } from '../../crypto.js';
 import { inspectPayload, payloadRefusal, type Progress } from '../../payload/index.js';
 import type { CliContext } from '../context.js';
 import { ceremonyContext, withCeremonyOptions, withConfirmOption, type CeremonyCliOptions } from '../ceremony-options.js';
@@ -26,12 +27,6 @@ interface VerifyOpts {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function spkiFingerprint(key: KeyObject): string {
-  return createHash('sha256')
-    .update(key.export({ type: 'spki', format: 'der' }))
-    .digest('hex');
-}
 
 function readPublicKey(path: string): KeyObject {
   const pem = readInputFile(path, 'public key', 64 * 1024);
@@ -204,7 +199,7 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
         checkedByUpdateEngine: s.checkedByUpdateEngine,
         verifiedBy: s.verifiedBy.map(named),
       }));
-      const publicKeys = keys.map((k, i) => ({ file: named(i), spkiSha256: spkiFingerprint(k) }));
+      const publicKeys = keys.map((k, i) => ({ file: named(i), spkiSha256: spkiSha256Hex(k) }));
       ctx.out.line(
         `${path}: ${v.signatures.length} signature(s); signed bytes 0..${v.signedBytes}, sha256 ${v.hash.toString('hex')}`,
       );
