@@ -8,6 +8,7 @@ import { JobProgress } from '../components/JobProgress.js';
 import { SecretDialog } from '../components/SecretDialog.js';
 import { ShareEntry } from '../components/ShareEntry.js';
 import { StepList } from '../components/StepList.js';
+import { formatInstant } from '../format.js';
 import { advance, BACKUP_STEPS, RESTORE_STEPS, type StepStates } from '../steps.js';
 
 export type QuorumMode = 'renew' | 'backup' | 'restore';
@@ -135,7 +136,7 @@ export function BackupRestore({ mode, shell, modes, onOpenRecord }: { mode: Excl
               </p>
             ) : (
               <p>
-                Backup <code>{view.file}</code>, made {view.created}; restoring onto a new root token <code>{view.rootToken}</code> and the fresh signing token{' '}
+                Backup <code>{view.file}</code>, made {formatInstant(view.created)}; restoring onto a new root token <code>{view.rootToken}</code> and the fresh signing token{' '}
                 <code>{view.signingToken}</code>. The file is authenticated once the shares are in.
               </p>
             )}
