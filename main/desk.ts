@@ -16,10 +16,11 @@ import type { Handlers } from './ipc.js';
 import type { AirGapView, AuditView, ConfigView, PinnedCertificateView, QuorumSessionView } from './ipc-contract.js';
 import { judgeSessionConfirmation } from './session-confirmation.js';
 import type { CeremonyWorker, JobProgress } from './worker/host.js';
+import { backupHandlers, type QuorumDesk, type QuorumPurpose } from './desk-backup.js';
 import type { RenewJobResult } from './worker/protocol.js';
 
 /** Why a dialog is shown; the test double answers by purpose. */
-export type DialogPurpose = 'config' | 'inbox' | 'out-dir' | 'share-file' | 'share-key' | 'record' | 'pin-certificate' | 'artifacts' | 'save-share' | 'save-report';
+export type DialogPurpose = 'config' | 'inbox' | 'out-dir' | 'share-file' | 'share-key' | 'record' | 'pin-certificate' | 'artifacts' | 'save-share' | 'save-report' | 'save-backup' | 'backup-file';
 
 export interface Dialogs {
   openFile(purpose: DialogPurpose, title: string): Promise<string | null>;
@@ -81,7 +82,10 @@ export function createDesk(deps: DeskDeps): Handlers {
   // The shares stay in main (checked by the core's QuorumSession as they arrive) until the worker needs them.
   // Every share presented, accepted or refused, in order: the ceremony re-checks each one and records
   // share-accepted or share-refused, so a refusal seen in the app is in the record too.
-  let session: { view: QuorumSessionView; quorum: QuorumSession; confirmed: boolean; shares: { source: string; text: Uint8Array; accepted: boolean }[] } | undefined;
+  // One quorum session at a time in the Renew key workspace: a renewal's (its ID confirmed by the
+  // custodians first), a backup's or a restore's (issue 11; no session ID: the core checks each share
+  // against the set, and the set ID is read aloud from the screen).
+  let session: { purpose: QuorumPurpose; threshold: number; sessionId?: string; quorum: QuorumSession; confirmed: boolean; shares: { source: string; text: Uint8Array; accepted: boolean }[] } | undefined;
   const acceptedCount = () => session?.shares.filter((s) => s.accepted).length ?? 0;
   const endSession = () => {
     for (const s of session?.shares ?? []) wipe(s.text);
@@ -89,6 +93,15 @@ export function createDesk(deps: DeskDeps): Handlers {
     session = undefined;
   };
   let handOut: Map<string, RenewJobResult['shareFiles'][number]> | undefined;
+  /** The shares of the session open for `purpose`, in the order presented (refused ones too); refused below k. */
+  const sharesFor = (purpose: QuorumPurpose) => {
+    if (!session || session.purpose !== purpose) throw new CeremonyError('USAGE', `open the ${purpose} first`);
+    if (!session.confirmed) throw new CeremonyError('USAGE', 'the custodians must confirm the session ID first');
+    if (acceptedCount() < session.threshold) {
+      throw new CeremonyError('QUORUM_NOT_MET', `${acceptedCount()} of ${session.threshold} shares are in; the ${purpose} needs ${session.threshold}`);
+    }
+    return session.shares.map(({ source, text }) => ({ source, text }));
+  };
 
   const airGapView = (): AirGapView => ({ ...deps.airGap(), overridden });
   /** DESIGN §5: ceremonies refuse a networked machine unless overridden (the record says so). */
@@ -109,7 +122,25 @@ export function createDesk(deps: DeskDeps): Handlers {
     return { ...view, pinnedCertificate: pinned?.view ?? null };
   }
 
+  const quorumDesk: QuorumDesk = {
+    dialogs,
+    worker,
+    needConfig,
+    requireGap,
+    recordDir,
+    relay,
+    overridden: () => overridden,
+    openQuorum: (purpose, expected) => {
+      endSession();
+      session = { purpose, threshold: expected.threshold, quorum: new QuorumSession(expected), confirmed: true, shares: [] };
+    },
+    sharesFor,
+    endSession,
+    recorded: (folder) => void (lastRecord = folder),
+  };
+
   return {
+    ...backupHandlers(quorumDesk),
     airGapStatus: async () => airGapView(),
     airGapOverride: async () => {
       overridden = true;
@@ -187,12 +218,12 @@ export function createDesk(deps: DeskDeps): Handlers {
       requireGap();
       endSession();
       const { view, expected } = await core.openQuorumSession(c);
-      session = { view, quorum: new QuorumSession(expected), confirmed: false, shares: [] };
+      session = { purpose: 'renew', threshold: view.threshold, sessionId: view.sessionId, quorum: new QuorumSession(expected), confirmed: false, shares: [] };
       return view;
     },
     renewConfirmSession: async (req) => {
-      if (!session) throw new CeremonyError('USAGE', 'open the renewal first');
-      judgeSessionConfirmation(req.typed, session.view.sessionId);
+      if (!session?.sessionId) throw new CeremonyError('USAGE', 'open the renewal first');
+      judgeSessionConfirmation(req.typed, session.sessionId);
       session.confirmed = true;
       return { confirmed: true };
     },
@@ -223,7 +254,7 @@ export function createDesk(deps: DeskDeps): Handlers {
       }
       if (session.shares.length >= MAX_PRESENTED_SHARES) {
         wipe(share);
-        throw new CeremonyError('USAGE', `${MAX_PRESENTED_SHARES} shares were presented in this renewal; open the renewal again to start over`);
+        throw new CeremonyError('USAGE', `${MAX_PRESENTED_SHARES} shares were presented in this ${session.purpose}; open the ${session.purpose} again to start over`);
       }
       // The session parses its own copy (and wipes it on refusal); ours goes to the worker later, refused
       // or not, so the ceremony's record names every refusal too (wiped with the session).
@@ -243,16 +274,13 @@ export function createDesk(deps: DeskDeps): Handlers {
       try {
         const c = needConfig();
         requireGap();
-        if (!session?.confirmed) throw new CeremonyError('USAGE', 'the custodians must confirm the session ID first');
-        if (acceptedCount() < session.view.threshold) {
-          throw new CeremonyError('QUORUM_NOT_MET', `${acceptedCount()} of ${session.view.threshold} shares are in; the renewal needs ${session.view.threshold}`);
-        }
+        const shares = sharesFor('renew');
         const outDir = await dialogs.openFolder('out-dir', 'Choose where to write the new certificate and transition statement');
         if (!outDir) throw new CeremonyError('CANCELLED', 'no output folder was chosen; nothing was changed');
         let id = '';
         const job = worker.run(
           'renew.run',
-          { configFile: c.file, sessionId: session.view.sessionId, shares: session.shares.map(({ source, text }) => ({ source, text })), signingPin, outDir, recordDir: recordDir(c), allowNetwork: overridden },
+          { configFile: c.file, sessionId: session!.sessionId!, shares, signingPin, outDir, recordDir: recordDir(c), allowNetwork: overridden },
           relay(ctx, () => id),
         );
         id = job.id;

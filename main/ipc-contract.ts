@@ -26,6 +26,10 @@ export const CHANNELS = {
   renewAddShare: 'renew:add-share',
   renewRun: 'renew:run',
   renewHandOutShare: 'renew:hand-out-share',
+  backupOpen: 'backup:open',
+  backupRun: 'backup:run',
+  restoreOpen: 'restore:open',
+  restoreRun: 'restore:run',
   auditOpen: 'audit:open',
   auditPinCertificate: 'audit:pin-certificate',
   auditChooseArtifacts: 'audit:choose-artifacts',
@@ -69,6 +73,7 @@ export const REQUESTS = {
   signOpenRecord: z.undefined(),
   renewOpen: z.undefined(),
   renewConfirmSession: z.strictObject({ typed: TYPED_ANSWER }),
+  // A share for the quorum session open in the Renew key workspace: a renewal's, a backup's or a restore's.
   renewAddShare: z.discriminatedUnion('source', [
     z.strictObject({ source: z.literal('text'), text: SHARE_TEXT }),
     z.strictObject({ source: z.literal('file') }),
@@ -76,6 +81,13 @@ export const REQUESTS = {
   ]),
   renewRun: z.strictObject({ signingPin: PIN }),
   renewHandOutShare: z.strictObject({ custodian: CUSTODIAN }),
+  // Backup and restore (issue 11) take their shares through renewAddShare, the Renew key workspace's one
+  // share entry. No path: main chooses the backup file to write or read through a native dialog.
+  backupOpen: z.undefined(),
+  backupRun: z.strictObject({ signingPin: PIN }),
+  restoreOpen: z.undefined(),
+  // The fresh signing token's SO PIN as the operators set it: the restore replaces it with one the quorum holds.
+  restoreRun: z.strictObject({ signingPin: PIN, soPin: PIN }),
   auditOpen: z.undefined(),
   auditPinCertificate: z.undefined(),
   auditChooseArtifacts: z.undefined(),
@@ -218,6 +230,50 @@ export interface RenewOutcome {
   certificateFingerprint: string;
   newShares: { custodian: string }[];
   record: RecordRef;
+  /** What the core said about backups made before this renewal (stale: a new backup is due), as the CLI prints it. */
+  backupStale: string | null;
+}
+
+/** The quorum set whose shares a backup or a restore takes (issue 11), to read aloud before shares are presented. */
+export interface QuorumSetView {
+  /** The set ID, grouped for reading aloud (as on the custodians' shares). */
+  setId: string;
+  threshold: number;
+  custodians: string[];
+  rootToken: string;
+  signingToken: string;
+}
+export interface BackupSessionView extends QuorumSetView {
+  purpose: 'backup';
+  /** Where the backup file will be written (chosen in main before any share; never replaced). */
+  savesAs: string;
+}
+export interface RestoreSessionView extends QuorumSetView {
+  purpose: 'restore';
+  /** The backup file's name (chosen in main), and when it was made (ISO 8601). */
+  file: string;
+  created: string;
+}
+export interface KeyRef {
+  /** The token's label. */
+  token: string;
+  label: string;
+  role: string;
+}
+export interface BackupOutcome {
+  savedAs: string;
+  setId: string;
+  keys: KeyRef[];
+  /** Keys that cannot leave their token (never extractable), each with why. */
+  notBackedUp: { token: string; label: string; reason: string }[];
+  record: RecordRef;
+}
+export interface RestoreOutcome {
+  setId: string;
+  restored: KeyRef[];
+  /** The core's self-check result: every restored key signed a test digest its recorded public half verifies. */
+  selfCheck: string;
+  record: RecordRef;
 }
 export interface HandedOutShare {
   custodian: string;
@@ -283,6 +339,12 @@ export interface Responses {
   renewAddShare: ShareAccepted;
   renewRun: RenewOutcome;
   renewHandOutShare: HandedOutShare | null;
+  /** null: no file was chosen to write the backup to. */
+  backupOpen: BackupSessionView | null;
+  backupRun: BackupOutcome;
+  /** null: no backup file was chosen. */
+  restoreOpen: RestoreSessionView | null;
+  restoreRun: RestoreOutcome;
   auditOpen: AuditView | null;
   /** The certificate pinned, and the open record reviewed again against it (null when none is open). */
   auditPinCertificate: { pinned: PinnedCertificateView; review: AuditView | null } | null;

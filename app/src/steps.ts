@@ -36,6 +36,36 @@ export const RENEW_STEPS: readonly StepDef[] = [
   { id: 'seal', label: 'Seal the record' },
 ];
 
+/** Back up keys (issue 11): every backup-able key of both tokens wrapped into one authenticated file. */
+export const BACKUP_STEPS: readonly StepDef[] = [
+  { id: 'air-gap-check', label: 'Air-gap check' },
+  { id: 'load-config', label: 'Open the configuration, choose the backup file' },
+  { id: 'share-accepted', label: 'Custodians present their shares' },
+  { id: 'quorum-reached', label: 'Quorum reached' },
+  { id: 'derive-pins', label: 'Derive the PINs and the backup keys' },
+  { id: 'root-login', label: 'Log into the root token' },
+  { id: 'hsm-login', label: 'Log into the signing token (one PIN)' },
+  { id: 'wrap-keys', label: 'Wrap every backup-able key' },
+  { id: 'write-output', label: 'Write the backup file' },
+  { id: 'seal', label: 'Seal the record' },
+];
+
+/** Restore keys (issue 11): a backup put onto a fresh signing token and a new root token, then checked. */
+export const RESTORE_STEPS: readonly StepDef[] = [
+  { id: 'air-gap-check', label: 'Air-gap check' },
+  { id: 'load-config', label: 'Open the configuration and the backup file' },
+  { id: 'share-accepted', label: 'Custodians present their shares' },
+  { id: 'hsm-login', label: 'Log into the fresh signing token' },
+  { id: 'quorum-reached', label: 'Quorum reached' },
+  { id: 'derive-pins', label: 'Derive the PINs and the backup keys' },
+  { id: 'verify-input', label: 'Authenticate the backup file' },
+  { id: 'init-token', label: 'Make the root token' },
+  { id: 'rotate-pins', label: "Hand the signing token's SO PIN to the quorum" },
+  { id: 'unwrap-keys', label: 'Unwrap every key' },
+  { id: 'self-check', label: 'Self-check: each key signs a test digest' },
+  { id: 'seal', label: 'Seal the record' },
+];
+
 export const AUDIT_STEPS: readonly StepDef[] = [
   { id: 'load-config', label: 'Open a ceremony record' },
   { id: 'verify-input', label: 'Hash chain, sequence, seal and artifacts' },

@@ -14,13 +14,13 @@ import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { CeremonyError } from '../errors.js';
 import { wipe } from '../crypto.js';
-import { openModule, resolveModulePath } from '../hsm/module.js';
+import { openModule, resolveModulePath, type Pkcs11Module } from '../hsm/module.js';
 import { derivedPinSource, PinAttempts, TokenSession } from '../hsm/token.js';
 import { choosePinSource, RememberedPin, type PinSource } from '../hsm/pin.js';
 import { findKeys, findPrivateKey, publicKeyOf, type KeyInfo } from '../hsm/keys.js';
 import { authenticateKey, readKeyState } from '../hsm/key-state.js';
 import { assertKeyWrapOffered, createTrustedWrappingKey, destroyWrappingKey, wrapPrivateKey, type TrustedWrappingKey } from '../hsm/wrap.js';
-import { QuorumSession, deriveQuorumPins, deriveBackupKeys, pinFormatsOf, signingSoHolder, wipeBackupKeys, wipeQuorumPins, type BackupKeys, type QuorumPins } from '../quorum/index.js';
+import { QuorumSession, deriveQuorumPins, deriveBackupKeys, pinFormatsOf, signingSoHolder, wipeBackupKeys, wipeQuorumPins, type BackupKeys, type QuorumPins, type QuorumSetDescriptor } from '../quorum/index.js';
 import { readCertificate, findOpenpgpKeys } from '../openpgp/hsm-store.js';
 import type { SealedRecord } from '../audit/record.js';
 import type { CeremonyConfig } from '../config.js';
@@ -45,6 +45,40 @@ export interface BackupResult {
   notBackedUp: { token: string; label: string; reason: string }[];
 }
 
+/**
+ * What a backup needs before any share is asked for, read from public objects (no login): both tokens
+ * offer CKM_AES_KEY_WRAP_PAD, and the signing token's SO PIN is held by the quorum. Returns the state of
+ * the set in force, whose shares the backup takes.
+ */
+function checkBackupPossible(mod: Pkcs11Module, root: TokenSession, config: CeremonyConfig): ReturnType<typeof readQuorumState> {
+  assertKeyWrapOffered(root);
+  const signingPublic = TokenSession.open(mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] }, false);
+  try {
+    assertKeyWrapOffered(signingPublic);
+  } finally {
+    signingPublic.close();
+  }
+  const state = readQuorumState(root);
+  if (signingSoHolder(state.descriptor) !== 'quorum') {
+    throw new CeremonyError('USAGE', `the SO PIN of token '${config.hsm.signingToken}' is still a person's (set made before SO PINs were quorum-held): a renewal hands it to the quorum; back up after it`);
+  }
+  return state;
+}
+
+/**
+ * The set whose shares a backup takes, checked as runBackup checks it before asking for shares: what the
+ * app shows when a backup is opened, so the custodians' shares can be checked one by one as they arrive.
+ */
+export function backupSetInForce(config: CeremonyConfig, o: Pick<CeremonyContext, 'module' | 'env'>): QuorumSetDescriptor {
+  const mod = openModule(resolveModulePath({ flag: config.hsm.module ?? o.module, env: o.env }));
+  const root = TokenSession.open(mod, { token: config.hsm.rootToken, extraPath: [], extraQuery: [] }, false);
+  try {
+    return checkBackupPossible(mod, root, config).descriptor;
+  } finally {
+    root.close();
+  }
+}
+
 export async function runBackup(o: BackupOptions): Promise<BackupResult> {
   const { config } = o;
   const outFile = resolve(o.outFile);
@@ -54,18 +88,7 @@ export async function runBackup(o: BackupOptions): Promise<BackupResult> {
   const root = TokenSession.open(mod, { token: config.hsm.rootToken, extraPath: [], extraQuery: [] });
   let state: ReturnType<typeof readQuorumState>;
   try {
-    // Refused first, before any share is asked for, when either token cannot wrap keys at all.
-    assertKeyWrapOffered(root);
-    const signingPublic = TokenSession.open(mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] }, false);
-    try {
-      assertKeyWrapOffered(signingPublic);
-    } finally {
-      signingPublic.close();
-    }
-    state = readQuorumState(root);
-    if (signingSoHolder(state.descriptor) !== 'quorum') {
-      throw new CeremonyError('USAGE', `the SO PIN of token '${config.hsm.signingToken}' is still a person's (set made before SO PINs were quorum-held): a renewal hands it to the quorum; back up after it`);
-    }
+    state = checkBackupPossible(mod, root, config);
   } catch (e) {
     root.close();
     throw e;

@@ -24,7 +24,7 @@ import { choosePinSource, chooseSoPinSource, RememberedPin } from '../hsm/pin.js
 import { destroyObjectsLabelled, findKeys, findPrivateKey, writeDataObject } from '../hsm/keys.js';
 import { authenticateKey, KEY_STATE_APPLICATION } from '../hsm/key-state.js';
 import { assertKeyWrapOffered, createPublicHalf, createTrustedWrappingKey, destroyWrappingKey, unwrapPrivateKey, type TrustedWrappingKey } from '../hsm/wrap.js';
-import { QuorumSession, deriveQuorumPins, deriveBackupKeys, pinFormatsOf, wipeBackupKeys, wipeQuorumPins, type BackupKeys, type QuorumPins } from '../quorum/index.js';
+import { QuorumSession, deriveQuorumPins, deriveBackupKeys, pinFormatsOf, wipeBackupKeys, wipeQuorumPins, type BackupKeys, type QuorumPins, type QuorumSetDescriptor } from '../quorum/index.js';
 import { OPENPGP_APPLICATION, findOpenpgpKeys } from '../openpgp/hsm-store.js';
 import type { SealedRecord } from '../audit/record.js';
 import type { CeremonyConfig } from '../config.js';
@@ -48,13 +48,20 @@ export interface RestoreResult {
   restored: { token: string; label: string; role: string }[];
 }
 
+/**
+ * A backup file read and parsed, not yet authenticated: only its set is read before the MAC is checked,
+ * for it says which shares can open the file (and the app checks each share against it as it arrives).
+ */
+export function openBackupFile(backupFile: string): { opened: ReturnType<typeof parseBackup>; descriptor: QuorumSetDescriptor } {
+  const opened = parseBackup(readInputFile(backupFile, 'backup file', MAX_BACKUP_BYTES), backupFile);
+  const set = parseStoredQuorumSet(Buffer.from(opened.body.quorumSet, 'utf8'), `the quorum set in ${backupFile}`);
+  if (set.descriptor.setId !== opened.body.setId) throw new CeremonyError('INPUT_MALFORMED', `${backupFile} names set ${opened.body.setId} but holds the descriptor of set ${set.descriptor.setId}`);
+  return { opened, descriptor: set.descriptor };
+}
+
 export async function runRestore(o: RestoreOptions): Promise<RestoreResult> {
   const { config } = o;
-  const opened = parseBackup(readInputFile(o.backupFile, 'backup file', MAX_BACKUP_BYTES), o.backupFile);
-  // Only the set is read before authentication: it says which shares can open the file.
-  const set = parseStoredQuorumSet(Buffer.from(opened.body.quorumSet, 'utf8'), `the quorum set in ${o.backupFile}`);
-  if (set.descriptor.setId !== opened.body.setId) throw new CeremonyError('INPUT_MALFORMED', `${o.backupFile} names set ${opened.body.setId} but holds the descriptor of set ${set.descriptor.setId}`);
-  const descriptor = set.descriptor;
+  const { opened, descriptor } = openBackupFile(o.backupFile);
   const mod = openModule(resolveModulePath({ flag: config.hsm.module ?? o.module, env: o.env }));
   const signingPin = new RememberedPin(choosePinSource({ pinFile: o.pinFile, env: o.env, stdin: o.stdin }));
   const operatorSoPin = chooseSoPinSource({ soPinFile: o.soPinFile, env: o.env, stdin: o.stdin });

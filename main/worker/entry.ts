@@ -20,12 +20,15 @@ const send = (m: FromWorker): void => {
 };
 const running = new Map<string, AbortController>();
 
-/** Wipe every byte array in the params (PINs, shares) once the job is over, whatever its outcome. */
+/**
+ * Wipe every byte array in the params (PINs, and shares, which come as `{ source, text }` objects in a
+ * list) once the job is over, whatever its outcome.
+ */
 function wipeSecrets(params: unknown): void {
   if (!params || typeof params !== 'object') return;
   for (const v of Object.values(params)) {
     if (v instanceof Uint8Array) wipe(v);
-    else if (Array.isArray(v)) v.forEach((x) => x instanceof Uint8Array && wipe(x));
+    else if (Array.isArray(v)) v.forEach((x) => (x instanceof Uint8Array ? wipe(x) : x && typeof x === 'object' && wipeSecrets(x)));
   }
 }
 

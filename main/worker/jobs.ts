@@ -12,7 +12,7 @@ import { loadTrustedCertificates } from '../../ceremony/openpgp/verify/certifica
 import { findDigestsFor, findSignatureFor, verifyReleaseFiles } from '../../ceremony/release/verify-release.js';
 import { readQuorumSet, readRootCertificate } from '../../ceremony/ceremonies/quorum-state.js';
 import { subkeyWindow } from '../../ceremony/ceremonies/quorum-common.js';
-import { runRenew } from '../../ceremony/ceremonies/renew.js';
+import { BACKUP_STALE_AFTER_RENEWAL, runRenew } from '../../ceremony/ceremonies/renew.js';
 import { runSignUpdate } from '../../ceremony/ceremonies/sign-update.js';
 import { CRAU_MAGIC } from '../../ceremony/payload/format.js';
 import { hashBytes } from '../../ceremony/crypto.js';
@@ -20,7 +20,6 @@ import { findKeys, publicKeyOf } from '../../ceremony/hsm/keys.js';
 import type { OptionEntry } from '../../ceremony/audit/events.js';
 import { formatPkcs11Uri, parsePkcs11Uri } from '../../ceremony/hsm/uri.js';
 import { findOpenpgpKeys, newestSigningKey } from '../../ceremony/openpgp/hsm-store.js';
-import type { CeremonyReporter } from '../../ceremony/ceremonies/runner.js';
 import type { SigningPlan } from '../../ceremony/ceremonies/signing-plan.js';
 import { loadConfig } from '../../ceremony/config.js';
 import { releaseRulesFromConfig, signRulesFromConfig } from '../../ceremony/release/config-rules.js';
@@ -32,13 +31,11 @@ import { quorumSessionId, type QuorumSetDescriptor } from '../../ceremony/quorum
 import type { InboxFile, OutputView, PayloadKeyView, RecordRef, SigningKeyView } from '../ipc-contract.js';
 import { auditReport, auditReview, readPinnedCertificate } from './audit-jobs.js';
 import { toInboxFile } from './inbox-view.js';
+import { BACKUP_JOBS } from './backup-jobs.js';
+import { reporterFor, throwIfCancelled, type HeardStep, type JobContext } from './reporter.js';
 import type { JobName, JobSpecs } from './protocol.js';
 
-export interface JobContext {
-  signal: AbortSignal;
-  progress(step: string, label: string, done: number, total: number): void;
-}
-
+export type { JobContext };
 export type Job<J extends JobName> = (params: JobSpecs[J]['params'], ctx: JobContext) => Promise<JobSpecs[J]['result']>;
 export type JobTable = { [J in JobName]: Job<J> };
 
@@ -101,24 +98,6 @@ async function payloadKeysOn(tokenUri: string, module: string | undefined): Prom
   }
 }
 
-/** The core's step reports, relayed as progress so the app's checklist ticks as the ceremony goes. */
-function reporterFor(ctx: JobContext): CeremonyReporter {
-  const order: string[] = [];
-  return {
-    step(step, state, detail) {
-      if (!order.includes(step)) order.push(step);
-      throwIfCancelled(ctx.signal);
-      ctx.progress(step, `${step}: ${state}${detail ? ` — ${detail}` : ''}`, order.length - (state === 'running' ? 1 : 0), order.length);
-    },
-    warn(message) {
-      ctx.progress('warning', message, 0, 0);
-    },
-    progress(label, done, total) {
-      ctx.progress(order.at(-1) ?? 'work', label, done, total);
-    },
-  };
-}
-
 /**
  * The key the ceremony will use, chosen before any PIN from the signing token's public objects
  * (ceremony/openpgp/hsm-store newestSigningKey), so its label, fingerprint, role and validity can be read
@@ -163,10 +142,6 @@ export function supportingFilesOf(folder: string, main: string[], supporting: st
     }
   }
   return { used: supporting.filter((n) => used.has(n)), unused: supporting.filter((n) => !used.has(n)) };
-}
-
-function throwIfCancelled(signal: AbortSignal): void {
-  if (signal.aborted) throw new CeremonyError('CANCELLED', 'the work was cancelled; nothing was written');
 }
 
 /** Signatures and DIGESTS are read by the verification of the file they belong to, not verified alone. */
@@ -354,6 +329,7 @@ export const JOBS: JobTable = {
     // never process.env nor a child's environment): the only PIN source RenewOptions offers besides
     // a file or a terminal.
     const env: NodeJS.ProcessEnv = { ...process.env, CEREMONY_PIN: Buffer.from(params.signingPin).toString('utf8') };
+    const heard: HeardStep[] = [];
     try {
       const r = await runRenew({
         config,
@@ -362,7 +338,7 @@ export const JOBS: JobTable = {
         allowNetwork: params.allowNetwork,
         attended: true,
         env,
-        reporter: reporterFor(ctx),
+        reporter: reporterFor(ctx, heard),
         now: () => new Date(),
         recordedOptions: [
           { name: 'config', value: params.configFile },
@@ -379,11 +355,14 @@ export const JOBS: JobTable = {
         newShares: r.shares.map((s) => ({ custodian: s.custodian })),
         shareFiles: r.shares.map((s) => ({ custodian: s.custodian, file: resolve(params.outDir, s.file), encrypted: s.encrypted })),
         record: { id: r.record.ceremonyId, folder: r.record.dir },
+        // Issue 11: the warning the CLI prints at the end of every renewal, relayed as the core said it.
+        backupStale: heard.find((h) => h.state === 'warning' && h.detail === BACKUP_STALE_AFTER_RENEWAL)?.detail ?? null,
       };
     } finally {
       delete env.CEREMONY_PIN;
     }
   },
+  ...BACKUP_JOBS,
   // ceremony/audit reviewRecord / renderReport: the auditor's checks and the self-contained HTML report.
   'audit.review': async (params, ctx) => {
     ctx.progress('verify-input', 'checking the record', 0, 1);

@@ -4,7 +4,7 @@
  * graphene's calls are synchronous, so they must never run on the main process's thread.
  */
 import type { ExpectedSet } from '../../ceremony/quorum/index.js';
-import type { AuditView, InboxView, PinnedCertificateView, QuorumSessionView, RenewOutcome, SignOutcome } from '../ipc-contract.js';
+import type { AuditView, BackupOutcome, InboxView, PinnedCertificateView, QuorumSessionView, QuorumSetView, RenewOutcome, RestoreOutcome, RestoreSessionView, SignOutcome } from '../ipc-contract.js';
 
 /**
  * The renewal's new shares come back to main, never to the renderer: main hands each one out to its
@@ -55,6 +55,23 @@ export interface JobSpecs {
   'renew.run': {
     params: { configFile: string; sessionId: string; shares: { source: string; text: Uint8Array }[]; signingPin: Uint8Array; outDir: string; recordDir: string; allowNetwork: boolean };
     result: RenewJobResult;
+  };
+  /**
+   * Open a backup (issue 11): the set in force on the root token, checked as the backup checks it before
+   * any share (both tokens can wrap keys; the signing token's SO PIN is the quorum's).
+   */
+  'backup.open': { params: { configFile: string }; result: { view: QuorumSetView; expected: ExpectedSet } };
+  /** The backup ceremony once k shares are in: every backup-able key wrapped into `outFile` (never replaced). */
+  'backup.run': {
+    params: { configFile: string; outFile: string; shares: { source: string; text: Uint8Array }[]; signingPin: Uint8Array; recordDir: string; allowNetwork: boolean };
+    result: BackupOutcome;
+  };
+  /** Open a restore: the backup file read and parsed (not yet authenticated: that needs the shares), and its set. */
+  'restore.open': { params: { configFile: string; backupFile: string }; result: { view: Omit<RestoreSessionView, 'file'>; expected: ExpectedSet } };
+  /** The restore ceremony once k shares are in, onto a fresh signing token (its operators' SO PIN) and a new root token. */
+  'restore.run': {
+    params: { configFile: string; backupFile: string; shares: { source: string; text: Uint8Array }[]; signingPin: Uint8Array; soPin: Uint8Array; recordDir: string; allowNetwork: boolean };
+    result: RestoreOutcome;
   };
   /**
    * The auditor's review of a record folder: the seal against the pinned certificates (none: against the

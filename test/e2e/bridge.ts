@@ -22,7 +22,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Stands in for app://app: Chromium will not load an unregistered scheme, so the test maps one to the other. */
 export const TEST_ORIGIN = 'https://app.ceremony.test';
 
-export type DialogPurpose = 'config' | 'inbox' | 'out-dir' | 'share-file' | 'share-key' | 'record' | 'pin-certificate' | 'artifacts' | 'save-share' | 'save-report';
+export type DialogPurpose = 'config' | 'inbox' | 'out-dir' | 'share-file' | 'share-key' | 'record' | 'pin-certificate' | 'artifacts' | 'save-share' | 'save-report' | 'save-backup' | 'backup-file';
 export type Answers = Partial<Record<DialogPurpose, string | string[]>>;
 
 export interface OpenedApp {

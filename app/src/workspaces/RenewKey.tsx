@@ -5,18 +5,19 @@ import type { Shell } from '../App.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import { Fingerprint } from '../components/Fingerprint.js';
 import { JobProgress } from '../components/JobProgress.js';
-import { MaskedShare } from '../components/MaskedShare.js';
 import { SecretDialog } from '../components/SecretDialog.js';
+import { ShareEntry } from '../components/ShareEntry.js';
 import { StepList } from '../components/StepList.js';
 import { formatValidity } from '../format.js';
 import { advance, RENEW_STEPS, type StepStates } from '../steps.js';
-
-type Secret = { kind: 'pin' } | { kind: 'passphrase' } | null;
+import { BackupRestore, type QuorumMode } from './BackupRestore.js';
 
 /**
  * Renew key (DESIGN §3): the session ID confirmed by every custodian, shares presented one by one (typed,
  * pasted as words, from a file, or encrypted with the custodian's key and passphrase), each checked and named
- * on arrival, then the renewal, then the new shares handed out one custodian at a time.
+ * on arrival, then the renewal, then the new shares handed out one custodian at a time. The same workspace
+ * backs the keys up and restores them (issue 11, BackupRestore) with the same share entry; a renewal says
+ * that older backups are now stale and offers the backup step.
  */
 export function RenewKey({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(view: AuditView): void }) {
   const [session, setSession] = useState<QuorumSessionView | null>(null);
@@ -26,14 +27,13 @@ export function RenewKey({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(v
   const [handed, setHanded] = useState<HandedOutShare[]>([]);
   const [error, setError] = useState<IpcError | null>(null);
   const [running, setRunning] = useState(false);
-  const [secret, setSecret] = useState<Secret>(null);
+  const [asking, setAsking] = useState(false);
+  const [mode, setMode] = useState<QuorumMode>('renew');
   const [steps, setSteps] = useState<StepStates>({});
-  const shareText = useRef<HTMLTextAreaElement>(null);
   const sessionInput = useRef<HTMLInputElement>(null);
 
   const airOk = shell.airGap ? shell.airGap.airGapped || shell.airGap.overridden : false;
   const need = session?.threshold ?? shell.config?.threshold ?? 0;
-  const have = accepted.at(-1)?.have ?? 0;
   const states: StepStates = {
     'air-gap-check': shell.airGap ? (airOk ? 'done' : 'failed') : 'pending',
     'load-config': shell.config ? 'done' : 'active',
@@ -74,22 +74,8 @@ export function RenewKey({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(v
     if (r.have >= r.need) setSteps((s) => ({ ...s, 'share-accepted': 'done', 'quorum-reached': 'done' }));
   };
 
-  const addTyped = (e: FormEvent) => {
-    e.preventDefault();
-    const el = shareText.current;
-    if (!el || el.value.trim() === '') return;
-    const text = el.value;
-    el.value = ''; // cleared before the answer: the share never waits in the renderer
-    void guard(async () => received(await call(api().renewAddShare({ source: 'text', text }))));
-  };
-  const addFile = () => guard(async () => received(await call(api().renewAddShare({ source: 'file' }))));
-  const addEncrypted = (passphrase: string) => {
-    setSecret(null);
-    void guard(async () => received(await call(api().renewAddShare({ source: 'encrypted', passphrase }))));
-  };
-
   const renew = (signingPin: string) => {
-    setSecret(null);
+    setAsking(false);
     setRunning(true);
     setSteps((s) => ({ ...s, 'root-login': 'active' }));
     void guard(async () => {
@@ -134,11 +120,44 @@ export function RenewKey({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(v
       if (v) onOpenRecord(v);
     });
 
+  /**
+   * Another quorum ceremony of this workspace. The desk holds one quorum session at a time, so a renewal
+   * not yet run is dropped (its shares are presented again); one that ran keeps its outcome, so the new
+   * shares can still be handed out.
+   */
+  const switchTo = (next: QuorumMode) => {
+    setError(null);
+    if (!outcome) {
+      setSession(null);
+      setConfirmed(false);
+      setAccepted([]);
+      setSteps({});
+    }
+    setMode(next);
+  };
+  const modes = (
+    <p className="modes" role="group" aria-label="Quorum ceremony">
+      {(
+        [
+          ['renew', 'Renewal'],
+          ['backup', 'Back up keys'],
+          ['restore', 'Restore keys'],
+        ] as const
+      ).map(([m, label]) => (
+        <button key={m} type="button" aria-pressed={mode === m} disabled={running} onClick={() => switchTo(m)}>
+          {label}
+        </button>
+      ))}
+    </p>
+  );
+  if (mode !== 'renew') return <BackupRestore key={mode} mode={mode} shell={shell} modes={modes} onOpenRecord={onOpenRecord} />;
+
   return (
     <div className="ceremony">
       <StepList title="Renew key" steps={RENEW_STEPS} states={states} />
       <div className="work">
         <h2>Renew key</h2>
+        {modes}
         <p>
           <button type="button" className="primary" disabled={!shell.config || running} onClick={() => void open()}>
             Open the renewal
@@ -172,48 +191,24 @@ export function RenewKey({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(v
           </form>
         )}
         {confirmed && !outcome && (
-          <>
-            <h3>
-              Shares <span data-testid="share-progress">{have}/{need}</span>
-            </h3>
-            <progress max={need} value={have} aria-label="shares present" />
-            <ul className="accepted" aria-label="Accepted shares">
-              {accepted.map((a) => (
-                <li key={a.index} data-custodian={a.custodian}>
-                  ✓ share {a.index} of {a.custodian}
-                </li>
-              ))}
-            </ul>
-            {have < need && (
-              <>
-                <form onSubmit={addTyped} className="share-entry">
-                  <MaskedShare ref={shareText} name="share" label="Type or paste a share (text envelope or words)" />
-                  <button type="submit">Add share</button>
-                </form>
-                <p>
-                  <button type="button" onClick={() => void addFile()}>
-                    Add share from file…
-                  </button>{' '}
-                  <button type="button" onClick={() => setSecret({ kind: 'passphrase' })}>
-                    Add encrypted share…
-                  </button>
-                </p>
-              </>
-            )}
-            {have >= need && (
-              <p>
-                <button type="button" className="primary" disabled={running} onClick={() => setSecret({ kind: 'pin' })}>
-                  Renew the signing key…
-                </button>
-              </p>
-            )}
-          </>
+          <ShareEntry accepted={accepted} need={need} guard={guard} onAccepted={received}>
+            <p>
+              <button type="button" className="primary" disabled={running} onClick={() => setAsking(true)}>
+                Renew the signing key…
+              </button>
+            </p>
+          </ShareEntry>
         )}
         <JobProgress running={running} onStep={onStep} />
         {outcome && (
           <>
             <h3>New signing subkey</h3>
             <Fingerprint value={outcome.newSubkeyFingerprint} label="new subkey fingerprint" />
+            {outcome.backupStale && (
+              <p className="warning" role="note" data-testid="backup-stale">
+                {outcome.backupStale}
+              </p>
+            )}
             <h3>New shares</h3>
             <ul aria-label="Handed out shares">
               {handed.map((h) => (
@@ -231,20 +226,16 @@ export function RenewKey({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(v
               </p>
             ) : (
               <p>
-                Every new share is handed out. <button type="button" onClick={() => void openRecord()}>Open the record</button>
+                Every new share is handed out. <button type="button" onClick={() => void openRecord()}>Open the record</button>{' '}
+                <button type="button" className="primary" onClick={() => switchTo('backup')}>
+                  Back up the keys now…
+                </button>
               </p>
             )}
           </>
         )}
       </div>
-      <SecretDialog
-        open={secret !== null}
-        title={secret?.kind === 'pin' ? 'Signing token PIN' : "Custodian's key passphrase"}
-        label={secret?.kind === 'pin' ? 'PIN' : 'Passphrase'}
-        submit={secret?.kind === 'pin' ? 'Renew' : 'Decrypt share'}
-        onSubmit={(s) => (secret?.kind === 'pin' ? renew(s) : addEncrypted(s))}
-        onCancel={() => setSecret(null)}
-      />
+      <SecretDialog open={asking} title="Signing token PIN" label="PIN" submit="Renew" onSubmit={renew} onCancel={() => setAsking(false)} />
     </div>
   );
 }

@@ -183,7 +183,7 @@ describe('refused, each with its code, and nothing changed', () => {
       const run = restore('tampered.backup', 'renew', ['carol', 'dave', 'erin']);
       expectCleanError(run, 'BACKUP_INVALID', 1);
       expect(tokenDigest()).toBe(fresh);
-      expect(hsm.pkcs11Tool(['--list-token-slots'])).not.toMatch(/label:\s+root\b/);
+      expect(hsm.pkcs11Tool(['--list-token-slots'])).not.toMatch(/token label\s*:\s*root\b/);
       // The operators' SO PIN still opens the fresh signing token: it was not handed over.
       expect(() => hsm.pkcs11Tool(['--token-label', 'signing', '--session-rw', '--login', '--login-type', 'so', '--so-pin', TEST_SO_PIN, '--list-objects'])).not.toThrow();
     } finally {
@@ -202,7 +202,7 @@ describe('refused, each with its code, and nothing changed', () => {
       expectCleanError(run, 'QUORUM_NOT_MET', 1);
       expect(run.stdout.match(/another split/g)?.length).toBe(3);
       expect(tokenDigest()).toBe(fresh);
-      expect(hsm.pkcs11Tool(['--list-token-slots'])).not.toMatch(/label:\s+root\b/);
+      expect(hsm.pkcs11Tool(['--list-token-slots'])).not.toMatch(/token label\s*:\s*root\b/);
     } finally {
       putBack('tokens-before-foreign');
     }

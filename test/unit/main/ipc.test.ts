@@ -67,6 +67,15 @@ describe('IPC validation', () => {
     ['audit:choose-artifacts', { folder: '/tmp' }, 'an artifacts folder chosen by the renderer'],
     ['job:cancel', { jobId: '../../x' }, 'a malformed job id'],
     ['config:open', { file: '/etc/passwd' }, 'a path where none is accepted'],
+    ['backup:open', { out: '/tmp/keys.backup' }, 'a backup file path chosen by the renderer'],
+    ['backup:run', { signingPin: '123456', outFile: '/etc/cron.d/x' }, 'an output path smuggled into the run'],
+    ['backup:run', { signingPin: '' }, 'an empty PIN for the backup'],
+    ['backup:run', { signingPin: 'x'.repeat(257) }, 'an oversized PIN for the backup'],
+    ['backup:run', { signingPin: '123456', shares: ['Custodian: alice'] }, 'shares sent with the run instead of through the share entry'],
+    ['restore:open', { backupFile: '/tmp/attacker.backup' }, 'a backup file chosen by the renderer'],
+    ['restore:run', { signingPin: '123456' }, "a restore without the fresh token's SO PIN"],
+    ['restore:run', { signingPin: '123456', soPin: '' }, 'an empty SO PIN'],
+    ['restore:run', { signingPin: '123456', soPin: 'operator-so-pin', backupFile: '/tmp/x.backup' }, 'a backup path smuggled into the run'],
   ])('a malformed payload to %s is refused without reaching the core (%#: %s)', async (channel, payload, _what) => {
     const { handlers, calls } = spyHandlers();
     const r = await dispatch(handlers, channel as string, event(), payload, ORIGIN);
@@ -78,6 +87,14 @@ describe('IPC validation', () => {
     const { handlers } = spyHandlers();
     const r = await dispatch(handlers, 'sign:run', event(), { pin: 'hunter2-secret', extra: 1 }, ORIGIN);
     expect(JSON.stringify(r)).not.toContain('hunter2-secret');
+  });
+
+  it('a refused restore request echoes neither PIN nor SO PIN', async () => {
+    const { handlers } = spyHandlers();
+    const r = await dispatch(handlers, 'restore:run', event(), { signingPin: 'hunter2-secret', soPin: 'operator-so-secret', backupFile: '/x' }, ORIGIN);
+    expect(r).toMatchObject({ ok: false, error: { code: 'INPUT_MALFORMED' } });
+    expect(JSON.stringify(r)).not.toContain('hunter2-secret');
+    expect(JSON.stringify(r)).not.toContain('operator-so-secret');
   });
 
   it.each([
