@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { requireAirGap, type AirGapStatus } from '../ceremony/airgap.js';
 import { wipe } from '../ceremony/crypto.js';
 import { CeremonyError } from '../ceremony/errors.js';
-import { QuorumSession, type ExpectedSet } from '../ceremony/quorum/index.js';
+import { MAX_SHARE_FILE_BYTES, QuorumSession, type ExpectedSet } from '../ceremony/quorum/index.js';
 import type { Handlers } from './ipc.js';
 import type { AirGapView, AuditView, ConfigView, PinnedCertificateView, QuorumSessionView } from './ipc-contract.js';
 import { judgeSessionConfirmation } from './session-confirmation.js';
@@ -63,7 +63,6 @@ export interface DeskDeps {
   onOverride?: (status: AirGapView) => void;
 }
 
-const SHARE_FILE_LIMIT = 64 * 1024;
 /** Shares kept for one renewal, accepted and refused together: a bound on what a renderer can make main hold. */
 const MAX_PRESENTED_SHARES = 64;
 
@@ -238,7 +237,7 @@ export function createDesk(deps: DeskDeps): Handlers {
         const file = await dialogs.openFile('share-file', 'Open the share file');
         if (!file) throw new CeremonyError('CANCELLED', 'no share file was chosen');
         source = basename(file);
-        const bytes = await core.readFile(file, SHARE_FILE_LIMIT);
+        const bytes = await core.readFile(file, MAX_SHARE_FILE_BYTES);
         if (req.source === 'file') {
           share = bytes;
         } else {
@@ -298,7 +297,7 @@ export function createDesk(deps: DeskDeps): Handlers {
       if (!share) throw new CeremonyError('USAGE', `there is no new share waiting for ${req.custodian}`);
       const path = await dialogs.saveFile('save-share', `Save ${req.custodian}'s new share`, basename(share.file));
       if (!path) return null;
-      const content = await core.readFile(share.file, SHARE_FILE_LIMIT);
+      const content = await core.readFile(share.file, MAX_SHARE_FILE_BYTES);
       try {
         await core.writeFileAtomic(path, content);
       } finally {

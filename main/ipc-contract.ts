@@ -45,7 +45,13 @@ export type Channel = (typeof CHANNELS)[ApiMethod];
 
 // Limits for everything the renderer may send (DESIGN: parse untrusted input at the edge, with limits).
 const PIN = z.string().min(4).max(256);
-const SHARE_TEXT = z.string().min(1).max(16_384);
+/**
+ * A pasted share is a plain envelope or words (an encrypted share comes as a file): at most the core's
+ * MAX_SHARE_TEXT_BYTES, which this file cannot import (the renderer's type check reads it); a unit test
+ * keeps the two equal.
+ */
+export const SHARE_TEXT_MAX = 8192;
+const SHARE_TEXT = z.string().min(1).max(SHARE_TEXT_MAX);
 const PASSPHRASE = z.string().min(1).max(1024);
 /**
  * What a person typed to confirm the quorum session: any text within a length limit is a well-formed

@@ -9,6 +9,8 @@ import { MAX_SHARE_TEXT_BYTES } from './share.js';
 
 /** The most armored ciphertext we read: a share envelope plus OpenPGP overhead and a few recipients. */
 export const MAX_ENCRYPTED_SHARE_BYTES = 64 * 1024;
+/** The most a share file may hold, in any form (plain ≤ MAX_SHARE_TEXT_BYTES, encrypted ≤ this): what readers read. */
+export const MAX_SHARE_FILE_BYTES = MAX_ENCRYPTED_SHARE_BYTES;
 
 export function isEncryptedShare(text: string | Uint8Array): boolean {
   const head = (typeof text === 'string' ? text : Buffer.from(text.subarray(0, 64)).toString('utf8')).trimStart();

@@ -8,6 +8,7 @@ import { readInputFile } from '../../files.js';
 import type { CliContext } from '../context.js';
 import { ceremonyContext, withCeremonyOptions, type CeremonyCliOptions } from '../ceremony-options.js';
 import { promptShareAtTerminal } from '../terminal.js';
+import { MAX_SHARE_FILE_BYTES } from '../../quorum/index.js';
 
 interface BackupOpts extends CeremonyCliOptions {
   config: string;
@@ -18,7 +19,7 @@ interface BackupOpts extends CeremonyCliOptions {
 }
 
 function readShares(ctx: CliContext, files: string[] | undefined): { source: string; text: Buffer }[] {
-  return (files ?? []).map((f) => ({ source: f, text: readInputFile(resolve(ctx.cwd, f), 'share file', 64 * 1024) }));
+  return (files ?? []).map((f) => ({ source: f, text: readInputFile(resolve(ctx.cwd, f), 'share file', MAX_SHARE_FILE_BYTES) }));
 }
 
 export function registerBackup(program: Command, ctxFor: (json: boolean) => CliContext): void {

@@ -9,6 +9,7 @@ import type { CliContext } from '../context.js';
 import { ceremonyContext, withCeremonyOptions, type CeremonyCliOptions } from '../ceremony-options.js';
 import { confirmSessionAtTerminal, promptShareAtTerminal } from '../terminal.js';
 import { formatQuorumId, groupHex } from '../../read-aloud.js';
+import { MAX_SHARE_FILE_BYTES } from '../../quorum/index.js';
 
 interface InitOpts extends CeremonyCliOptions {
   config: string;
@@ -117,7 +118,7 @@ export function registerRenew(program: Command, ctxFor: (json: boolean) => CliCo
     const attended = Boolean(ctx.stdin.isTTY);
     const shares = (opts.share ?? []).map((f) => ({
       source: f,
-      text: readInputFile(resolve(ctx.cwd, f), 'share file', 64 * 1024),
+      text: readInputFile(resolve(ctx.cwd, f), 'share file', MAX_SHARE_FILE_BYTES),
     }));
     const result = await runRenew({
       ...ceremonyContext(ctx, opts, [

@@ -5,7 +5,7 @@ import { loadConfig } from '../../config.js';
 import { readInputFile } from '../../files.js';
 import { checkShares, type ShareCheckEntry, type ShareInput } from '../../quorum/check.js';
 import { readDescriptorFile, MAX_EXPORT_BYTES } from '../../ceremonies/quorum-export.js';
-import { MAX_ENCRYPTED_SHARE_BYTES } from '../../quorum/encrypt.js';
+import { MAX_SHARE_FILE_BYTES } from '../../quorum/encrypt.js';
 import type { CliContext } from '../context.js';
 
 interface CheckOpts {
@@ -50,7 +50,7 @@ export function registerShares(program: Command, ctxFor: (json: boolean) => CliC
       const passphrase = opts.passphraseFile ? trimNewline(readInputFile(opts.passphraseFile, 'passphrase file', 4096)) : undefined;
       const inputs: ShareInput[] = [];
       try {
-        for (const file of opts.share) inputs.push({ source: file, bytes: readInputFile(file, 'share file', MAX_ENCRYPTED_SHARE_BYTES) });
+        for (const file of opts.share) inputs.push({ source: file, bytes: readInputFile(file, 'share file', MAX_SHARE_FILE_BYTES) });
       } catch (e) {
         for (const i of inputs) i.bytes.fill(0);
         throw e;
