@@ -26,7 +26,6 @@ import {
   deriveQuorumPins,
   newQuorumSecret,
   newSetId,
-  quorumSessionId,
   confirmsQuorumSession,
   sessionConfirmationText,
   type QuorumSessionId,
@@ -47,7 +46,8 @@ import { collectQuorum } from './quorum-shares.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
 import { formatExpiry, formatInstant, formatQuorumId, formatValidity } from '../read-aloud.js';
 import { bindBuildSubkeyStep, checkBuildSubkeyStep, type BuildSubkeyInput } from './renew-build-subkey.js';
-import { ROOT_KEY_LABEL, readQuorumState, readRootCertificate, writeQuorumSet, type QuorumState } from './quorum-state.js';
+import { ROOT_KEY_LABEL, readQuorumState, writeQuorumSet } from './quorum-state.js';
+import { previewRenewal, type RenewalPreview } from './renewal-preview.js';
 import {
   generateSigningSubkey,
   recombineStagedShares,
@@ -57,7 +57,6 @@ import {
   planPins,
   precheckSealKey,
   sealerForSealKey,
-  subkeyWindow,
   type HandedOutShare,
   type QuorumCeremonyOptions,
 } from './quorum-common.js';
@@ -121,24 +120,17 @@ export async function runRenew(o: RenewOptions): Promise<RenewResult> {
 
   // What is in force, from the tokens alone (no login needed: public objects).
   const root = TokenSession.open(mod, { token: config.hsm.rootToken, extraPath: [], extraQuery: [] });
-  let inForce: QuorumSetDescriptor;
-  let inForceState: QuorumState;
-  let currentCert: Uint8Array;
+  let preview: RenewalPreview;
   try {
     // Checked against the root key's signature before any share is: a replaced set is tampering, not "another split".
-    inForceState = readQuorumState(root);
-    inForce = inForceState.descriptor;
-    currentCert = readRootCertificate(root);
+    preview = await previewRenewal(root, config, now);
   } catch (e) {
     root.close();
     throw e;
   }
-  const status = await verifyCertificate(currentCert, now);
+  const { inForce, inForceState, certificate: currentCert, status, window, newCustodians, sessionId } = preview;
   const rootFingerprint = status.primary.fingerprint;
   const previousSubkeys = status.subkeys.map((s) => s.fingerprint);
-  const window = subkeyWindow(config, now);
-  const newCustodians = config.quorum.custodians.map((c) => c.name);
-  const sessionId = quorumSessionId({ currentFingerprint: rootFingerprint, validFrom: window.validFrom, validUntil: window.validUntil, custodians: newCustodians, threshold: config.quorum.threshold });
   const signingPin = new RememberedPin(choosePinSource({ pinFile: o.pinFile, env: o.env, stdin: o.stdin }));
   // A set from before issue 10 leaves the signing token's SO PIN with a person: hand it over now when given.
   let operatorSoPin: PinSource | undefined;

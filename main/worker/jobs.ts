@@ -10,8 +10,7 @@ import { basename, join, resolve } from 'node:path';
 import { CeremonyError } from '../../ceremony/errors.js';
 import { loadTrustedCertificates } from '../../ceremony/openpgp/verify/certificate.js';
 import { findDigestsFor, findSignatureFor, verifyReleaseFiles } from '../../ceremony/release/verify-release.js';
-import { readQuorumSet, readRootCertificate } from '../../ceremony/ceremonies/quorum-state.js';
-import { subkeyWindow } from '../../ceremony/ceremonies/quorum-common.js';
+import { previewRenewalOnToken } from '../../ceremony/ceremonies/renewal-preview.js';
 import { BACKUP_STALE_AFTER_RENEWAL, runRenew } from '../../ceremony/ceremonies/renew.js';
 import { runSignUpdate } from '../../ceremony/ceremonies/sign-update.js';
 import { CRAU_MAGIC } from '../../ceremony/payload/format.js';
@@ -26,8 +25,6 @@ import { releaseRulesFromConfig, signRulesFromConfig } from '../../ceremony/rele
 import { findBuilderDigests } from '../../ceremony/release/builders.js';
 import { openModule, resolveModulePath } from '../../ceremony/hsm/module.js';
 import { TokenSession } from '../../ceremony/hsm/token.js';
-import { verifyCertificate } from '../../ceremony/openpgp/build/self-check.js';
-import { quorumSessionId, type QuorumSetDescriptor } from '../../ceremony/quorum/index.js';
 import type { InboxFile, OutputView, PayloadKeyView, RecordRef, SigningKeyView } from '../ipc-contract.js';
 import { auditReport, auditReview, readPinnedCertificate } from './audit-jobs.js';
 import { toInboxFile } from './inbox-view.js';
@@ -286,26 +283,12 @@ export const JOBS: JobTable = {
     }
   },
   // What is in force, from the root token's public objects (no login), and the session ID over the
-  // renewal's parameters — computed as ceremony/ceremonies/renew.ts does; the renewal itself re-checks the
-  // ID the custodians confirmed (expectSessionId), so a mismatch here could never go unnoticed.
+  // renewal's parameters: the core's previewRenewal, the same code runRenew starts with; the renewal
+  // itself re-checks the ID the custodians confirmed (expectSessionId).
   'renew.open': async (params, ctx) => {
     ctx.progress('quorum-session', 'reading the quorum set and certificate in force', 0, 1);
     const config = loadConfig(params.configFile);
-    const mod = openModule(resolveModulePath({ flag: config.hsm.module, env: process.env }));
-    const root = TokenSession.open(mod, { token: config.hsm.rootToken, extraPath: [], extraQuery: [] }, false);
-    let inForce: QuorumSetDescriptor;
-    let certificate: Uint8Array;
-    try {
-      inForce = readQuorumSet(root);
-      certificate = readRootCertificate(root);
-    } finally {
-      root.close();
-    }
-    const now = new Date();
-    const status = await verifyCertificate(certificate, now);
-    const window = subkeyWindow(config, now);
-    const custodians = config.quorum.custodians.map((c) => c.name);
-    const id = quorumSessionId({ currentFingerprint: status.primary.fingerprint, validFrom: window.validFrom, validUntil: window.validUntil, custodians, threshold: config.quorum.threshold });
+    const { inForce, status, window, newCustodians: custodians, sessionId: id } = await previewRenewalOnToken(config, new Date(), process.env);
     ctx.progress('quorum-session', 'session ID computed', 1, 1);
     return {
       view: {
