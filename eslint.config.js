@@ -51,6 +51,17 @@ export default tseslint.config(
     },
   },
   {
+    // main/ is a thin shell: PKCS#11 sessions and keys are the core's business (ceremony/ceremonies), so the
+    // app and the CLI reach a token through the same code. URIs are only text and may be parsed here.
+    files: ['main/**/*.ts', 'main/**/*.cts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/ceremony/hsm/**', '!**/ceremony/hsm/uri.js'], message: 'main/ reaches the HSM only through the core (ceremony/ceremonies).' }] },
+      ],
+    },
+  },
+  {
     // The renderer imports this file (app/src/format.ts): it must stay free of any import, Node's or ours.
     files: ['ceremony/read-aloud.ts'],
     rules: { 'no-restricted-syntax': ['error', { selector: 'ImportDeclaration', message: 'read-aloud.ts is imported by the sandboxed renderer: it imports nothing.' }] },

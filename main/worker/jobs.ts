@@ -11,21 +11,17 @@ import { CeremonyError } from '../../ceremony/errors.js';
 import { loadTrustedCertificates } from '../../ceremony/openpgp/verify/certificate.js';
 import { findDigestsFor, findSignatureFor, verifyReleaseFiles } from '../../ceremony/release/verify-release.js';
 import { previewRenewalOnToken } from '../../ceremony/ceremonies/renewal-preview.js';
+import { newestSigningKeyOnToken, payloadKeysOnToken } from '../../ceremony/ceremonies/token-keys.js';
 import { BACKUP_STALE_AFTER_RENEWAL, runRenew } from '../../ceremony/ceremonies/renew.js';
 import { runSignUpdate } from '../../ceremony/ceremonies/sign-update.js';
 import { CRAU_MAGIC } from '../../ceremony/payload/format.js';
-import { hashBytes } from '../../ceremony/crypto.js';
-import { findKeys, publicKeyOf } from '../../ceremony/hsm/keys.js';
 import type { OptionEntry } from '../../ceremony/audit/events.js';
-import { formatPkcs11Uri, parsePkcs11Uri } from '../../ceremony/hsm/uri.js';
-import { findOpenpgpKeys, newestSigningKey } from '../../ceremony/openpgp/hsm-store.js';
+import { parsePkcs11Uri } from '../../ceremony/hsm/uri.js';
 import type { SigningPlan } from '../../ceremony/ceremonies/signing-plan.js';
 import { loadConfig } from '../../ceremony/config.js';
 import { releaseRulesFromConfig, signRulesFromConfig } from '../../ceremony/release/config-rules.js';
 import { findBuilderDigests } from '../../ceremony/release/builders.js';
-import { openModule, resolveModulePath } from '../../ceremony/hsm/module.js';
-import { TokenSession } from '../../ceremony/hsm/token.js';
-import type { InboxFile, OutputView, PayloadKeyView, RecordRef, SigningKeyView } from '../ipc-contract.js';
+import type { InboxFile, OutputView, RecordRef } from '../ipc-contract.js';
 import { auditReport, auditReview, readPinnedCertificate } from './audit-jobs.js';
 import { toInboxFile } from './inbox-view.js';
 import { BACKUP_JOBS } from './backup-jobs.js';
@@ -71,52 +67,6 @@ export async function splitInbox(folder: string, names: string[]): Promise<{ rel
   const payloads: string[] = [];
   for (const n of names) (classify(n, await headOf(join(folder, n))) === 'payload' ? payloads : releases).push(n);
   return { releases, payloads };
-}
-
-/**
- * RSA-2048 keys on the signing token that could sign update payloads (update_engine checks RSA-2048
- * PKCS#1 v1.5 over SHA-256): public halves, read without a PIN, minus the token's OpenPGP keys.
- */
-async function payloadKeysOn(tokenUri: string, module: string | undefined): Promise<PayloadKeyView[]> {
-  const uri = parsePkcs11Uri(tokenUri);
-  const mod = openModule(resolveModulePath({ uri, flag: module, env: process.env }));
-  const ts = TokenSession.open(mod, uri, false);
-  try {
-    const openpgpLabels = new Set((await findOpenpgpKeys(ts, new Date())).map((k) => k.key.label));
-    return findKeys(ts, { token: uri.token, type: 'public', extraPath: [], extraQuery: [] })
-      .filter((k) => k.bits === 2048 && !openpgpLabels.has(k.label))
-      .map((k) => ({
-        uri: formatPkcs11Uri({ token: uri.token, object: k.label, id: k.id, type: 'private' }),
-        label: k.label,
-        fingerprint: hashBytes('sha256', publicKeyOf(ts, k.handle).export({ type: 'spki', format: 'der' })).toString('hex').toUpperCase(),
-      }));
-  } finally {
-    ts.close();
-  }
-}
-
-/**
- * The key the ceremony will use, chosen before any PIN from the signing token's public objects
- * (ceremony/openpgp/hsm-store newestSigningKey), so its label, fingerprint, role and validity can be read
- * aloud and confirmed first.
- */
-async function newestSigningKeyOn(tokenUri: string, module: string | undefined): Promise<SigningKeyView> {
-  const uri = parsePkcs11Uri(tokenUri);
-  const mod = openModule(resolveModulePath({ uri, flag: module, env: process.env }));
-  const ts = TokenSession.open(mod, uri, false);
-  try {
-    const k = await newestSigningKey(ts, new Date());
-    return {
-      uri: formatPkcs11Uri({ token: uri.token, object: k.key.label, id: k.key.id, type: 'private' }),
-      label: k.key.label,
-      fingerprint: k.openpgp.fingerprint,
-      role: k.openpgp.role === 'subkey' ? 'OpenPGP signing subkey, the newest valid one on the signing token' : 'OpenPGP primary key, the newest valid signing key on the signing token',
-      validFrom: k.openpgp.created.toISOString(),
-      ...(k.expires ? { validUntil: k.expires.toISOString() } : {}),
-    };
-  } finally {
-    ts.close();
-  }
 }
 
 /**
@@ -190,8 +140,8 @@ export const JOBS: JobTable = {
       folder: params.folder,
       files: results.map((v, i) => toInboxFile(v, main[i]!, kinds[i]!)),
       ...(({ used, unused }) => ({ supporting: used, unused }))(supportingFilesOf(params.folder, main, supporting, params.configFile ? (loadConfig(params.configFile).builders?.members.map((m) => m.name) ?? []) : [])),
-      signingKey: await newestSigningKeyOn(params.signingKeyUri, params.module),
-      payloadKeys: kinds.includes('payload') ? await payloadKeysOn(params.signingKeyUri, params.module) : [],
+      signingKey: await newestSigningKeyOnToken(params.signingKeyUri, params.module, process.env, now),
+      payloadKeys: kinds.includes('payload') ? await payloadKeysOnToken(params.signingKeyUri, params.module, process.env, now) : [],
     };
   },
   // Every file of the inbox, listed again here (never a subset chosen by the renderer), or nothing
