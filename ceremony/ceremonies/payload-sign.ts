@@ -18,7 +18,7 @@ import { choosePinSource } from '../hsm/pin.js';
 import { connectToken } from '../hsm/connect.js';
 import { loadTrustedCertificates } from '../openpgp/verify/certificate.js';
 import { verifyReleaseFiles } from '../release/verify-release.js';
-import type { SignPayloadResult } from '../payload/index.js';
+import { prestartStageHasher, type SignPayloadResult } from '../payload/index.js';
 import type { OpenPayloadSource } from '../payload/format.js';
 import type { SealedRecord } from '../audit/record.js';
 import type { OpenpgpTokenKey } from '../openpgp/hsm-store.js';
@@ -59,6 +59,8 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
   // open descriptor and at the exclusive creation of the output, are in ceremony/payload.
   assertRegularFile(o.input, 'payload');
   if (!o.overwrite && existsSync(o.output)) throw new CeremonyError('OUTPUT_EXISTS', `${o.output} already exists; choose another --out (or --force)`);
+  // The input's hashing thread comes up on the other core while the ceremony logs in (stage-hasher.ts).
+  prestartStageHasher();
 
   // The record's seal key, chosen before the ceremony starts (refused now if there is none).
   const sealUri = o.sealKey ?? o.keys[0]!;

@@ -12,7 +12,8 @@ import { registerCommands } from './commands/index.js';
 import { TOOL_VERSION } from '../version.js';
 
 
-export function buildProgram(ctxFor: (json: boolean) => CliContext): Command {
+/** The program with the command `argv` names registered (every command for help or an unknown name). */
+export async function buildProgram(ctxFor: (json: boolean) => CliContext, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('ceremony')
     .description('Air-gapped signing ceremonies on an HSM: verify and sign releases, renew keys with a quorum, audit records.')
     .version(TOOL_VERSION, '-V, --version')
@@ -20,14 +21,14 @@ export function buildProgram(ctxFor: (json: boolean) => CliContext): Command {
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: () => {} });
-  registerCommands(program, ctxFor);
+  await registerCommands(program, ctxFor, argv);
   return program;
 }
 
 export async function runCli(argv: string[], base: Omit<CliContext, 'out'> = defaultContext()): Promise<number> {
   const json = argv.includes('--json');
   const ctxFor = (j: boolean): CliContext => ({ ...base, out: makeOutput(j) });
-  const program = buildProgram(ctxFor);
+  const program = await buildProgram(ctxFor, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);

@@ -5,3 +5,4 @@ export { signPayload, type SignPayloadOptions, type SignPayloadResult } from './
 export { verifyPayload, inspectPayload, payloadRefusal, type PayloadVerification, type PayloadSignatureReport, type VerifyPayloadOptions } from './verify.js';
 export { encodeSignatures, decodeSignatures, signatureVersions, signaturesBlobSize, CURRENT_SIGNATURE_VERSION, type PayloadSignature } from './signatures.js';
 export { signatureMatchesDigest } from './rsa.js';
+export { prestartStageHasher } from './stage-hasher.js';

@@ -10,13 +10,19 @@
 import { constants, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
-export const STAGE_BYTES = 4 * 1024 * 1024;
 /**
- * Eight stages (32 MiB): one being filled, one being hashed, some being written (disk queue depth), and
+ * 1 MiB stages. On the benchmark VM (virtio disk, docs/BENCHMARKS.md) the signing pass of 1 GiB, bound
+ * by the disk, took 0.94-1.15 s with 1 MiB stages against 1.24-1.60 s with 4 MiB stages and 1.04-1.27 s
+ * with 2 MiB ones (same 32 MiB in all, alternating runs): smaller writes keep more of them in flight
+ * and start the first one sooner.
+ */
+export const STAGE_BYTES = 1024 * 1024;
+/**
+ * 32 stages (32 MiB): one being filled, one being hashed, many being written (disk queue depth), and
  * slack for the input's hasher on the other thread, which hashes the same stages and may lag behind
  * the main thread for a while on a busy machine: a stage is refilled only when both are done with it.
  */
-const STAGES = 8;
+const STAGES = 32;
 /** The largest alignment a block device asks for (logical block size); probing steps by malloc's 16. */
 const MAX_ALIGNMENT = 4096;
 

@@ -8,19 +8,42 @@
 import { Worker } from 'node:worker_threads';
 import { CeremonyError } from '../errors.js';
 
-// Plain CommonJS so the worker needs no file of its own next to the compiled code.
+// Plain CommonJS so the worker needs no file of its own next to the compiled code. The pool comes in
+// the first message, not in workerData, so that the thread can be started before the pool exists.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const pool = Buffer.from(workerData.pool);
+let pool;
 const h = createHash('sha256');
 parentPort.on('message', (m) => {
+  if (m.pool) return void (pool = Buffer.from(m.pool));
   if (m.bytes) h.update(m.bytes);
   else if (m.length !== undefined) h.update(pool.subarray(m.offset, m.offset + m.length));
   else return parentPort.postMessage({ digest: h.digest() });
   parentPort.postMessage({ done: true });
 });
 `;
+
+/** A thread started ahead of the pass, taken by the next StageHasher.start(). */
+let spare: Worker | undefined;
+
+/**
+ * Start the hashing thread before the signing pass needs it. A thread's start-up costs ~0.1 s of CPU;
+ * started with the pass, the main thread ran through the free stages and then waited for it. Started
+ * at the beginning of a ceremony, it comes up on the other core while the ceremony logs in and opens
+ * its record. An unused spare does not keep the process alive.
+ */
+export function prestartStageHasher(): void {
+  if (spare) return;
+  const w = new Worker(WORKER_SOURCE, { eval: true });
+  w.unref();
+  const drop = () => {
+    if (spare === w) spare = undefined;
+  };
+  w.once('error', drop);
+  w.once('exit', drop);
+  spare = w;
+}
 
 interface Pending {
   resolve: (digest: Buffer | undefined) => void;
@@ -45,9 +68,13 @@ export class StageHasher {
     worker.once('exit', (code) => failAll(new CeremonyError('INTERNAL', `the input hashing thread stopped early (exit ${code})`)));
   }
 
-  /** A hasher over views into `pool` (the stage buffers). */
+  /** A hasher over views into `pool` (the stage buffers), on the prestarted thread if there is one. */
   static start(pool: SharedArrayBuffer): StageHasher {
-    return new StageHasher(new Worker(WORKER_SOURCE, { eval: true, workerData: { pool } }), pool);
+    const worker = spare ?? new Worker(WORKER_SOURCE, { eval: true });
+    spare = undefined;
+    worker.ref();
+    worker.postMessage({ pool });
+    return new StageHasher(worker, pool);
   }
 
   private send(message: object): Promise<Buffer | undefined> {

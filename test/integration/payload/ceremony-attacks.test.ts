@@ -46,7 +46,7 @@ beforeAll(async () => {
   const inbox = join(hsm.dir, 'inbox');
   mkdirSync(inbox);
   payload = join(inbox, 'update.unsigned');
-  makeUnsignedPayload(payload, 13 * 1024 * 1024 + 77); // several 4 MiB stages: reads 3, 4, 5, 6 are blob reads
+  makeUnsignedPayload(payload, 13 * 1024 * 1024 + 77); // several stages: reads 3, 4, 5, 6 are blob reads
   bs = await makeDemoBuildServer(inbox, { rsaBits: 2048, alsoSign: ['update.unsigned'] });
 }, 180_000);
 

@@ -94,7 +94,7 @@ describe('signing is byte-identical to delta_generator', () => {
     await verifyPayload(out, [DEV_PUB]);
   });
 
-  it('handles a manifest larger than one 4 MiB write stage', async () => {
+  it('handles a manifest larger than several write stages', async () => {
     const ops = Array.from({ length: 100_000 }, (_, i) => ({ type: 0, data_offset: i, data_length: 1, data_sha256_hash: Buffer.alloc(32, i & 0xff) }));
     const manifest = Buffer.from(ManifestType.encode({ partition_operations: ops, block_size: 4096 }).finish());
     expect(manifest.length).toBeGreaterThan(4 * 1024 * 1024);
@@ -258,7 +258,7 @@ describe('signing refuses what it must, and leaves no output behind', () => {
 });
 
 describe('a payload changed between reads is never signed (issue 12, item 1)', () => {
-  // Reads 1 and 2 are the header and the manifest; from read 3 on, the blob area in 4 MiB stages.
+  // Reads 1 and 2 are the header and the manifest; from read 3 on, the blob area in stages (output-file.ts).
   for (const n of [3, 4, 5]) {
     it(`bytes swapped on read ${n} and put back: DIGEST_MISMATCH, nothing signed or written`, async () => {
       const input = join(dir, 'big.unsigned');
