@@ -35,13 +35,13 @@ const LOGINS: ReadonlySet<CeremonyStep> = new Set<CeremonyStep>(['hsm-login', 'r
  * refused by the token (UNSEALABLE_REFUSAL_CODES) before any login had succeeded.
  */
 export function isUnsealableRefusal(events: NumberedEvent[], findings: Finding[]): boolean {
+  // seal-missing is found only for a log whose last line is ceremony-end (review.ts), so it stands for "ended".
   const problems = findings.filter((f) => f.class !== 'note');
   if (problems.length === 0 || !problems.every((f) => f.code === 'seal-missing')) return false;
-  const last = events.at(-1)?.event;
-  if (last?.step !== 'ceremony-end' || last.result !== 'failed') return false;
+  if (events.at(-1)?.event.result !== 'failed') return false;
   if (events.some((e) => e.event.step === 'seal')) return false;
   const failedAt = events.findIndex((e) => e.event.result === 'failed');
   const failure = events[failedAt]?.event;
-  if (failure?.step !== LOGIN_STEP || failure.code === undefined || !UNSEALABLE_REFUSAL_CODES.includes(failure.code)) return false;
+  if (failure?.step !== LOGIN_STEP || !UNSEALABLE_REFUSAL_CODES.includes(failure.code ?? '')) return false;
   return !events.slice(0, failedAt).some((e) => LOGINS.has(e.event.step) && e.event.result === 'ok');
 }
