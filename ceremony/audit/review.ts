@@ -277,7 +277,8 @@ function headlineOf(verdict: Verdict, pinned: boolean, refusal: Review['refusal'
     case 'refused':
       return `refused at step ${refusal?.step ?? 'unknown'}${pin}`;
     case 'refused-unsealed':
-      return `refused at step ${refusal?.step ?? 'unknown'} (unsealed)`;
+      // isUnsealableRefusal found the failed hsm-login event: the refusal is always there.
+      return `refused at step ${refusal!.step} (unsealed)`;
     case 'policy-violation':
       return 'policy violation';
     default:
@@ -385,8 +386,8 @@ export async function reviewRecord(dir: string, options: ReviewOptions = {}): Pr
 
   const failed = events.some((e) => e.event.result === 'failed');
   const outcome: Review['outcome'] = !ended ? 'unfinished' : failed ? 'failed' : 'completed';
-  const refusal = failed ? refusalOf(events) : undefined;
   const verdict = verdictOf(findings, outcome, events);
+  const refusal = failed ? refusalOf(events) : undefined;
   const pinned = seal.status.valid && seal.status.pinned;
   const headline = headlineOf(verdict, pinned, refusal);
   const summary = summarize(verdict, headline, findings, events, seal.status, lineCount, refusal);
@@ -436,7 +437,7 @@ function summarize(verdict: Verdict, headline: string, findings: Finding[], even
     case 'refused':
       return `${headline} (line ${refusal?.line ?? '?'}): ${refusal?.code ? `${refusal.code}: ` : ''}${refusal?.detail ?? ''}; ${events.length} of ${lines} lines, ${sealedBy}`;
     case 'refused-unsealed':
-      return `refused at step ${refusal?.step ?? 'unknown'} (line ${refusal?.line ?? '?'}): ${refusal?.code ?? ''}: ${refusal?.detail ?? ''} — unsealed: the seal key is behind the PIN the token refused, so nothing proves who wrote this log or that nothing was cut from it`;
+      return `refused at step ${refusal!.step} (line ${refusal!.line}): ${refusal!.code}: ${refusal!.detail} — unsealed: the seal key is behind the PIN the token refused, so nothing proves who wrote this log or that nothing was cut from it`;
     case 'intact':
       return `${headline}: ${events.length} of ${lines} lines, ${sealedBy}; the ceremony completed`;
   }
