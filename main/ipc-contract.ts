@@ -289,10 +289,11 @@ export interface HandedOutShare {
 
 /**
  * The reviewer's verdict (ceremony/audit/review.ts). `refused`: the record is intact and the ceremony
- * refused by policy (tampered input, wrong PIN, unconfirmed session); `incomplete`: it stopped (killed,
- * crashed) without an end.
+ * refused by policy (tampered input, wrong PIN, unconfirmed session); `refused-unsealed`: whole and
+ * ended, refused by the token at the PIN that guards the seal key itself, so unsealed (not a pass);
+ * `incomplete`: it stopped (killed, crashed) without an end.
  */
-export type Verdict = 'intact' | 'refused' | 'incomplete' | 'tampered' | 'policy-violation';
+export type Verdict = 'intact' | 'refused' | 'refused-unsealed' | 'incomplete' | 'tampered' | 'policy-violation';
 export interface PinnedCertificateView {
   /** The file's name (not its path): what the auditor chose. */
   file: string;

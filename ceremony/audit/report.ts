@@ -20,6 +20,7 @@ const e = escapeHtml;
 const VERDICT_TEXT: Record<Verdict, string> = {
   intact: 'Intact',
   refused: 'Refused',
+  'refused-unsealed': 'Refused — unsealed',
   incomplete: 'Incomplete',
   tampered: 'Tampered',
   'policy-violation': 'Policy violation',
@@ -31,7 +32,7 @@ h1{font-size:1.6rem;margin:0 0 .25rem}h2{font-size:1.15rem;margin:2rem 0 .5rem;b
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px;word-break:break-all}
 .verdict{display:inline-block;padding:.4rem .9rem;border-radius:4px;font-weight:700;font-size:1.1rem;color:#fff}
-.v-intact{background:#1a7f37}.v-refused{background:#0969da}.v-unpinned{background:#57606a}.v-incomplete{background:#9a6700}.v-tampered{background:#cf222e}.v-policy-violation{background:#bc4c00}
+.v-intact{background:#1a7f37}.v-refused{background:#0969da}.v-refused-unsealed{background:#8250df}.v-unpinned{background:#57606a}.v-incomplete{background:#9a6700}.v-tampered{background:#cf222e}.v-policy-violation{background:#bc4c00}
 .r-ok,.o-pass,.s-match{color:#1a7f37}.r-failed,.o-fail,.c-tampered,.s-mismatch{color:#cf222e;font-weight:600}
 .r-refused,.r-warning,.r-override,.o-warning,.c-policy{color:#bc4c00;font-weight:600}.c-incomplete{color:#9a6700;font-weight:600}
 .muted,.o-not-applicable,.c-note,.s-absent{color:#57606a}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0}
@@ -70,7 +71,8 @@ export function renderReport(review: Review, generatedAt: Date = new Date()): st
   rows.push(`<title>Ceremony record review – ${e(review.kind ?? 'unknown')} ${e(review.ceremonyId ?? '')}</title><style>${CSS}</style></head><body>`);
   rows.push(`<h1>Ceremony record review</h1>`);
   // Never a green "Intact" for a seal nobody pinned: whoever rewrites a record re-seals it with his own
-  // key in keys/ (issue 12 item 11). The badge then says so and is grey.
+  // key in keys/ (issue 12 item 11). The badge then says so and is grey. A refusal no seal key could
+  // reach has a badge of its own (purple), neither the refused blue nor the incomplete amber.
   const badge = (review.verdict === 'intact' || review.verdict === 'refused') && !review.pinned ? 'unpinned' : review.verdict;
   const badgeText = `${VERDICT_TEXT[review.verdict]}${review.pinned || (review.verdict !== 'intact' && review.verdict !== 'refused') ? '' : ' (seal not pinned)'}`;
   rows.push(`<p><span class="verdict v-${e(badge)}" id="verdict" data-verdict="${e(review.verdict)}">${e(badgeText)}</span></p>`);
@@ -97,7 +99,7 @@ export function renderReport(review: Review, generatedAt: Date = new Date()): st
 
   rows.push(`<h2>Seal</h2><dl>`);
   const s = review.seal;
-  rows.push(`<dt>Seal</dt><dd>${!s.present ? 'missing (log.jsonl.asc absent)' : s.valid ? 'valid OpenPGP signature over log.jsonl' : '<span class="c-tampered">does not verify</span>'}</dd>`);
+  rows.push(`<dt>Seal</dt><dd>${!s.present ? `missing (log.jsonl.asc absent)${review.verdict === 'refused-unsealed' ? ': the seal key is behind the PIN the token refused, so the record of this refusal could not be sealed' : ''}` : s.valid ? 'valid OpenPGP signature over log.jsonl' : '<span class="c-tampered">does not verify</span>'}</dd>`);
   // As GnuPG names it: the key that made the signature, then its certificate's primary key.
   if (s.signerFingerprint) rows.push(`<dt>Signed by</dt><dd>${s.signingKeyFingerprint && s.signingKeyFingerprint !== s.signerFingerprint ? `subkey <code>${e(s.signingKeyFingerprint)}</code>, primary key <code>${e(s.signerFingerprint)}</code>` : `key <code>${e(s.signerFingerprint)}</code>`}</dd>`);
   if (s.created) rows.push(`<dt>Sealed at</dt><dd>${e(s.created)}</dd>`);

@@ -25,14 +25,17 @@ import { finding, type Finding, type PolicyCheck } from './findings.js';
 import { checkPolicy, type NumberedEvent } from './policy.js';
 import { checkSeal, readCertificates, summarizeCertificate, type CertificateSummary, type SealStatus } from './seal-check.js';
 import { KEYS_DIR, LOG_FILE, MANIFEST_FILE, SEAL_FILE, compactUtc } from './record.js';
+import { isUnsealableRefusal } from './unsealed-refusal.js';
 
 /**
  * intact: sealed, whole, the ceremony completed; refused: sealed and whole, the ceremony stopped at a
  * step that refused (a tampered input, a wrong PIN, an unconfirmed session, bad shares) as policy says it
- * must; incomplete: not sealed (killed, crashed, or a refusal no key could seal); tampered;
- * policy-violation. Only intact and refused pass (exit 0).
+ * must; refused-unsealed: whole, chained and ended, stopped by the token refusing the PIN that guards the
+ * seal key itself (unsealed-refusal.ts), so nothing proves its author or its end; incomplete: not sealed
+ * (killed, crashed, or unsealed for any other reason); tampered; policy-violation. Only intact and
+ * refused pass (exit 0).
  */
-export type Verdict = 'intact' | 'refused' | 'incomplete' | 'tampered' | 'policy-violation';
+export type Verdict = 'intact' | 'refused' | 'refused-unsealed' | 'incomplete' | 'tampered' | 'policy-violation';
 
 /** The verdicts a record passes with (exit 0). */
 export function verdictPasses(verdict: Verdict): boolean {
@@ -253,10 +256,10 @@ async function checkArtifacts(dir: string, manifest: Manifest, findings: Finding
   return out;
 }
 
-function verdictOf(findings: Finding[], outcome: Review['outcome']): Verdict {
+function verdictOf(findings: Finding[], outcome: Review['outcome'], events: NumberedEvent[]): Verdict {
   if (findings.some((f) => f.class === 'tampered')) return 'tampered';
   if (findings.some((f) => f.class === 'policy')) return 'policy-violation';
-  if (findings.some((f) => f.class === 'incomplete')) return 'incomplete';
+  if (findings.some((f) => f.class === 'incomplete')) return isUnsealableRefusal(events, findings) ? 'refused-unsealed' : 'incomplete';
   return outcome === 'failed' ? 'refused' : 'intact';
 }
 
@@ -273,6 +276,9 @@ function headlineOf(verdict: Verdict, pinned: boolean, refusal: Review['refusal'
       return `intact${pin}`;
     case 'refused':
       return `refused at step ${refusal?.step ?? 'unknown'}${pin}`;
+    case 'refused-unsealed':
+      // isUnsealableRefusal found the failed hsm-login event: the refusal is always there.
+      return `refused at step ${refusal!.step} (unsealed)`;
     case 'policy-violation':
       return 'policy violation';
     default:
@@ -380,7 +386,7 @@ export async function reviewRecord(dir: string, options: ReviewOptions = {}): Pr
 
   const failed = events.some((e) => e.event.result === 'failed');
   const outcome: Review['outcome'] = !ended ? 'unfinished' : failed ? 'failed' : 'completed';
-  const verdict = verdictOf(findings, outcome);
+  const verdict = verdictOf(findings, outcome, events);
   const refusal = failed ? refusalOf(events) : undefined;
   const pinned = seal.status.valid && seal.status.pinned;
   const headline = headlineOf(verdict, pinned, refusal);
@@ -430,6 +436,8 @@ function summarize(verdict: Verdict, headline: string, findings: Finding[], even
     }
     case 'refused':
       return `${headline} (line ${refusal?.line ?? '?'}): ${refusal?.code ? `${refusal.code}: ` : ''}${refusal?.detail ?? ''}; ${events.length} of ${lines} lines, ${sealedBy}`;
+    case 'refused-unsealed':
+      return `refused at step ${refusal!.step} (line ${refusal!.line}): ${refusal!.code}: ${refusal!.detail} — unsealed: the seal key is behind the PIN the token refused, so nothing proves who wrote this log or that nothing was cut from it`;
     case 'intact':
       return `${headline}: ${events.length} of ${lines} lines, ${sealedBy}; the ceremony completed`;
   }

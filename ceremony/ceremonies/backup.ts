@@ -25,7 +25,7 @@ import { readCertificate, findOpenpgpKeys } from '../openpgp/hsm-store.js';
 import type { SealedRecord } from '../audit/record.js';
 import type { CeremonyConfig } from '../config.js';
 import { CeremonyRun, withCeremony, type CeremonyContext } from './runner.js';
-import { hsmSealer } from './seal-key.js';
+import { chooseSealKey, hsmSealer } from './seal-key.js';
 import { ROOT_KEY_LABEL, readQuorumState } from './quorum-state.js';
 import { collectQuorum, type ShareInputs } from './quorum-shares.js';
 import { sealBackup, type BackupKey, type BackupToken } from './backup-file.js';
@@ -174,6 +174,17 @@ export async function runBackup(o: BackupOptions): Promise<BackupResult> {
         };
       },
       () => sealer,
+      // Refused before the root key was unlocked (too few shares, shares of another set): the maintainer's
+      // PIN reaches the signing token, whose current signing key seals the record of the refusal, as at a
+      // renewal. Never after a wrong PIN: each try costs one on the token.
+      async () => {
+        if (signing || attempts.wrong > 0 || run.record.failedStep === 'hsm-login') return undefined;
+        const ts = TokenSession.open(mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] });
+        signing = ts;
+        if (signingPin.interactive) o.reporter.warn('the PIN of the signing token is asked only to seal the record of this refusal (Ctrl-C leaves it unsealed)');
+        await ts.login(signingPin, attempts, { warn: (m) => o.reporter.warn(m) });
+        return hsmSealer(ts, await chooseSealKey(ts, { now: o.now() }), o.now);
+      },
     );
     return { ...value, record: sealed };
   } finally {

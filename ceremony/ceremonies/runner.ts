@@ -183,7 +183,10 @@ export class CeremonyRun {
     return this.sealed;
   }
 
-  /** Leave the record unsealed (no seal key could be used); it verifies as incomplete. */
+  /**
+   * Leave the record unsealed (no seal key could be used). It reviews as incomplete, or as refused-unsealed
+   * when the token refused the PIN guarding the seal key (ceremony/audit/unsealed-refusal.ts); never a pass.
+   */
   abandon(): void {
     this.record.close();
   }

@@ -4,7 +4,8 @@
  * the green badge; with the root certificate pinned (chosen in main, checked) it is; a secret key is refused
  * as a pin and a stranger's certificate makes the seal untrusted; the artifacts are checked in a folder the
  * auditor chooses (a copy elsewhere), and a changed copy makes the record tampered. A sign ceremony that
- * refused a tampered input reviews as refused, not incomplete. Reports export as HTML and PDF.
+ * refused a tampered input reviews as refused, not incomplete; one stopped by a wrong PIN, whose seal key is
+ * behind that PIN, reviews as refused-unsealed with a badge of its own. Reports export as HTML and PDF.
  */
 import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,9 @@ import { expectNoHorizontalScroll, keepScreenshot } from './layout.js';
 
 let f: CeremonyFixture;
 let record: string;
+/** One inbox per fixture (makeInbox makes its folder once), whichever test asks first. */
+let inboxMade: Awaited<ReturnType<typeof makeInbox>> | undefined;
+const inboxOf = async () => (inboxMade ??= await makeInbox(f));
 test.beforeAll(async () => {
   f = await makeFixture();
   record = runInit(f).record;
@@ -112,7 +116,7 @@ test('an auditor opens the init record: intact but not pinned, then pinned to th
 });
 
 test('a sign ceremony that refused a tampered input reviews as refused in the Audit workspace, not as incomplete', async ({ page }, testInfo) => {
-  const { inbox, tampered } = await makeInbox(f);
+  const { inbox, tampered } = await inboxOf();
   const records = join(f.dir, 'refusals');
   mkdirSync(records);
   const pinFile = join(f.dir, 'refusal.pin');
@@ -141,6 +145,57 @@ test('a sign ceremony that refused a tampered input reviews as refused in the Au
     await expect(page.getByRole('table', { name: 'Timeline' })).toContainText('refused');
     await expectNoHorizontalScroll(page);
     await keepScreenshot(page, testInfo, 'audit-refused');
+  } finally {
+    await app.close();
+  }
+});
+
+test('a sign ceremony stopped by a wrong PIN reviews as refused-unsealed in the Audit workspace: its own badge, never green, and why it is not sealed', async ({ page }, testInfo) => {
+  const { inbox, files, tampered } = await inboxOf();
+  const records = join(f.dir, 'wrong-pin');
+  mkdirSync(records);
+  const pinFile = join(f.dir, 'wrong.pin');
+  writeFileSync(pinFile, `${SIGNING_PIN}-not`, { mode: 0o600 });
+  const events = readFileSync(join(record, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: string; key?: { label?: string } });
+  const label = events.find((e) => e.step === 'generate-key' && e.key?.label && e.key.label !== 'root-key')!.key!.label!;
+  const r = runCeremony(
+    ['sign', '--key', `pkcs11:token=signing;object=${label}`, '--trusted-key', join(f.dir, 'keys', 'build-server.asc'), '--out-dir', join(f.dir, 'wrong-pin-out'), '--record-dir', records, '--allow-network', '--pin-file', pinFile, ...files.filter((n) => n !== tampered).map((n) => join(inbox, n))],
+    { env: f.env },
+  );
+  expect(r.code, r.stderr).toBe(3);
+  expect(r.stderr).toContain('error[PIN_INCORRECT]');
+  const [refusal] = readdirSync(records);
+  const app = await openApp(page, { env: f.env, answers: { record: join(records, refusal!), 'pin-certificate': join(f.dir, 'init', 'certificate.asc') } });
+  try {
+    await page.getByRole('tab', { name: 'Audit' }).click();
+    const panel = page.getByRole('tabpanel', { name: 'Audit' });
+    await panel.getByRole('button', { name: 'Pin a certificate…' }).click();
+    await panel.getByRole('button', { name: 'Open a record…' }).click();
+    const verdict = page.getByTestId('verdict');
+    await expect(verdict).toHaveAttribute('data-verdict', 'refused-unsealed');
+    await expect(verdict).toHaveText('REFUSED — UNSEALED');
+    await expect(verdict).toHaveAttribute('data-tone', 'refused-unsealed');
+    await expect(page.getByTestId('headline')).toHaveText('refused at step hsm-login (unsealed)');
+    await expect(page.getByTestId('summary')).toContainText('PIN_INCORRECT');
+    await expect(page.getByTestId('summary')).toContainText('unsealed: the seal key is behind the PIN the token refused');
+    await expect(panel.getByTestId('unsealed-refusal')).toBeVisible();
+    await expect(panel.getByTestId('pinned-certificate')).toHaveCount(0);
+    await expect(page.getByRole('navigation', { name: 'Audit steps' }).locator('[data-step="ceremony-end"]')).toHaveAttribute('data-state', 'failed');
+    // Its own colour: not the green of intact, not the refused or incomplete colours.
+    const colour = await verdict.evaluate((el) => getComputedStyle(el).color);
+    const resolved = await page.evaluate(() =>
+      ['--ok', '--refused', '--warn'].map((v) => {
+        const probe = document.createElement('span');
+        probe.style.color = getComputedStyle(document.documentElement).getPropertyValue(v).trim();
+        document.body.append(probe);
+        const rgb = getComputedStyle(probe).color;
+        probe.remove();
+        return rgb;
+      }),
+    );
+    for (const other of resolved) expect(colour).not.toBe(other);
+    await expectNoHorizontalScroll(page);
+    await keepScreenshot(page, testInfo, 'audit-refused-unsealed');
   } finally {
     await app.close();
   }

@@ -2,11 +2,12 @@
 
 Reads a JSON spec on stdin: {"argv": [...], "cwd": "...", "env": {...}, "steps": [{"expect": REGEX,
 "send": TEXT, "secret": bool}]}. Each step waits for REGEX in the screen after the previous match, then
-types TEXT ("{1}" in it is replaced by the match's first group, to type back what the screen showed). A secret is typed only once the terminal's ECHO flag is off (the program switched to its
+types TEXT ("{1}" in it is replaced by the match's first group, to type back what the screen showed);
+a step with "kill": true sends SIGKILL instead (a ceremony killed at that point, e.g. at a prompt). A secret is typed only once the terminal's ECHO flag is off (the program switched to its
 no-echo mode), so a secret that reaches the screen is the program's fault, never a race of this driver.
 Prints {"screen": ..., "code": ..., "answered": n} as JSON.
 """
-import json, os, pty, re, select, sys, termios, time
+import json, os, pty, re, select, signal, sys, termios, time
 
 spec = json.load(sys.stdin)
 pid, fd = pty.fork()
@@ -31,6 +32,10 @@ while True:
         if not m:
             break
         pos += m.end()
+        if steps[step].get("kill"):
+            os.kill(pid, signal.SIGKILL)
+            step += 1
+            continue
         if steps[step].get("secret"):
             for _ in range(2000):
                 if echo_off():

@@ -16,6 +16,8 @@ export interface PtyStep {
   send: string;
   /** Type it only once the terminal's echo is off (a PIN, a share). */
   secret?: boolean;
+  /** Instead of typing, kill the program (SIGKILL) once `expect` appears: a ceremony killed there. */
+  kill?: boolean;
 }
 
 export interface PtyRun {

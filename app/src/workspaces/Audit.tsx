@@ -76,7 +76,13 @@ export function Audit({ view, onView }: { view: AuditView | null; onView(v: Audi
               {view.ceremony} — <code>{view.folder}</code>
             </p>
             <h3>Seal</h3>
-            {view.pinnedCertificate ? (
+            {view.verdict === 'refused-unsealed' ? (
+              <p className="warning" data-testid="unsealed-refusal">
+                Not sealed: the token refused the PIN that guards the seal key, and the record is never sealed with a key anyone could use without
+                that PIN. The log is whole and ends with the refusal, but nothing proves who wrote it or that nothing was cut from it: it does not
+                pass.
+              </p>
+            ) : view.pinnedCertificate ? (
               <div data-testid="pinned-certificate">
                 <p>
                   Checked against the pinned certificate <code>{view.pinnedCertificate.file}</code> ({view.pinnedCertificate.userIds.join(', ')}):

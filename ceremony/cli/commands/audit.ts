@@ -50,7 +50,9 @@ function reviewJson(review: Review): Record<string, unknown> {
 
 function failure(review: Review): CeremonyError {
   const n = problems(review).length;
-  return new CeremonyError('AUDIT_FAILED', `the record is ${review.verdict === 'policy-violation' ? 'a policy violation' : review.verdict}: ${n} finding(s), first: ${problems(review)[0]?.message ?? review.summary}`, {
+  // An unsealed refusal has one finding, the missing seal; its summary says what was refused and why unsealed.
+  const what = review.verdict === 'refused-unsealed' ? `a refusal left unsealed: ${review.summary}` : `${review.verdict === 'policy-violation' ? 'a policy violation' : review.verdict}: ${n} finding(s), first: ${problems(review)[0]?.message ?? review.summary}`;
+  return new CeremonyError('AUDIT_FAILED', `the record is ${what}`, {
     details: reviewJson(review),
   });
 }

@@ -9,11 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CEREMONY_KINDS } from '../../../ceremony/audit/events.js';
+import { CEREMONY_KINDS, type EventInput } from '../../../ceremony/audit/events.js';
 import { reviewRecord } from '../../../ceremony/audit/review.js';
 import { REPO, expectCleanError, runCeremony } from '../../helpers/cli.js';
 import { makeOpenpgpSealer, type TestSealer } from '../../helpers/openpgp-sealer.js';
-import { writeSampleRecord } from '../../helpers/audit-records.js';
+import { sampleEvents, writeSampleRecord, type SampleFiles } from '../../helpers/audit-records.js';
 
 let sealer: TestSealer;
 let forger: TestSealer;
@@ -88,6 +88,24 @@ describe('the check script in docs/RECORD-FORMAT.md', () => {
     const bad = spawnSync('python3', [script, dir], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
     expect(bad.stderr.trim()).toBe('chain break at line 6');
+  });
+
+  it('never passes an unsealed log: a PIN refusal that could not be sealed and a killed ceremony each exit 1 with their own sentence', async () => {
+    const script = join(work(), 'check-record.py');
+    writeFileSync(script, docScript());
+    const upToLogin = (f: SampleFiles) => {
+      const evs = sampleEvents('sign', f);
+      return evs.slice(0, evs.findIndex((e) => e.step === 'hsm-login') + 1);
+    };
+    const failedLogin: EventInput = { step: 'hsm-login', result: 'failed', code: 'PIN_INCORRECT', detail: "wrong PIN for token 'signing'" };
+    const refused = await writeSampleRecord(work(), 'sign', undefined, { events: (f) => [...upToLogin(f), failedLogin] });
+    const r = spawnSync('python3', [script, refused], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^unsealed: the log ends failed \(ceremony stopped: step hsm-login failed; .*\); nothing proves its author or its end$/);
+    const killed = await writeSampleRecord(work(), 'sign', undefined, { events: upToLogin });
+    const k = spawnSync('python3', [script, killed], { encoding: 'utf8' });
+    expect(k.status).toBe(1);
+    expect(k.stderr.trim()).toBe('incomplete, stopped after step hsm-login');
   });
 });
 

@@ -1,15 +1,19 @@
 /**
  * Refusals read as refusals (issue 13): a ceremony that correctly refused is sealed whenever a seal key
  * can be reached and reviews as "refused at step X" (exit 0 from `audit verify` with the seal pinned),
- * never as "incomplete" like a killed one; and what can be found before the ceremony (usage, a missing
- * PIN source, a missing key, an existing output) is refused before any record exists.
- * Real SoftHSM tokens, the real binary, real init/renew ceremonies.
+ * never as "incomplete" like a killed one; a wrong PIN at sign, where the seal key is behind the very PIN
+ * the token refused, reviews as "refused-unsealed" (exit 1), and so does a forged cut of a sealed record
+ * ending in such a refusal; and what can be found before the ceremony (usage, a missing PIN source, a
+ * missing key, an existing output) is refused before any record exists.
+ * Real SoftHSM tokens, the real binary (under a real pty where a person types), real init/renew ceremonies.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../../helpers/softhsm.js';
 import { expectCleanError, runCeremony } from '../../helpers/cli.js';
+import { runUnderPty } from '../../helpers/pty.js';
 import { makeGpgHome } from '../../helpers/gpg.js';
 import { makeDemoBuildServer, type DemoBuildServer } from '../../../ceremony/release/demo-build-server.js';
 import { reviewRecord, type Review } from '../../../ceremony/audit/review.js';
@@ -38,6 +42,23 @@ function expectRefused(r: Review, step: string, code: string): void {
   expect(r.headline).toBe(`refused at step ${step}`);
   expect(r.summary).toMatch(new RegExp(`^refused at step ${step} \\(line \\d+\\): ${code}: `));
   expect(r.policy.find((p) => p.name === 'nothing-after-failure')?.outcome).toBe('pass');
+}
+
+/**
+ * A refusal no seal key could reach: whole and ended, unsealed, its own verdict, and `audit verify` fails it
+ * (exit 1, AUDIT_FAILED) with the refusal and why it is unsealed on its first line.
+ */
+async function expectRefusedUnsealed(record: string, code: string): Promise<Review> {
+  const r = await reviewRecord(record, pinned('release.asc'));
+  expect(r.verdict, r.summary).toBe('refused-unsealed');
+  expect(r.seal.present).toBe(false);
+  expect(r.lastStep).toBe('ceremony-end');
+  expect(r.refusal).toMatchObject({ step: 'hsm-login', code });
+  const v = runCeremony(['audit', 'verify', '--trusted-key', 'release.asc', record], { cwd: work });
+  expectCleanError(v, 'AUDIT_FAILED', 1);
+  expect(v.stdout.split('\n')[0]).toMatch(new RegExp(`^refused at step hsm-login \\(line \\d+\\): ${code}: .* — unsealed: the seal key is behind the PIN the token refused`));
+  expect(v.stderr).toContain('the record is a refusal left unsealed: refused at step hsm-login');
+  return r;
 }
 
 /** `ceremony audit verify` passes a refused record (exit 0) and prints the verdict once. */
@@ -79,16 +100,123 @@ describe('sign: refused, sealed, reviewed as refused', () => {
     expectAuditPasses(record, 'release.asc');
   });
 
-  it('a wrong PIN: the key that would seal is the one whose PIN was refused, so the record ends refused but unsealed (incomplete, exit 1)', async () => {
+  it('a wrong PIN: the key that would seal is the one whose PIN was refused, so the record ends refused-unsealed (exit 1), not incomplete', async () => {
     const run = runCeremony(['sign', '--trusted-key', 'bs/build-server.asc', '--key', KEY, '--out-dir', 'out-pin', '--record-dir', 'rec-pin', '--allow-network', ...bs.files], { env: { ...hsm.env, CEREMONY_PIN: 'not-the-pin' }, cwd: work });
     expectCleanError(run, 'PIN_INCORRECT', 3);
-    const r = await reviewRecord(only('rec-pin'), pinned('release.asc'));
-    expect(r.verdict).toBe('incomplete');
-    expect(r.lastStep).toBe('ceremony-end');
-    expect(r.summary).toMatch(/refused at step hsm-login \(line \d+\)/);
+    const r = await expectRefusedUnsealed(only('rec-pin'), 'PIN_INCORRECT');
     // exactly one try was spent: no second login to seal after a wrong PIN
     expect(r.events.filter((e) => e.event.step === 'hsm-login' && e.event.result === 'refused')).toHaveLength(1);
   });
+
+  it('an untrusted input (signed by a key that is not the pinned build key): refused at verify-input, sealed', async () => {
+    const run = runCeremony(['sign', '--trusted-key', 'release.asc', '--key', KEY, '--out-dir', 'out-untrusted', '--record-dir', 'rec-untrusted', '--allow-network', ...bs.files], { env, cwd: work });
+    expect(run.code, run.stderr).toBe(1);
+    expect(existsSync(join(work, 'out-untrusted')) ? readdirSync(join(work, 'out-untrusted')) : []).toEqual([]);
+    const record = only('rec-untrusted');
+    const r = await reviewRecord(record, pinned('release.asc'));
+    expectRefused(r, 'verify-input', 'SIGNATURE_UNTRUSTED');
+    expectAuditPasses(record, 'release.asc');
+  });
+});
+
+describe('sign at a terminal: a wrong PIN on every try, a killed ceremony, a wrong PIN then the right one', () => {
+  /** A person at a terminal: no CEREMONY_PIN, so the PIN is asked (without echo) on the pty. */
+  const tty = () => ({ ...hsm.env, CEREMONY_PIN: undefined });
+  const signAt = (rec: string) => ['sign', '--trusted-key', 'bs/build-server.asc', '--key', KEY, '--out-dir', `out-${rec}`, '--record-dir', rec, '--allow-network', ...bs.files.map((f) => f.slice(work.length + 1))];
+  const pinPrompt = "PIN for token 'signing': ";
+
+  it('a wrong PIN on every try: the ceremony stops after the third (PIN_ATTEMPTS_EXHAUSTED) and the record reviews refused-unsealed, exit 1', async () => {
+    const run = runUnderPty(signAt('rec-tty-wrong'), [
+      { expect: 'Type yes to sign 2 files: ', send: 'yes\r' },
+      { expect: pinPrompt, send: 'wrong-one\r', secret: true },
+      { expect: pinPrompt, send: 'wrong-two\r', secret: true },
+      { expect: pinPrompt, send: 'wrong-three\r', secret: true },
+    ], { env: tty(), cwd: work });
+    expect(run.code, run.screen).toBe(3);
+    expect(run.answered).toBe(4);
+    expect(run.screen).toMatch(/error\[PIN_ATTEMPTS_EXHAUSTED\]/);
+    const r = await expectRefusedUnsealed(only('rec-tty-wrong'), 'PIN_ATTEMPTS_EXHAUSTED');
+    expect(r.events.filter((e) => e.event.step === 'hsm-login' && e.event.result === 'refused')).toHaveLength(3);
+  }, 120_000);
+
+  it('a ceremony killed at the PIN prompt after a wrong try still reviews as incomplete (no end, no refusal verdict), exit 1', async () => {
+    const run = runUnderPty(signAt('rec-tty-killed'), [
+      { expect: 'Type yes to sign 2 files: ', send: 'yes\r' },
+      { expect: pinPrompt, send: 'wrong-one\r', secret: true },
+      { expect: pinPrompt, send: '', kill: true },
+    ], { env: tty(), cwd: work });
+    expect(run.code, run.screen).toBe(-9);
+    const record = only('rec-tty-killed');
+    const r = await reviewRecord(record, pinned('release.asc'));
+    expect(r.verdict, r.summary).toBe('incomplete');
+    expect(r.outcome).toBe('unfinished');
+    expect(r.summary).toMatch(/^incomplete, stopped after step hsm-login \(line \d+\)$/);
+    expect(r.events.some((e) => e.event.step === 'hsm-login' && e.event.result === 'refused')).toBe(true);
+    const v = runCeremony(['audit', 'verify', '--trusted-key', 'release.asc', record], { cwd: work });
+    expectCleanError(v, 'AUDIT_FAILED', 1);
+    expect(v.stdout.split('\n')[0]).toMatch(/^incomplete, stopped after step hsm-login/);
+  }, 120_000);
+
+  it('a wrong PIN, then the right one: signed, the wrong try on record as refused, sealed, intact', async () => {
+    const run = runUnderPty(signAt('rec-tty-retry'), [
+      { expect: 'Type yes to sign 2 files: ', send: 'yes\r' },
+      { expect: pinPrompt, send: 'wrong-one\r', secret: true },
+      { expect: pinPrompt, send: `${PIN}\r`, secret: true },
+    ], { env: tty(), cwd: work });
+    expect(run.code, run.screen).toBe(0);
+    const r = await reviewRecord(only('rec-tty-retry'), pinned('release.asc'));
+    expect(r.verdict, r.summary).toBe('intact');
+    expect(r.pinned).toBe(true);
+    expect(r.events.filter((e) => e.event.step === 'hsm-login').map((e) => [e.event.result, e.event.code])).toEqual([['refused', 'PIN_INCORRECT'], ['ok', undefined]]);
+  }, 120_000);
+
+  it('not confirmed, then a wrong PIN and the right one for the seal: refused at confirm, sealed, nothing signed', async () => {
+    const run = runUnderPty(signAt('rec-tty-no'), [
+      { expect: 'Type yes to sign 2 files: ', send: 'no\r' },
+      { expect: pinPrompt, send: 'wrong-one\r', secret: true },
+      { expect: pinPrompt, send: `${PIN}\r`, secret: true },
+    ], { env: tty(), cwd: work });
+    expect(run.code, run.screen).toBe(1);
+    expect(run.screen).toMatch(/error\[NOT_CONFIRMED\]/);
+    expect(existsSync(join(work, 'out-rec-tty-no')) ? readdirSync(join(work, 'out-rec-tty-no')) : []).toEqual([]);
+    const record = only('rec-tty-no');
+    expectRefused(await reviewRecord(record, pinned('release.asc')), 'confirm', 'NOT_CONFIRMED');
+    expectAuditPasses(record, 'release.asc');
+  }, 120_000);
+});
+
+describe('a forger cannot turn a sealed record into a clean refusal', () => {
+  it('a sealed successful sign record cut before its login, with a PIN refusal appended and the seal removed, reviews refused-unsealed (exit 1), never a pass', async () => {
+    const ok = runCeremony(['sign', '--trusted-key', 'bs/build-server.asc', '--key', KEY, '--out-dir', 'out-good', '--record-dir', 'rec-good', '--allow-network', ...bs.files], { env, cwd: work });
+    expect(ok.code, ok.stderr).toBe(0);
+    const good = only('rec-good');
+    expect((await reviewRecord(good, pinned('release.asc'))).verdict).toBe('intact');
+    // The forger keeps everything up to the login, appends what a wrong PIN writes, re-computes the chain.
+    const forged = join(work, 'rec-forged', good.slice(good.lastIndexOf('/') + 1));
+    cpSync(good, forged, { recursive: true });
+    const lines = readFileSync(join(forged, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const cut = lines.slice(0, lines.findIndex((e) => e.step === 'hsm-login'));
+    const last = cut.at(-1)!;
+    const forge = (step: string, result: string, detail: string, code?: string) => ({ ...last, step, actor: { role: step === 'ceremony-end' ? 'system' : 'maintainer' }, result, detail, ...(code ? { code } : {}), inputs: undefined, key: undefined });
+    const events = [...cut, forge('hsm-login', 'refused', "wrong PIN for token 'signing'", 'PIN_INCORRECT'), forge('hsm-login', 'failed', "wrong PIN for token 'signing' (2 tries left before the ceremony stops)", 'PIN_INCORRECT'), forge('ceremony-end', 'failed', 'ceremony stopped: step hsm-login failed; no seal key could be reached, so the record is not sealed')];
+    let prev = '0'.repeat(64);
+    const text = events
+      .map((e, i) => {
+        const line = JSON.stringify({ ...e, seq: i + 1, prev });
+        prev = createHash('sha256').update(line).digest('hex');
+        return line + '\n';
+      })
+      .join('');
+    writeFileSync(join(forged, 'log.jsonl'), text);
+    // With the old seal left in place it is tampered; with the seal removed, an unsealed refusal: exit 1 either way.
+    const kept = await reviewRecord(forged, pinned('release.asc'));
+    expect(kept.verdict).toBe('tampered');
+    expectCleanError(runCeremony(['audit', 'verify', '--trusted-key', 'release.asc', forged], { cwd: work }), 'AUDIT_FAILED', 1);
+    rmSync(join(forged, 'log.jsonl.asc'));
+    await expectRefusedUnsealed(forged, 'PIN_INCORRECT');
+    const plain = runCeremony(['audit', 'verify', forged], { cwd: work });
+    expect(plain.code).toBe(1);
+  }, 120_000);
 });
 
 describe('an empty PIN is never sent to the token', () => {
@@ -191,6 +319,16 @@ describe('renew: refused, sealed, reviewed as refused', () => {
     const r = await reviewRecord(record, pinned('init/certificate.asc'));
     expectRefused(r, 'quorum-reached', 'QUORUM_NOT_MET');
     expect(r.events.some((e) => e.event.step === 'share-refused' && e.event.result === 'refused')).toBe(true);
+    expectAuditPasses(record, 'init/certificate.asc');
+  }, 120_000);
+
+  it('too few shares (one of two, nobody at a terminal to paste another): refused at quorum-reached, sealed', async () => {
+    const run = renew('rec-few', ['alice']);
+    expectCleanError(run, 'QUORUM_NOT_MET', 1);
+    const record = only('rec-few');
+    const r = await reviewRecord(record, pinned('init/certificate.asc'));
+    expectRefused(r, 'quorum-reached', 'QUORUM_NOT_MET');
+    expect(r.events.map((e) => e.event.step)).not.toContain('root-login');
     expectAuditPasses(record, 'init/certificate.asc');
   }, 120_000);
 

@@ -105,6 +105,27 @@ afterAll(() => {
   gpg?.cleanup();
 });
 
+/** Run `act` and return the one record folder it added under records/. */
+function recordOf(act: () => void): string {
+  const before = new Set(readdirSync(join(work, 'records')));
+  act();
+  const added = readdirSync(join(work, 'records')).filter((d) => !before.has(d));
+  expect(added).toHaveLength(1);
+  return join(work, 'records', added[0]!);
+}
+
+/**
+ * A backup refused before the root key was unlocked is sealed by the signing token's current signing key
+ * (issue 13), reached with the maintainer's PIN, and reviews as refused with the renewed certificate pinned.
+ */
+async function expectSealedRefusal(record: string, step: string, code: string): Promise<void> {
+  const r = await reviewRecord(record, { trustedCertificates: [readFileSync(join(work, 'renew', 'certificate.asc'), 'utf8')] });
+  expect(r.verdict, r.summary).toBe('refused');
+  expect(r.pinned).toBe(true);
+  expect(r.refusal).toMatchObject({ step, code });
+  expect(r.events.map((e) => e.event.step)).not.toContain('root-login');
+}
+
 /** Move the current tokens aside (the disaster, or a test of fresh tokens); `putBack` undoes it. */
 function tokensAside(name: string): void {
   cpSync(join(hsm.dir, 'tokens'), join(work, name), { recursive: true });
@@ -116,21 +137,25 @@ function putBack(name: string): void {
 }
 
 describe('refused, each with its code, and nothing changed', () => {
-  it('a backup with k-1 shares is refused (QUORUM_NOT_MET): no file, tokens unchanged', () => {
+  it('a backup with k-1 shares is refused (QUORUM_NOT_MET): no file, tokens unchanged, the refusal sealed', async () => {
     const before = tokenDigest();
-    const run = backup('short.backup', 'renew', ['alice', 'bob']);
+    let run!: ReturnType<typeof backup>;
+    const record = recordOf(() => (run = backup('short.backup', 'renew', ['alice', 'bob'])));
     expectCleanError(run, 'QUORUM_NOT_MET', 1);
     expect(existsSync(join(work, 'short.backup'))).toBe(false);
     expect(tokenDigest()).toBe(before);
+    await expectSealedRefusal(record, 'quorum-reached', 'QUORUM_NOT_MET');
   });
 
-  it('a backup with shares of the superseded set is refused (each share SHARE_FOREIGN, then QUORUM_NOT_MET)', () => {
+  it('a backup with shares of the superseded set is refused (each share SHARE_FOREIGN, then QUORUM_NOT_MET), the refusal sealed', async () => {
     const before = tokenDigest();
-    const run = backup('old.backup', 'init', ['alice', 'bob', 'carol']);
+    let run!: ReturnType<typeof backup>;
+    const record = recordOf(() => (run = backup('old.backup', 'init', ['alice', 'bob', 'carol'])));
     expectCleanError(run, 'QUORUM_NOT_MET', 1);
     expect(run.stdout.match(/another split/g)?.length).toBe(3);
     expect(existsSync(join(work, 'old.backup'))).toBe(false);
     expect(tokenDigest()).toBe(before);
+    await expectSealedRefusal(record, 'quorum-reached', 'QUORUM_NOT_MET');
   });
 
   it('a backup never overwrites a file (OUTPUT_EXISTS)', () => {
@@ -166,7 +191,7 @@ describe('refused, each with its code, and nothing changed', () => {
     expect(tokenDigest()).toBe(before);
   });
 
-  it('a tampered backup file is refused (BACKUP_INVALID): no root token made, the fresh signing token unchanged', () => {
+  it('a tampered backup file is refused (BACKUP_INVALID): no root token made, the fresh signing token unchanged', async () => {
     const made = backup('tamper-source.backup', 'renew', ['bob', 'carol', 'dave']);
     expect(made.code, made.stderr + made.stdout).toBe(0);
     const text = readFileSync(join(work, 'tamper-source.backup'), 'utf8');
@@ -180,8 +205,15 @@ describe('refused, each with its code, and nothing changed', () => {
     try {
       hsm.initToken('signing', PIN);
       const fresh = tokenDigest();
-      const run = restore('tampered.backup', 'renew', ['carol', 'dave', 'erin']);
+      let run!: ReturnType<typeof restore>;
+      const record = recordOf(() => (run = restore('tampered.backup', 'renew', ['carol', 'dave', 'erin'])));
       expectCleanError(run, 'BACKUP_INVALID', 1);
+      // No key exists to seal a restore's refusal until its keys are restored (a fresh token, no root
+      // token, no --seal-key): the record ends failed, unsealed, and stays incomplete (not a pass).
+      const r = await reviewRecord(record);
+      expect(r.verdict, r.summary).toBe('incomplete');
+      expect(r.lastStep).toBe('ceremony-end');
+      expect(r.summary).toMatch(/refused at step verify-input \(line \d+\)/);
       expect(tokenDigest()).toBe(fresh);
       expect(hsm.pkcs11Tool(['--list-token-slots'])).not.toMatch(/token label\s*:\s*root\b/);
       // The operators' SO PIN still opens the fresh signing token: it was not handed over.

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { makeSoftHsm, type SoftHsm } from '../../helpers/softhsm.js';
 import { VECTORS, expectCleanError, runCeremony, spawnCeremony } from '../../helpers/cli.js';
 import { makeUnsignedPayload } from '../../unit/payload/make-payload.js';
+import { reviewRecord } from '../../../ceremony/audit/review.js';
 
 const PIN = '24680';
 const CRAU = join(VECTORS, 'crau');
@@ -181,10 +182,14 @@ describe('payload sign refusals leave nothing behind', () => {
     expect(readFileSync(out).equals(readFileSync(SIGNED))).toBe(true);
   });
 
-  it('refuses a wrong PIN and writes nothing', () => {
+  it('refuses a wrong PIN and writes nothing; the record, which the seal key behind that PIN cannot seal, reviews refused-unsealed', async () => {
     const out = join(work, 'x');
     expectCleanError(runCeremony(['payload', 'sign', ...ceremonyArgs(), '--key', DEV_URI, '--out', out, UNSIGNED], { env: { ...env, CEREMONY_PIN: '00000' } }), 'PIN_INCORRECT', 3);
     expect(existsSync(out)).toBe(false);
+    const [record] = readdirSync(join(work, 'records'));
+    const r = await reviewRecord(join(work, 'records', record!));
+    expect(r.verdict, r.summary).toBe('refused-unsealed');
+    expect(r.refusal).toMatchObject({ step: 'hsm-login', code: 'PIN_INCORRECT' });
   });
 
   it('refuses a key that is not on the token', () => {
