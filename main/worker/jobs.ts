@@ -5,9 +5,10 @@
 
  */
 import { existsSync } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { CeremonyError } from '../../ceremony/errors.js';
+import { openRegularFile } from '../../ceremony/files.js';
 import { loadTrustedCertificates } from '../../ceremony/openpgp/verify/certificate.js';
 import { findDigestsFor, findSignatureFor, verifyReleaseFiles } from '../../ceremony/release/verify-release.js';
 import { previewRenewalOnToken } from '../../ceremony/ceremonies/renewal-preview.js';
@@ -49,7 +50,8 @@ export function classify(name: string, head?: Uint8Array): InboxFile['kind'] {
 
 /** The first bytes of a file (fewer when it is shorter), enough for classify(). */
 export async function headOf(path: string): Promise<Buffer> {
-  const fh = await open(path, 'r');
+  // Opened without blocking and checked on the descriptor: a FIFO put in the inbox is refused, not waited on.
+  const { fh } = await openRegularFile(path, 'inbox file');
   try {
     const buf = Buffer.alloc(CRAU_MAGIC.length);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
