@@ -214,6 +214,8 @@ export function readInputFile(path: string, what: string, maxBytes = 16 * 1024 *
   }
 }
 
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
 /**
  * Read an open descriptor to its end, at most `maxBytes` (one byte more is asked for, to notice more).
  * `expected`: the size fstat gave; a different count (a file that grew or shrank meanwhile) is refused.
@@ -223,7 +225,15 @@ function readAllLimited(fd: number, expected: number | undefined, maxBytes: numb
   const buf = Buffer.alloc((expected ?? maxBytes) + 1);
   let got = 0;
   while (got < buf.length) {
-    const n = readSync(fd, buf, got, buf.length - got, expected === undefined ? null : got);
+    let n: number;
+    try {
+      n = readSync(fd, buf, got, buf.length - got, expected === undefined ? null : got);
+    } catch (e) {
+      // A pipe on stdin that Node made non-blocking: nothing to read yet, so wait a moment (synchronously) and ask again.
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(PAUSE, 0, 0, 5);
+      continue;
+    }
     if (n === 0) break;
     got += n;
   }
