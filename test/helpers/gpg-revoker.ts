@@ -22,7 +22,7 @@ export interface RevokerMaterial {
   /** A release file signed by the build key before the revocation, with FILE.sig and FILE.DIGESTS.asc beside it. */
   file: string;
   signature: string;
-  /** The `alsoSign` files, each with FILE.sig beside it, signed by the build key before the revocation. */
+  /** The `alsoSign` files, each with FILE.sig and FILE.DIGESTS.asc beside it, signed by the build key before the revocation. */
   also: string[];
   cleanup(): void;
 }
@@ -62,6 +62,8 @@ export function makeRevokerMaterial(alsoSign: { name: string; bytes: Uint8Array 
     const p = join(dir, name);
     writeFileSync(p, bytes);
     gpg(['--local-user', `${build}!`, '--output', `${p}.sig`, '--detach-sign', p]);
+    writeFileSync(`${p}.DIGESTS`, `# SHA512 HASH\n${createHash('sha512').update(bytes).digest('hex')}  ${name}\n`);
+    gpg(['--local-user', `${build}!`, '--output', `${p}.DIGESTS.asc`, '--clearsign', `${p}.DIGESTS`]);
     return p;
   });
 
