@@ -39,10 +39,14 @@ export function runBounded(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?
 /**
  * The compiled `ceremony` CLI in a bounded child. `lyingPaths`: paths whose every path-level check
  * (stat, lstat, exists, access) sees the regular file `decoy` — a swap between check and open.
+ * `absentPaths`: paths those checks see as absent — a file planted there after the check.
  */
-export function runCeremonyBounded(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; lyingPaths?: string[]; decoy?: string } = {}): Promise<BoundedRun> {
-  const preload = opts.lyingPaths ? ['--import', pathToFileURL(LYING_PATHS).href] : [];
-  const env = opts.lyingPaths ? { ...opts.env, CEREMONY_TEST_LYING_PATHS: JSON.stringify(opts.lyingPaths), CEREMONY_TEST_DECOY: opts.decoy } : opts.env;
+export function runCeremonyBounded(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; lyingPaths?: string[]; decoy?: string; absentPaths?: string[] } = {}): Promise<BoundedRun> {
+  const lying = opts.lyingPaths !== undefined || opts.absentPaths !== undefined;
+  const preload = lying ? ['--import', pathToFileURL(LYING_PATHS).href] : [];
+  const env = lying
+    ? { ...opts.env, CEREMONY_TEST_LYING_PATHS: JSON.stringify(opts.lyingPaths ?? []), CEREMONY_TEST_ABSENT_PATHS: JSON.stringify(opts.absentPaths ?? []), CEREMONY_TEST_DECOY: opts.decoy }
+    : opts.env;
   return runBounded([...preload, CLI, ...args], { env, cwd: opts.cwd });
 }
 

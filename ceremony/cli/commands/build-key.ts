@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { CeremonyError } from '../../errors.js';
-import { fileExists, readInputFile, readStdinLimited, writeFileAtomic } from '../../files.js';
+import { createFileExclusive, fileExists, readInputFile, readStdinLimited } from '../../files.js';
 import { MAX_CERTIFICATE_BYTES } from '../../openpgp/build/certificate.js';
 import { makeBuildSubkeyRequest } from '../../openpgp/build/build-subkey-request.js';
 import type { CliContext } from '../context.js';
@@ -37,7 +37,8 @@ export function registerBuildKey(program: Command, ctxFor: (json: boolean) => Cl
       const secretKey = opts.keyFile === '-' ? readStdinLimited('build key', 1 << 20) : readInputFile(resolve(ctx.cwd, opts.keyFile), 'build key', 1 << 20);
       try {
         const { armored, request } = await makeBuildSubkeyRequest({ rootCertificate, secretKey, key: opts.key, now: ctx.now() });
-        writeFileAtomic(out, armored);
+        // Created, never replaced: the early check above is for a quick refusal, this one holds (files.ts).
+        createFileExclusive(out, armored);
         ctx.out.line(`build subkey      ${request.fingerprint} (${request.algorithm})`);
         ctx.out.line(`root              ${request.root.getFingerprint().toUpperCase()}`);
         ctx.out.line(`request           ${out}`);

@@ -7,10 +7,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dist, runModuleBounded, type BoundedRun } from '../../helpers/bounded-child.js';
+import { dist, runCeremonyBounded, runModuleBounded, type BoundedRun } from '../../helpers/bounded-child.js';
+import { makeGpgHome } from '../../helpers/gpg.js';
 import { expectCleanError, runCeremony } from '../../helpers/cli.js';
 
 let dir: string;
@@ -77,4 +78,30 @@ describe('build-key --key-file - (standard input)', () => {
     expectCleanError(run, 'INPUT_MALFORMED', 2);
     expect(run.stderr).toMatch(/standard input is larger than/);
   });
+
+  it('a file planted at --out after the early "exists?" check is not replaced (OUTPUT_EXISTS, exit 2)', async () => {
+    const gpg = makeGpgHome();
+    try {
+      const fpr = (uid: string) => gpg.run(['--with-colons', '--list-keys', uid]).stdout.split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9]!;
+      for (const [uid, algo, use] of [['Root <root@example.invalid>', 'ed25519', 'cert'], ['Build <build@example.invalid>', 'rsa3072', 'sign']] as const) {
+        expect(gpg.run(['--passphrase', '', '--quick-gen-key', uid, algo, use, '2y']).code).toBe(0);
+      }
+      writeFileSync(join(dir, 'root.asc'), gpg.run(['--armor', '--export', fpr('root@example.invalid')]).stdout);
+      writeFileSync(join(dir, 'build.key'), gpg.run(['--armor', '--export-secret-keys', fpr('build@example.invalid')]).stdout);
+      const args = (out: string) => ['build-key', 'request', '--root-cert', join(dir, 'root.asc'), '--key-file', join(dir, 'build.key'), '--out', out];
+      // A control: nothing there, the request is written.
+      const made = await runCeremonyBounded(args(join(dir, 'request.asc')));
+      expect(made.code, made.stderr).toBe(0);
+      // Planted: the early check sees nothing (absentPaths), the file is there when the request is written.
+      const planted = join(dir, 'planted.asc');
+      writeFileSync(planted, 'planted by someone else\n');
+      const r = await runCeremonyBounded(args(planted), { absentPaths: [planted] });
+      expect(r.killed).toBe(false);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/^error\[OUTPUT_EXISTS\]: /m);
+      expect(readFileSync(planted, 'utf8')).toBe('planted by someone else\n');
+    } finally {
+      gpg.cleanup();
+    }
+  }, 120_000);
 });
