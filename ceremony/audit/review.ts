@@ -107,7 +107,7 @@ export interface ReviewOptions {
  */
 function readLimited(path: string, max: number, what: string): Buffer {
   try {
-    return readInputFile(path, what, max);
+    return readInputFile(path, what.replace(/^the /, ''), max);
   } catch (e) {
     throw new CeremonyError('RECORD_MALFORMED', `${what} ${path} is not a regular file of at most ${max} bytes`, { cause: e });
   }
