@@ -196,25 +196,60 @@ export function assertRegularFile(path: string, what: string): void {
   if (!st.isFile()) throw notRegular(path, what);
 }
 
-/** Read a small input file whole, with a size limit, as a CeremonyError on failure. */
+/**
+ * Read a small input file whole, with a size limit, as a CeremonyError on failure: opened once without
+ * blocking, checked on its descriptor (regular file, size), and read from that descriptor only — never by
+ * its path again, so nothing swapped in after the check (a FIFO, a link to /dev/zero, a larger file) is read.
+ * Every reader of an untrusted path in ceremony/ and main/ comes through here or openRegularFile(Sync).
+ */
 export function readInputFile(path: string, what: string, maxBytes = 16 * 1024 * 1024): Buffer {
   const { fd, size } = openRegularFileSync(path, what);
   try {
     if (size > maxBytes) throw new CeremonyError('INPUT_MALFORMED', `the ${what} ${path} is larger than ${maxBytes} bytes`);
-    // One byte more than fstat said, to notice a file that grows while it is read.
-    const buf = Buffer.alloc(size + 1);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    if (got !== size) throw new CeremonyError('INPUT_UNREADABLE', `the ${what} ${path} changed size while it was being read`);
-    return buf.subarray(0, got);
+    return readAllLimited(fd, size, maxBytes, () => new CeremonyError('INPUT_UNREADABLE', `the ${what} ${path} changed size while it was being read`));
   } catch (e) {
     throw isCeremonyError(e) ? e : unreadable(path, what, e);
   } finally {
     closeSync(fd);
+  }
+}
+
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Read an open descriptor to its end, at most `maxBytes` (one byte more is asked for, to notice more).
+ * `expected`: the size fstat gave; a different count (a file that grew or shrank meanwhile) is refused.
+ * On refusal the bytes read are wiped (they may be a PIN).
+ */
+function readAllLimited(fd: number, expected: number | undefined, maxBytes: number, changed: () => CeremonyError): Buffer {
+  const buf = Buffer.alloc((expected ?? maxBytes) + 1);
+  let got = 0;
+  while (got < buf.length) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, got, buf.length - got, expected === undefined ? null : got);
+    } catch (e) {
+      // A pipe on stdin that Node made non-blocking: nothing to read yet, so wait a moment (synchronously) and ask again.
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(PAUSE, 0, 0, 5);
+      continue;
+    }
+    if (n === 0) break;
+    got += n;
+  }
+  if (expected === undefined ? got > maxBytes : got !== expected) {
+    buf.fill(0);
+    throw changed();
+  }
+  return buf.subarray(0, got);
+}
+
+/** Read standard input (`-` for a file option) to its end, at most `maxBytes`: a stream has no size to check first. */
+export function readStdinLimited(what: string, maxBytes: number): Buffer {
+  try {
+    return readAllLimited(0, undefined, maxBytes, () => new CeremonyError('INPUT_MALFORMED', `the ${what} on standard input is larger than ${maxBytes} bytes`));
+  } catch (e) {
+    throw isCeremonyError(e) ? e : unreadable('(standard input)', what, e);
   }
 }
 

@@ -11,12 +11,12 @@
  * reported done once its event is on disk, and a process killed at any point leaves a log whose every
  * line is complete and chained: the reviewer calls it "incomplete, stopped after step X", not tampered.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, writeSync, existsSync, statSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, writeSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { CeremonyError, asCeremonyError } from '../errors.js';
 import { hashBytes, hashFile } from '../crypto.js';
-import { createFileExclusive, fsyncDir } from '../files.js';
+import { createFileExclusive, fsyncDir, readInputFile } from '../files.js';
 import {
   GENESIS_PREV,
   RECORD_FORMAT,
@@ -66,11 +66,20 @@ export function compactUtc(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
 }
 
+/**
+ * A file the writer put into its own record folder, read back to bind or sign it: no size limit (the
+ * writer made it), but read as any input is (files.ts), so a FIFO or another file swapped in meanwhile
+ * is refused rather than waited on or read by its path a second time.
+ */
+function readOwnFile(path: string, what: string): Buffer {
+  return readInputFile(path, what, Number.POSITIVE_INFINITY);
+}
+
 /** Hash a file in one streaming pass into a FileRef for an event's inputs/outputs. */
 export async function describeFile(path: string, name: string = basename(path)): Promise<FileRef> {
   try {
-    const { sha256 } = await hashFile(path, ['sha256'] as const);
-    return { name, sha256: sha256.toString('hex'), size: statSync(path).size };
+    const { digests, size } = await hashFile(path, ['sha256'] as const);
+    return { name, sha256: digests.sha256.toString('hex'), size };
   } catch (e) {
     throw new CeremonyError('INPUT_UNREADABLE', `the file ${path} cannot be read to record its hash`, { cause: e });
   }
@@ -202,7 +211,7 @@ export class CeremonyRecord {
     }
     const file = join(this.dir, KEYS_DIR, name.endsWith('.asc') ? name : `${name}.asc`);
     if (existsSync(file)) {
-      if (readFileSync(file, 'utf8') === armoredCertificate) return file;
+      if (readOwnFile(file, 'record key file').toString('utf8') === armoredCertificate) return file;
       throw new CeremonyError('OUTPUT_EXISTS', `the record already holds a different certificate named ${basename(file)}`);
     }
     createFileExclusive(file, armoredCertificate);
@@ -249,7 +258,7 @@ export class CeremonyRecord {
     createFileExclusive(join(this.dir, MANIFEST_FILE), manifestText);
     const bound: FileRef[] = [{ name: MANIFEST_FILE, sha256: hashBytes('sha256', Buffer.from(manifestText)).toString('hex'), size: Buffer.byteLength(manifestText) }];
     for (const f of readdirSync(join(this.dir, KEYS_DIR)).sort()) {
-      const bytes = readFileSync(join(this.dir, KEYS_DIR, f));
+      const bytes = readOwnFile(join(this.dir, KEYS_DIR, f), 'record key file');
       bound.push({ name: `${KEYS_DIR}/${f}`, sha256: hashBytes('sha256', bytes).toString('hex'), size: bytes.length });
     }
     this.append({ step: 'seal', detail: `sealing the record with ${sealer.description}`.slice(0, 500), key: { fingerprint }, outputs: bound });
@@ -261,7 +270,7 @@ export class CeremonyRecord {
     });
     this.ended = true;
     this.closeLog();
-    const logBytes = readFileSync(join(this.dir, LOG_FILE));
+    const logBytes = readOwnFile(join(this.dir, LOG_FILE), 'record log');
     let signature: string;
     try {
       signature = await sealer.sign(logBytes);

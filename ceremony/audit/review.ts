@@ -5,9 +5,10 @@
  * the artifacts' hashes where they can be found, and the policy. The verdict tells a tampered record from
  * one that merely stopped before its seal.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { CeremonyError } from '../errors.js';
+import { readInputFile } from '../files.js';
 import { hashBytes, hashFile } from '../crypto.js';
 import {
   CEREMONY_STEPS,
@@ -99,11 +100,17 @@ export interface ReviewOptions {
   artifactsDir?: string;
 }
 
+/**
+ * A record file, read once from one non-blocking open and checked on that descriptor (files.ts
+ * readInputFile): a file swapped after a check, a FIFO, a link to /dev/zero or a file that grows is
+ * refused (RECORD_MALFORMED), never read past `max` or waited on.
+ */
 function readLimited(path: string, max: number, what: string): Buffer {
-  const st = statSync(path);
-  if (!st.isFile()) throw new CeremonyError('RECORD_MALFORMED', `${what} ${path} is not a regular file`);
-  if (st.size > max) throw new CeremonyError('RECORD_MALFORMED', `${what} ${path} is larger than ${max} bytes`);
-  return readFileSync(path);
+  try {
+    return readInputFile(path, what.replace(/^the /, ''), max);
+  } catch (e) {
+    throw new CeremonyError('RECORD_MALFORMED', `${what} ${path} is not a regular file of at most ${max} bytes`, { cause: e });
+  }
 }
 
 /** Split the log into lines (exact bytes, without the newline); a last chunk without newline is torn. */
@@ -248,8 +255,8 @@ async function checkArtifacts(dir: string, manifest: Manifest, findings: Finding
       findings.push(finding('artifact-absent', `${a.role} ${a.name} is not at ${at}; its hash was not checked`));
       continue;
     }
-    const { sha256 } = await hashFile(at, ['sha256'] as const);
-    const match = sha256.toString('hex') === a.sha256 && statSync(at).size === a.size;
+    const { digests, size } = await hashFile(at, ['sha256'] as const);
+    const match = digests.sha256.toString('hex') === a.sha256 && size === a.size;
     out.push({ artifact: a, status: match ? 'match' : 'mismatch', lookedAt: at });
     if (!match) findings.push(finding('artifact-mismatch', `${a.role} ${a.name} at ${at} does not match the SHA-256 in manifest.json`));
   }

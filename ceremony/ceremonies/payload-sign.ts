@@ -32,6 +32,8 @@ export interface PayloadSignOptions extends CeremonyContext {
   /** In signature order: the last key makes the version-2 signature update_engine checks. */
   keys: Pkcs11Uri[];
   trustedKeys?: string[];
+  /** Certificates of designated revokers the pinned ones name (RFC 4880 §5.2.3.15; checked for revocations only). */
+  revokerKeys?: string[];
   /**
    * Sign without verifying the server signature (no --trusted-key): an override the record carries
    * and the audit reviews as one. Without it and without trusted keys the ceremony refuses (exit 2).
@@ -55,6 +57,7 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
     throw new CeremonyError('USAGE', 'give the build server certificate with --trusted-key (the payload is signed only after its server signature verifies), or --allow-unverified to sign it unverified, recorded as an override');
   }
   if (verifying && o.allowUnverified) throw new CeremonyError('USAGE', '--allow-unverified cannot be combined with --trusted-key: the payload is verified');
+  if (!verifying && (o.revokerKeys ?? []).length > 0) throw new CeremonyError('USAGE', '--revoker-key checks revocations of a pinned certificate; give that certificate with --trusted-key');
   // The early checks (nothing starts for an input that is not a regular file); the late ones, on the
   // open descriptor and at the exclusive creation of the output, are in ceremony/payload.
   assertRegularFile(o.input, 'payload');
@@ -94,7 +97,7 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
         // 1. The payload's server signature (and DIGESTS, when published beside it).
         let verifiedSha256: Buffer | undefined;
         if (verifying) {
-          const trusted = await run.step('load-trusted-keys', 'loading the pinned build server certificates', () => loadTrustedCertificates(o.trustedKeys!, o.now()), (certs) =>
+          const trusted = await run.step('load-trusted-keys', 'loading the pinned build server certificates', () => loadTrustedCertificates(o.trustedKeys!, o.now(), o.revokerKeys), (certs) =>
             `pinned ${certs.map((c) => c.description.fingerprint).join(', ')}`);
           for (const c of trusted) run.record.addKey(`trusted-${c.description.fingerprint.slice(-16)}`, c.key.armor());
           const [r] = await run.step('verify-input', `verifying ${basename(o.input)} against the build server's signature`, () =>

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CeremonyError } from '../errors.js';
 import type { CeremonyConfig } from '../config.js';
-import { createFileExclusive, fsyncDir, moveIntoPlaceExclusive } from '../files.js';
+import { createFileExclusive, fsyncDir, moveIntoPlaceExclusive, readInputFile } from '../files.js';
 import { generateRsaKeyPair, findPrivateKey, type KeyInfo } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import { describePinFormat, MIN_PIN_STRENGTH_BITS, pinFormatForToken, pinStrengthBits, type PinFormat, type PinFormats } from '../quorum/index.js';
@@ -20,6 +20,7 @@ import type { RecordSealer } from '../audit/seal.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
 import { shareHandout } from '../quorum/handout.js';
 import { DAY_MS, utcDay } from '../dates.js';
+import { MAX_CERTIFICATE_BYTES } from '../openpgp/build/certificate.js';
 
 
 export interface QuorumCeremonyOptions extends CeremonyContext {
@@ -212,7 +213,7 @@ export async function stageShares(staged: StagedOutputs, split: QuorumSplit, con
       const custodian = config.quorum.custodians.find((c) => c.name === share.custodian);
       const text = formatShare(share);
       if (custodian?.publicKey) {
-        const armoredKey = readFileSync(custodian.publicKey, 'utf8');
+        const armoredKey = readInputFile(custodian.publicKey, "custodian's public key", MAX_CERTIFICATE_BYTES).toString('utf8');
         const message = await encryptShareForCustodian(text, armoredKey, share.custodian);
         const file = `shares/${share.custodian}.share.asc`;
         staged.write(file, message, 0o600);

@@ -3,8 +3,8 @@
  * `pin-source=file:`, or `CEREMONY_PIN` for automation. Never a command-line value. PINs are carried
  * in Buffers the caller wipes; they are never logged.
  */
-import { readFileSync } from 'node:fs';
-import { CeremonyError } from '../errors.js';
+import { CeremonyError, isCeremonyError } from '../errors.js';
+import { readInputFile } from '../files.js';
 import type { Pkcs11Uri } from './uri.js';
 
 export interface PinSource {
@@ -30,13 +30,15 @@ export function filePinSource(path: string): PinSource {
     kind: 'file',
     interactive: false,
     async read() {
+      // One non-blocking open, checked and read on its descriptor (files.ts): a FIFO, a link to /dev/zero
+      // or a file swapped or grown after a check is refused, never waited on or read without limit.
       let raw: Buffer;
       try {
-        raw = readFileSync(path);
+        raw = readInputFile(path, 'PIN file', MAX_PIN_LENGTH);
       } catch (e) {
-        throw new CeremonyError('PIN_UNAVAILABLE', `the PIN file ${path} cannot be read`, { cause: e });
+        const tooLarge = isCeremonyError(e, 'INPUT_MALFORMED');
+        throw new CeremonyError('PIN_UNAVAILABLE', tooLarge ? `the PIN file ${path} is too large to hold a PIN` : `the PIN file ${path} cannot be read (it must be a regular file)`, { cause: e });
       }
-      if (raw.length > MAX_PIN_LENGTH) throw new CeremonyError('PIN_UNAVAILABLE', `the PIN file ${path} is too large to hold a PIN`);
       return trimNewline(raw);
     },
   };

@@ -54,7 +54,12 @@ export class StagedOutput {
     const O_DIRECT = (constants as Record<string, number>).O_DIRECT;
     if (O_DIRECT) {
       try {
-        direct = await open(path, constants.O_WRONLY | O_DIRECT);
+        // The second descriptor is opened by name, so it must be the file the first one created: never
+        // a symlink (O_NOFOLLOW) nor a file renamed over the temp name meanwhile (same device and inode).
+        // Otherwise the stages go out through the first descriptor only (the catch below).
+        direct = await open(path, constants.O_WRONLY | O_DIRECT | constants.O_NOFOLLOW);
+        const [made, reopened] = await Promise.all([plain.stat(), direct.stat()]);
+        if (made.dev !== reopened.dev || made.ino !== reopened.ino) throw new Error('the temp file was replaced between its creation and its O_DIRECT open');
         const found = probeAlignment(direct.fd, pool);
         if (found === undefined) {
           await direct.close();

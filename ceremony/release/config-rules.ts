@@ -21,8 +21,23 @@ export async function releaseRulesFromConfig(configFile: string | undefined, now
   };
 }
 
-/** The same rules as the sign ceremony takes them (it loads the builders' certificates itself, before its record opens). */
-export function signRulesFromConfig(configFile: string): { builders?: BuilderRule; provenance?: ProvenancePolicy } {
+/**
+ * The same rules as the sign ceremony takes them (it loads the builders' certificates itself, before its record
+ * opens), with the designated revokers' certificates the config lists, which the pinned ones need when they name one.
+ */
+export function signRulesFromConfig(configFile: string): { builders?: BuilderRule; provenance?: ProvenancePolicy; revokerKeys?: string[] } {
   const c = loadConfig(configFile);
-  return { ...(c.builders ? { builders: c.builders } : {}), ...(c.provenance ? { provenance: loadProvenancePolicy(c.provenance) } : {}) };
+  return {
+    ...(c.builders ? { builders: c.builders } : {}),
+    ...(c.provenance ? { provenance: loadProvenancePolicy(c.provenance) } : {}),
+    ...(c.revokerKeys.length > 0 ? { revokerKeys: c.revokerKeys } : {}),
+  };
+}
+
+/**
+ * The config's `revokerKeys` (RFC 4880 §5.2.3.15): certificates of designated revokers, checked for revocations of
+ * the pinned certificates only, as `--revoker-key` gives them on the command line. None without a config.
+ */
+export function revokerKeysFromConfig(configFile: string | undefined): string[] {
+  return configFile ? loadConfig(configFile).revokerKeys : [];
 }

@@ -8,10 +8,11 @@
  * hash the same chunks in parallel. Memory is bounded by the ring (RING_SLOTS × SLOT_BYTES) whatever the size.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CeremonyError } from '../errors.js';
+import { openRegularFile } from '../files.js';
 
 export interface TrailerRequest {
   algorithm: string;
@@ -50,6 +51,11 @@ function unreadable(path: string, e: unknown): CeremonyError {
   return new CeremonyError('INPUT_UNREADABLE', `${path} cannot be read`, { cause: e });
 }
 
+/** The digests are of the bytes read; a file that grew or shrank meanwhile has no one content to vouch for. */
+function changedSize(path: string): CeremonyError {
+  return new CeremonyError('INPUT_UNREADABLE', `${path} changed size while it was being read`);
+}
+
 function finish(algorithms: readonly string[], hashes: Hash[], trailers: readonly TrailerRequest[]): { digests: Record<string, Buffer>; trailed: Buffer[] } {
   const trailed = trailers.map((t) => hashes[algorithms.indexOf(t.algorithm)]!.copy().update(t.trailer).digest());
   const digests: Record<string, Buffer> = {};
@@ -57,13 +63,10 @@ function finish(algorithms: readonly string[], hashes: Hash[], trailers: readonl
   return { digests, trailed };
 }
 
-async function serialPass(path: string, algorithms: readonly string[], trailers: readonly TrailerRequest[], total: number, onProgress?: HashPassOptions['onProgress']): Promise<HashPassResult> {
+async function serialPass(fh: FileHandle, path: string, algorithms: readonly string[], trailers: readonly TrailerRequest[], total: number, onProgress?: HashPassOptions['onProgress']): Promise<HashPassResult> {
   const hashes = algorithms.map((a) => createHash(a));
   const buf = Buffer.allocUnsafe(SERIAL_CHUNK);
   let size = 0;
-  const fh = await open(path, 'r').catch((e: unknown) => {
-    throw unreadable(path, e);
-  });
   try {
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
@@ -75,9 +78,8 @@ async function serialPass(path: string, algorithms: readonly string[], trailers:
     }
   } catch (e) {
     throw unreadable(path, e);
-  } finally {
-    await fh.close();
   }
+  if (size !== total) throw changedSize(path);
   return { size, ...finish(algorithms, hashes, trailers) };
 }
 
@@ -122,7 +124,7 @@ interface LaneResult {
   trailed: Uint8Array[];
 }
 
-async function parallelPass(path: string, algorithms: readonly string[], trailers: readonly TrailerRequest[], total: number, lanes: number, onProgress?: HashPassOptions['onProgress']): Promise<HashPassResult> {
+async function parallelPass(fh: FileHandle, path: string, algorithms: readonly string[], trailers: readonly TrailerRequest[], total: number, lanes: number, onProgress?: HashPassOptions['onProgress']): Promise<HashPassResult> {
   const ring = new SharedArrayBuffer(RING_SLOTS * SLOT_BYTES);
   const plan = planLanes(algorithms, lanes);
   const workers = plan.map(
@@ -163,25 +165,19 @@ async function parallelPass(path: string, algorithms: readonly string[], trailer
   };
   let size = 0;
   try {
-    const fh = await open(path, 'r').catch((e: unknown) => {
-      throw unreadable(path, e);
-    });
-    try {
-      for (;;) {
-        const slot = await freeSlot();
-        const target = new Uint8Array(ring, slot * SLOT_BYTES, SLOT_BYTES);
-        const { bytesRead } = await fh.read(target, 0, SLOT_BYTES, null).catch((e: unknown) => {
-          throw unreadable(path, e);
-        });
-        if (bytesRead === 0) break;
-        pending[slot] = workers.length;
-        for (const w of workers) w.postMessage({ type: 'chunk', slot, length: bytesRead });
-        size += bytesRead;
-        onProgress?.(size, total);
-      }
-    } finally {
-      await fh.close();
+    for (;;) {
+      const slot = await freeSlot();
+      const target = new Uint8Array(ring, slot * SLOT_BYTES, SLOT_BYTES);
+      const { bytesRead } = await fh.read(target, 0, SLOT_BYTES, null).catch((e: unknown) => {
+        throw unreadable(path, e);
+      });
+      if (bytesRead === 0) break;
+      pending[slot] = workers.length;
+      for (const w of workers) w.postMessage({ type: 'chunk', slot, length: bytesRead });
+      size += bytesRead;
+      onProgress?.(size, total);
     }
+    if (size !== total) throw changedSize(path);
     for (const w of workers) w.postMessage({ type: 'end' });
     const laneResults = await Promise.all(results);
     const digests: Record<string, Buffer> = {};
@@ -199,22 +195,24 @@ async function parallelPass(path: string, algorithms: readonly string[], trailer
   }
 }
 
-/** Read `path` once and compute every requested digest. */
+/**
+ * Read `path` once and compute every requested digest. It is opened once, without blocking, and its type
+ * and size are taken from that descriptor (files.ts openRegularFile): a FIFO, a device or a folder — even
+ * one swapped in for a regular file after an earlier check — is refused with INPUT_UNREADABLE (exit 2),
+ * never waited on, and every byte hashed comes from the descriptor that was checked.
+ */
 export async function hashFileOnce(path: string, options: HashPassOptions): Promise<HashPassResult> {
   const trailers = options.trailers ?? [];
   const algorithms = [...new Set([...options.algorithms, ...trailers.map((t) => t.algorithm)])];
-  let total: number;
+  const { fh, size: total } = await openRegularFile(path, 'release file');
   try {
-    const st = await stat(path);
-    if (!st.isFile()) throw new Error('not a regular file');
-    total = st.size;
-  } catch (e) {
-    throw unreadable(path, e);
+    const cores = availableParallelism();
+    const parallel = options.parallel ?? 'auto';
+    const useLanes = parallel === true || (parallel === 'auto' && cores > 1 && total >= PARALLEL_MIN_BYTES && algorithms.length > 1);
+    return await (useLanes
+      ? parallelPass(fh, path, algorithms, trailers, total, Math.max(2, Math.min(cores, 4)), options.onProgress)
+      : serialPass(fh, path, algorithms, trailers, total, options.onProgress));
+  } finally {
+    await fh.close();
   }
-  const cores = availableParallelism();
-  const parallel = options.parallel ?? 'auto';
-  const useLanes = parallel === true || (parallel === 'auto' && cores > 1 && total >= PARALLEL_MIN_BYTES && algorithms.length > 1);
-  return useLanes
-    ? parallelPass(path, algorithms, trailers, total, Math.max(2, Math.min(cores, 4)), options.onProgress)
-    : serialPass(path, algorithms, trailers, total, options.onProgress);
 }

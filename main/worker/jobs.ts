@@ -5,9 +5,10 @@
 
  */
 import { existsSync } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { CeremonyError } from '../../ceremony/errors.js';
+import { openRegularFile } from '../../ceremony/files.js';
 import { loadTrustedCertificates } from '../../ceremony/openpgp/verify/certificate.js';
 import { findDigestsFor, findSignatureFor, verifyReleaseFiles } from '../../ceremony/release/verify-release.js';
 import { previewRenewalOnToken } from '../../ceremony/ceremonies/renewal-preview.js';
@@ -19,7 +20,7 @@ import type { OptionEntry } from '../../ceremony/audit/events.js';
 import { parsePkcs11Uri } from '../../ceremony/hsm/uri.js';
 import type { SigningPlan } from '../../ceremony/ceremonies/signing-plan.js';
 import { loadConfig } from '../../ceremony/config.js';
-import { releaseRulesFromConfig, signRulesFromConfig } from '../../ceremony/release/config-rules.js';
+import { releaseRulesFromConfig, revokerKeysFromConfig, signRulesFromConfig } from '../../ceremony/release/config-rules.js';
 import { findBuilderDigests } from '../../ceremony/release/builders.js';
 import type { InboxFile, OutputView, RecordRef } from '../ipc-contract.js';
 import { auditReport, auditReview, readPinnedCertificate } from './audit-jobs.js';
@@ -49,7 +50,8 @@ export function classify(name: string, head?: Uint8Array): InboxFile['kind'] {
 
 /** The first bytes of a file (fewer when it is shorter), enough for classify(). */
 export async function headOf(path: string): Promise<Buffer> {
-  const fh = await open(path, 'r');
+  // Opened without blocking and checked on the descriptor: a FIFO put in the inbox is refused, not waited on.
+  const { fh } = await openRegularFile(path, 'inbox file');
   try {
     const buf = Buffer.alloc(CRAU_MAGIC.length);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
@@ -118,7 +120,7 @@ export const JOBS: JobTable = {
     const { main, supporting } = await listInbox(params.folder);
     if (main.length === 0) throw new CeremonyError('USAGE', `the inbox folder ${params.folder} holds no file to sign`);
     const now = new Date();
-    const trusted = await loadTrustedCertificates(params.trustedKeys, now);
+    const trusted = await loadTrustedCertificates(params.trustedKeys, now, revokerKeysFromConfig(params.configFile));
     const paths = main.map((n) => join(params.folder, n));
     let done = 0;
     const results = await verifyReleaseFiles(paths, {
@@ -178,8 +180,11 @@ export const JOBS: JobTable = {
         env,
         now: () => new Date(),
       };
+      // The config's designated revokers (signRulesFromConfig gives them to runSignUpdate), recorded as the CLI records --revoker-key.
+      const revokers = revokerKeysFromConfig(params.configFile);
       const recorded = (extra: OptionEntry[]): OptionEntry[] => [
         { name: 'trusted-key', value: params.trustedKeys },
+        ...(revokers.length > 0 ? [{ name: 'revoker-key' as const, value: revokers }] : []),
         ...extra,
         { name: 'record-dir', value: params.recordDir },
         ...(params.allowNetwork ? [{ name: 'allow-network' as const, value: true }] : []),
@@ -194,7 +199,7 @@ export const JOBS: JobTable = {
       const skipped: { name: string; reason: string }[] = [];
       let payloadsFailed = false;
       if (payloads.length > 0 && !params.payloadKeyUri) {
-        const trusted = await loadTrustedCertificates(params.trustedKeys, new Date());
+        const trusted = await loadTrustedCertificates(params.trustedKeys, new Date(), revokers);
         const checked = await verifyReleaseFiles(payloads.map((n) => join(params.folder, n)), { trusted, now: new Date(), onProgress: () => throwIfCancelled(ctx.signal) });
         payloadsFailed = checked.some((v) => v.status !== 'VERIFIED');
         if (!payloadsFailed) for (const n of payloads) skipped.push({ name: n, reason: 'the signing token holds no RSA-2048 payload key, so this update payload was not signed' });

@@ -22,10 +22,12 @@ export interface RevokerMaterial {
   /** A release file signed by the build key before the revocation, with FILE.sig and FILE.DIGESTS.asc beside it. */
   file: string;
   signature: string;
+  /** The `alsoSign` files, each with FILE.sig and FILE.DIGESTS.asc beside it, signed by the build key before the revocation. */
+  also: string[];
   cleanup(): void;
 }
 
-export function makeRevokerMaterial(): RevokerMaterial {
+export function makeRevokerMaterial(alsoSign: { name: string; bytes: Uint8Array }[] = []): RevokerMaterial {
   const dir = mkdtempSync(join(tmpdir(), 'desig-'));
   const home = join(dir, 'gnupg');
   spawnSync('mkdir', ['-m', '700', home]);
@@ -56,6 +58,14 @@ export function makeRevokerMaterial(): RevokerMaterial {
   gpg(['--local-user', `${build}!`, '--output', signature, '--detach-sign', file]);
   writeFileSync(`${file}.DIGESTS`, `# SHA512 HASH\n${createHash('sha512').update(readFileSync(file)).digest('hex')}  ${basename(file)}\n`);
   gpg(['--local-user', `${build}!`, '--output', `${file}.DIGESTS.asc`, '--clearsign', `${file}.DIGESTS`]);
+  const also = alsoSign.map(({ name, bytes }) => {
+    const p = join(dir, name);
+    writeFileSync(p, bytes);
+    gpg(['--local-user', `${build}!`, '--output', `${p}.sig`, '--detach-sign', p]);
+    writeFileSync(`${p}.DIGESTS`, `# SHA512 HASH\n${createHash('sha512').update(bytes).digest('hex')}  ${name}\n`);
+    gpg(['--local-user', `${build}!`, '--output', `${p}.DIGESTS.asc`, '--clearsign', `${p}.DIGESTS`]);
+    return p;
+  });
 
   // --desig-revoke refuses --batch: it is driven through --command-fd instead.
   const rev = join(dir, 'desig.rev');
@@ -75,6 +85,7 @@ export function makeRevokerMaterial(): RevokerMaterial {
     revocation: rev,
     file,
     signature,
+    also,
     cleanup() {
       spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
       rmSync(dir, { recursive: true, force: true });

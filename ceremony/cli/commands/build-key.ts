@@ -6,10 +6,9 @@
  * GnuPG exported; the secret is read from a file or stdin (never argv) and is never written.
  */
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CeremonyError } from '../../errors.js';
-import { fileExists, readInputFile, writeFileAtomic } from '../../files.js';
+import { createFileExclusive, fileExists, readInputFile, readStdinLimited } from '../../files.js';
 import { MAX_CERTIFICATE_BYTES } from '../../openpgp/build/certificate.js';
 import { makeBuildSubkeyRequest } from '../../openpgp/build/build-subkey-request.js';
 import type { CliContext } from '../context.js';
@@ -35,10 +34,11 @@ export function registerBuildKey(program: Command, ctxFor: (json: boolean) => Cl
       const out = resolve(ctx.cwd, opts.out);
       if (fileExists(out)) throw new CeremonyError('OUTPUT_EXISTS', `${opts.out} already exists`);
       const rootCertificate = readInputFile(resolve(ctx.cwd, opts.rootCert), 'root certificate', MAX_CERTIFICATE_BYTES);
-      const secretKey = opts.keyFile === '-' ? readFileSync(0) : readInputFile(resolve(ctx.cwd, opts.keyFile), 'build key', 1 << 20);
+      const secretKey = opts.keyFile === '-' ? readStdinLimited('build key', 1 << 20) : readInputFile(resolve(ctx.cwd, opts.keyFile), 'build key', 1 << 20);
       try {
         const { armored, request } = await makeBuildSubkeyRequest({ rootCertificate, secretKey, key: opts.key, now: ctx.now() });
-        writeFileAtomic(out, armored);
+        // Created, never replaced: the early check above is for a quick refusal, this one holds (files.ts).
+        createFileExclusive(out, armored);
         ctx.out.line(`build subkey      ${request.fingerprint} (${request.algorithm})`);
         ctx.out.line(`root              ${request.root.getFingerprint().toUpperCase()}`);
         ctx.out.line(`request           ${out}`);

@@ -18,6 +18,7 @@ interface SignOpts extends CeremonyCliOptions {
   key: string[];
   out: string;
   trustedKey?: string[];
+  revokerKey?: string[];
   allowUnverified?: boolean;
   force?: boolean;
 }
@@ -104,6 +105,11 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
       collect,
     )
     .option(
+      '--revoker-key <cert>',
+      'the certificate of a designated revoker a pinned certificate names, to check its revocations (repeatable)',
+      collect,
+    )
+    .option(
       '--allow-unverified',
       'sign without --trusted-key, the server signature unchecked (recorded as an override that the audit reports)',
     )
@@ -126,6 +132,7 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
             { name: 'out', value: opts.out },
             { name: 'payload', value: input },
             ...(opts.trustedKey ? [{ name: 'trusted-key' as const, value: opts.trustedKey }] : []),
+            ...(opts.revokerKey ? [{ name: 'revoker-key' as const, value: opts.revokerKey }] : []),
             ...(opts.allowUnverified ? [{ name: 'allow-unverified' as const, value: true }] : []),
           ],
           (_label, done, total) => progress.tick({ bytes: done, total }),
@@ -134,6 +141,7 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
         output: resolve(ctx.cwd, opts.out),
         keys,
         trustedKeys: opts.trustedKey?.map((f) => resolve(ctx.cwd, f)),
+        revokerKeys: opts.revokerKey?.map((f) => resolve(ctx.cwd, f)),
         allowUnverified: Boolean(opts.allowUnverified),
         overwrite: opts.force,
         signal,

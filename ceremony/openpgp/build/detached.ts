@@ -3,10 +3,10 @@
  * is hashed here in one streaming pass (or the caller's running hash is reused), the token signs the
  * digest, and openpgp.js serializes the packet.
  */
-import { createReadStream } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 import { armor, enums, PacketList, type AnyPacket } from 'openpgp';
-import { CeremonyError } from '../../errors.js';
+import { CeremonyError, isCeremonyError } from '../../errors.js';
+import { openRegularFile } from '../../files.js';
 import type { DigestSigner } from '../../signer.js';
 import { DEFAULT_OPENPGP_HASH, makeSignature, prepareSignaturePacket, type KeyPacket, type OpenpgpHash } from './packets.js';
 import type { OpenpgpKeyRef } from './certificate.js';
@@ -117,14 +117,18 @@ export async function hashInput(input: string | Uint8Array, hash: OpenpgpHash, o
   const h = createHash(hash);
   if (typeof input !== 'string') return h.update(input);
   let seen = 0;
+  // Opened without blocking and checked on the descriptor (files.ts): a FIFO or device is refused.
+  const { fh } = await openRegularFile(input, 'document');
   try {
-    for await (const chunk of createReadStream(input, { highWaterMark: 1 << 20 })) {
+    for await (const chunk of fh.createReadStream({ highWaterMark: 1 << 20, autoClose: false })) {
       h.update(chunk as Buffer);
       seen += (chunk as Buffer).length;
       onProgress?.(seen);
     }
   } catch (e) {
-    throw new CeremonyError('INPUT_UNREADABLE', `cannot read ${input}`, { cause: e, details: { path: input } });
+    throw isCeremonyError(e) ? e : new CeremonyError('INPUT_UNREADABLE', `cannot read ${input}`, { cause: e, details: { path: input } });
+  } finally {
+    await fh.close();
   }
   return h;
 }
