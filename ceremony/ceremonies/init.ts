@@ -140,6 +140,13 @@ export async function runInit(o: QuorumCeremonyOptions): Promise<InitResult> {
           buildPrimaryCertificate({ primary: rootSigner, created, userId, keyFlags: 'certify+sign' }),
         (b) => ({ detail: `self-certified root certificate ${b.key.fingerprint}`, key: { fingerprint: b.key.fingerprint, label: ROOT_KEY_LABEL } }));
 
+        // From here the root key can seal this record, a refusal at the signing token's login included (issue 13:
+        // every refusal is sealed whenever a key can be reached). Its certificate is stored now so the sealer
+        // finds it as every later ceremony will; bind-subkey replaces it with the one that has the subkey.
+        storeCertificate(root!, rootKey, primary.certificate, primary.key);
+        const rootAlone = (await findOpenpgpKeys(root!, now)).find((k) => k.key.label === ROOT_KEY_LABEL);
+        if (rootAlone && !o.sealKey) sealer = await hsmSealer(root!, rootAlone, o.now);
+
         signing = await run.step('hsm-login', `logging in to the signing token '${config.hsm.signingToken}'`, async () => {
           const ts = TokenSession.open(mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] });
           await ts.login(signingPin, attempts, { warn: (m) => o.reporter.warn(m) });

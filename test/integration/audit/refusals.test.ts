@@ -344,3 +344,29 @@ describe('renew: refused, sealed, reviewed as refused', () => {
     expect(ok.code, ok.stderr).toBe(0);
   }, 180_000);
 });
+
+describe('init: a refusal after the root key exists is sealed by that key', () => {
+  it('a wrong maintainer PIN at the signing token: refused at hsm-login and sealed by the new root key, not left incomplete', async () => {
+    writeFileSync(
+      join(work, 'config-wrong-pin.json'),
+      JSON.stringify({
+        hsm: { module: SOFTHSM_MODULE, rootToken: 'root-wrong-pin', signingToken: 'signing' },
+        identity: { name: 'Example Image Signing Key', email: 'security@example.org' },
+        quorum: { threshold: 2, custodians: [{ name: 'alice' }, { name: 'bob' }, { name: 'carol' }] },
+      }),
+    );
+    const run = runCeremony(['init', '--config', 'config-wrong-pin.json', '--out', 'init-wrong-pin', '--record-dir', 'rec-init-wrong-pin', '--allow-network'], { env: { ...env, CEREMONY_PIN: 'not-the-pin' }, cwd: work });
+    expectCleanError(run, 'PIN_INCORRECT', 3);
+    expect(existsSync(join(work, 'init-wrong-pin', 'shares'))).toBe(false);
+    const record = only('rec-init-wrong-pin');
+    // The root key that sealed it is wiped with its token by the rollback: pin the certificate the record
+    // carries, and check it is the root key the record says this ceremony made.
+    const keyFiles = readdirSync(join(record, 'keys'));
+    expect(keyFiles).toHaveLength(1);
+    const r = await reviewRecord(record, { trustedCertificates: [readFileSync(join(record, 'keys', keyFiles[0]!), 'utf8')] });
+    expectRefused(r, 'hsm-login', 'PIN_INCORRECT');
+    const built = r.events.find((e) => e.event.step === 'build-certificate' && e.event.result === 'ok')?.event.key?.fingerprint;
+    expect(built).toMatch(/^[0-9A-F]{40}$/);
+    expect(r.seal.signerFingerprint).toBe(built);
+  });
+});
