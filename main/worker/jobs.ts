@@ -5,24 +5,21 @@
 
  */
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { CeremonyError } from '../../ceremony/errors.js';
-import { openRegularFile } from '../../ceremony/files.js';
 import { loadTrustedCertificates } from '../../ceremony/openpgp/verify/certificate.js';
-import { findDigestsFor, findSignatureFor, verifyReleaseFiles } from '../../ceremony/release/verify-release.js';
+import { verifyReleaseFiles } from '../../ceremony/release/verify-release.js';
 import { previewRenewalOnToken } from '../../ceremony/ceremonies/renewal-preview.js';
+import { classify, headOf, listInbox, splitInbox, supportingFilesOf } from '../../ceremony/release/inbox.js';
 import { newestSigningKeyOnToken, payloadKeysOnToken } from '../../ceremony/ceremonies/token-keys.js';
 import { BACKUP_STALE_AFTER_RENEWAL, runRenew } from '../../ceremony/ceremonies/renew.js';
 import { runSignUpdate } from '../../ceremony/ceremonies/sign-update.js';
-import { CRAU_MAGIC } from '../../ceremony/payload/format.js';
 import type { OptionEntry } from '../../ceremony/audit/events.js';
 import { parsePkcs11Uri } from '../../ceremony/hsm/uri.js';
 import type { SigningPlan } from '../../ceremony/ceremonies/signing-plan.js';
 import { loadConfig } from '../../ceremony/config.js';
 import { releaseRulesFromConfig, revokerKeysFromConfig, signRulesFromConfig } from '../../ceremony/release/config-rules.js';
-import { findBuilderDigests } from '../../ceremony/release/builders.js';
-import type { InboxFile, OutputView, RecordRef } from '../ipc-contract.js';
+import type { OutputView, RecordRef } from '../ipc-contract.js';
 import { auditReport, auditReview, readPinnedCertificate } from './audit-jobs.js';
 import { toInboxFile } from './inbox-view.js';
 import { BACKUP_JOBS } from './backup-jobs.js';
@@ -33,86 +30,6 @@ export type { JobContext };
 export type Job<J extends JobName> = (params: JobSpecs[J]['params'], ctx: JobContext) => Promise<JobSpecs[J]['result']>;
 export type JobTable = { [J in JobName]: Job<J> };
 
-/** The inbox may hold a release, its signatures and DIGESTS, and payloads; nothing else is read. */
-export const INBOX_LIMITS = { maxFiles: 1000 } as const;
-
-/**
- * What a file of the inbox is. A file to sign is an update payload when its content says so (the 4-byte
- * "CrAU" magic of update_engine's update_metadata.proto header), never because of its name: the name of
- * `flatcar_production_image.bin` says nothing about how it must be signed.
- */
-export function classify(name: string, head?: Uint8Array): InboxFile['kind'] {
-  if (/\.(sig|asc)$/.test(name)) return name.includes('.DIGESTS') ? 'digests' : 'signature';
-  if (/\.DIGESTS$/.test(name)) return 'digests';
-  if (head && head.length >= CRAU_MAGIC.length && Buffer.from(head.subarray(0, CRAU_MAGIC.length)).equals(CRAU_MAGIC)) return 'payload';
-  return 'release';
-}
-
-/** The first bytes of a file (fewer when it is shorter), enough for classify(). */
-export async function headOf(path: string): Promise<Buffer> {
-  // Opened without blocking and checked on the descriptor: a FIFO put in the inbox is refused, not waited on.
-  const { fh } = await openRegularFile(path, 'inbox file');
-  try {
-    const buf = Buffer.alloc(CRAU_MAGIC.length);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return buf.subarray(0, bytesRead);
-  } catch (e) {
-    throw new CeremonyError('INPUT_UNREADABLE', `${basename(path)} cannot be read`, { cause: e });
-  } finally {
-    await fh.close();
-  }
-}
-
-/** The files to sign split by kind, from their content. */
-export async function splitInbox(folder: string, names: string[]): Promise<{ releases: string[]; payloads: string[] }> {
-  const releases: string[] = [];
-  const payloads: string[] = [];
-  for (const n of names) (classify(n, await headOf(join(folder, n))) === 'payload' ? payloads : releases).push(n);
-  return { releases, payloads };
-}
-
-/**
- * The signatures and DIGESTS the verification of `main` reads, by the core's own lookup rule
- * (findSignatureFor / findDigestsFor), and each configured builder's DIGESTS (findBuilderDigests, issue 15),
- * and the rest of the supporting files, which no listed file uses.
- */
-export function supportingFilesOf(folder: string, main: string[], supporting: string[], builders: readonly string[] = []): { used: string[]; unused: string[] } {
-  const present = new Set(supporting.map((n) => join(folder, n)));
-  const exists = (p: string) => present.has(p);
-  const used = new Set<string>();
-  for (const n of main) {
-    const file = join(folder, n);
-    const sig = findSignatureFor(file, exists);
-    const digests = findDigestsFor(file, exists);
-    for (const p of [sig, digests, digests && !digests.endsWith('.asc') ? findSignatureFor(digests, exists) : null]) if (p) used.add(basename(p));
-    for (const name of builders) {
-      const listed = findBuilderDigests(file, name, exists);
-      for (const p of [listed, listed && !listed.endsWith('.asc') ? findSignatureFor(listed, exists) : null]) if (p) used.add(basename(p));
-    }
-  }
-  return { used: supporting.filter((n) => used.has(n)), unused: supporting.filter((n) => !used.has(n)) };
-}
-
-/** Signatures and DIGESTS are read by the verification of the file they belong to, not verified alone. */
-export function isSupportingFile(name: string): boolean {
-  // FILE.DIGESTS.<builder> and FILE.intoto.jsonl: independent builders' lists and provenance (issue 15).
-  return /\.(sig|asc)$/.test(name) || /\.DIGESTS(\.[a-z0-9][a-z0-9._-]*)?$/.test(name) || /\.intoto\.jsonl$/.test(name);
-}
-
-/** List the inbox: the files to verify and the supporting files beside them. */
-export async function listInbox(folder: string): Promise<{ main: string[]; supporting: string[] }> {
-  let names: string[];
-  try {
-    names = (await readdir(folder, { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name).sort();
-  } catch (e) {
-    throw new CeremonyError('INPUT_UNREADABLE', `the inbox folder ${folder} cannot be read`, { cause: e });
-  }
-  if (names.length > INBOX_LIMITS.maxFiles) {
-    throw new CeremonyError('INPUT_MALFORMED', `the inbox holds ${names.length} files; at most ${INBOX_LIMITS.maxFiles} are accepted`);
-  }
-  return { main: names.filter((n) => !isSupportingFile(n)), supporting: names.filter(isSupportingFile) };
-}
-
 export const JOBS: JobTable = {
   // ceremony/release verifyReleaseFiles: each file against its .sig/.asc and its signed DIGESTS, one read.
   'inbox.scan': async (params, ctx) => {
@@ -120,6 +37,7 @@ export const JOBS: JobTable = {
     const { main, supporting } = await listInbox(params.folder);
     if (main.length === 0) throw new CeremonyError('USAGE', `the inbox folder ${params.folder} holds no file to sign`);
     const now = new Date();
+    const config = params.configFile ? loadConfig(params.configFile) : undefined;
     const trusted = await loadTrustedCertificates(params.trustedKeys, now, revokerKeysFromConfig(params.configFile));
     const paths = main.map((n) => join(params.folder, n));
     let done = 0;
@@ -141,7 +59,7 @@ export const JOBS: JobTable = {
     return {
       folder: params.folder,
       files: results.map((v, i) => toInboxFile(v, main[i]!, kinds[i]!)),
-      ...(({ used, unused }) => ({ supporting: used, unused }))(supportingFilesOf(params.folder, main, supporting, params.configFile ? (loadConfig(params.configFile).builders?.members.map((m) => m.name) ?? []) : [])),
+      ...(({ used, unused }) => ({ supporting: used, unused }))(supportingFilesOf(params.folder, main, supporting, config?.builders?.members.map((m) => m.name) ?? [], config?.provenance !== undefined)),
       signingKey: await newestSigningKeyOnToken(params.signingKeyUri, params.module, process.env, now),
       payloadKeys: kinds.includes('payload') ? await payloadKeysOnToken(params.signingKeyUri, params.module, process.env, now) : [],
     };

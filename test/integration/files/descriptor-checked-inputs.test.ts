@@ -66,7 +66,7 @@ describe('files hashed by path', () => {
   }, 60_000);
 
   it("the app's inbox sniffing a FIFO put in the inbox refuses it (INPUT_UNREADABLE)", async () => {
-    const imports = `import { headOf } from '${dist('main/worker/jobs.js')}';`;
+    const imports = `import { headOf } from '${dist('ceremony/release/inbox.js')}';`;
     expectRefusedWith(await attempt(imports, `headOf(${JSON.stringify(fifo('update.gz'))})`), 'INPUT_UNREADABLE');
   }, 60_000);
 });

@@ -13,7 +13,8 @@ import { makeDemoBuildServer, type DemoBuildServer } from '../../../ceremony/rel
 import { writeDemoPayload } from '../../../ceremony/payload/demo-payload.js';
 import { verifyPayload } from '../../../ceremony/payload/verify.js';
 import { reviewRecord } from '../../../ceremony/audit/review.js';
-import { classify, JOBS } from '../../../main/worker/jobs.js';
+import { JOBS } from '../../../main/worker/jobs.js';
+import { classify } from '../../../ceremony/release/inbox.js';
 import { runCeremony } from '../../helpers/cli.js';
 import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../../helpers/softhsm.js';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { listInbox, supportingFilesOf } from '../../../main/worker/jobs.js';
+import { listInbox, supportingFilesOf } from '../../../ceremony/release/inbox.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'inbox-listing-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,5 +29,13 @@ describe('the inbox listing', () => {
       used: ['b.bin.DIGESTS.alpha', 'b.bin.DIGESTS.alpha.sig', 'b.bin.sig'],
       unused: ['b.bin.DIGESTS.rogue.asc'],
     });
+  });
+
+  it('a provenance statement is used when the config has a provenance policy, and listed apart when it has none (issue 15)', async () => {
+    const d = mkdtempSync(join(dir, 'provenance-'));
+    for (const n of ['c.bin', 'c.bin.sig', 'c.bin.intoto.jsonl', 'gone.bin.intoto.jsonl']) writeFileSync(join(d, n), 'x');
+    const { main, supporting } = await listInbox(d);
+    expect(supportingFilesOf(d, main, supporting, [], true)).toEqual({ used: ['c.bin.intoto.jsonl', 'c.bin.sig'], unused: ['gone.bin.intoto.jsonl'] });
+    expect(supportingFilesOf(d, main, supporting, [], false)).toEqual({ used: ['c.bin.sig'], unused: ['c.bin.intoto.jsonl', 'gone.bin.intoto.jsonl'] });
   });
 });
