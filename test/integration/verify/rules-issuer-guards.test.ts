@@ -1,0 +1,137 @@
+/**
+ * Which pinned key a signature is checked against (ceremony/openpgp/verify/rules.ts, issue 12 item 4; issue 16).
+ * The signed Issuer Fingerprint and Issuer Key ID subpackets (RFC 4880 §5.2.3.5, §5.2.3.28) name the issuer; the
+ * unhashed ones are hints anyone can add or change. Each test makes, with the build server's real GnuPG key, a
+ * signature whose signed and unsigned issuers say one particular thing, and checks whom the verifier believes.
+ * GnuPG cannot be told what issuer subpackets to write, so the signature is made with openpgp.js from the secret
+ * key GnuPG exported, its hashed area written out here byte by byte. Codes are asserted, not wording.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { makeGpgCorpus, type GpgCorpus } from '../../helpers/gpg-corpus.js';
+import { loadTrustedCertificates, type TrustedCertificate } from '../../../ceremony/openpgp/verify/certificate.js';
+import { verifyReleaseFiles } from '../../../ceremony/release/verify-release.js';
+
+let c: GpgCorpus;
+let trusted: TrustedCertificate[];
+let secret: openpgp.PrivateKey;
+let n = 0;
+
+/** A subpacket of the given issuer kind: [length, type, body] (RFC 4880 §5.2.3.1). */
+type Issuer = { fpr: string } | { keyID: string };
+const subpacket = (type: number, body: Buffer) => Buffer.concat([Buffer.from([body.length + 1, type]), body]);
+const fpr = (f: string) => ({ fpr: f });
+const keyID = (f: string) => ({ keyID: f.slice(-16) });
+function issuerSubpacket(i: Issuer): { type: number; body: Buffer } {
+  return 'fpr' in i ? { type: 33, body: Buffer.concat([Buffer.from([4]), Buffer.from(i.fpr, 'hex')]) } : { type: 16, body: Buffer.from(i.keyID, 'hex') };
+}
+
+/**
+ * A binary-document signature over `file` by the build server's signing subkey `signer`, whose hashed area holds
+ * the creation time and `signed`, and whose unhashed area holds `unsigned`.
+ */
+async function signWithIssuers(file: Buffer, signer: string, signed: Issuer[], unsigned: Issuer[]): Promise<Buffer> {
+  const key = secret.subkeys.find((s) => s.getFingerprint().toUpperCase() === signer)!.keyPacket as openpgp.SecretSubkeyPacket;
+  const packet = new openpgp.SignaturePacket();
+  packet.signatureType = openpgp.enums.signature.binary;
+  packet.publicKeyAlgorithm = key.algorithm;
+  packet.hashAlgorithm = openpgp.enums.hash.sha256;
+  const created = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const area = Buffer.concat([
+    subpacket(2, Buffer.from([0, 0, 0, 0].map((_, i) => (created.getTime() / 1000 >>> (24 - 8 * i)) & 0xff))),
+    ...signed.map(issuerSubpacket).map((s) => subpacket(s.type, s.body)),
+  ]);
+  // openpgp.js writes its own issuer subpackets; this signature carries exactly the ones given
+  (packet as unknown as { writeHashedSubPackets: () => Uint8Array }).writeHashedSubPackets = () => Buffer.concat([Buffer.from([area.length >> 8, area.length & 0xff]), area]);
+  const literal = new openpgp.LiteralDataPacket();
+  literal.setBytes(file, openpgp.enums.literal.binary);
+  await packet.sign(key, literal, created, true, { ...openpgp.config, nonDeterministicSignaturesViaNotation: false });
+  packet.unhashedSubpackets = unsigned.map((i) => ({ ...issuerSubpacket(i), critical: false }));
+  const list = new openpgp.PacketList();
+  list.push(packet);
+  return Buffer.from(list.write());
+}
+
+/** Verify `content` (a release file) with a signature of the given issuers, made by `signer`. */
+async function verifyWith(signer: string, signed: Issuer[], unsigned: Issuer[]) {
+  const dir = join(c.dir, `issuer-${++n}`);
+  mkdirSync(dir);
+  const file = join(dir, 'flatcar_production_image.bin');
+  const content = Buffer.from(`issuer case ${n}\n`);
+  writeFileSync(file, content);
+  const signature = `${file}.sig`;
+  writeFileSync(signature, await signWithIssuers(content, signer, signed, unsigned));
+  const r = (await verifyReleaseFiles([file], { trusted, now: new Date(), signature, requireDigests: false }))[0]!;
+  if (r.status === 'REJECTED') expect(r.reason).toContain(signature);
+  return r;
+}
+
+beforeAll(async () => {
+  c = makeGpgCorpus();
+  trusted = await loadTrustedCertificates([c.build.cert]);
+  secret = await openpgp.readPrivateKey({ armoredKey: c.gpg(['--armor', '--export-secret-keys', c.build.primary]) });
+});
+afterAll(() => c?.cleanup());
+
+describe('the signed issuer decides which pinned key checks a signature', () => {
+  it('accepts the way GnuPG 2.2 writes it (signed fingerprint, unsigned key ID) and a signed fingerprint with its own key ID', async () => {
+    const s = c.build.current;
+    expect(await verifyWith(s, [fpr(s)], [keyID(s)])).toMatchObject({ status: 'VERIFIED', signature: { keyFingerprint: s } });
+    expect(await verifyWith(s, [fpr(s), keyID(s)], [])).toMatchObject({ status: 'VERIFIED', signature: { keyFingerprint: s } });
+    // the same fingerprint twice is one issuer
+    expect(await verifyWith(s, [fpr(s), fpr(s)], [])).toMatchObject({ status: 'VERIFIED', signature: { keyFingerprint: s } });
+  });
+
+  it('stops a signature whose signed part names a second pinned key by its key ID (two issuers: which one signed?)', async () => {
+    const s = c.build.current;
+    const r = await verifyWith(s, [fpr(s), keyID(c.build.expiring)], []);
+    expect(r).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_INVALID' });
+    expect(r.reason).toMatch(/two different issuers/);
+  });
+
+  it('stops a signature whose signed part names two pinned keys by fingerprint', async () => {
+    const s = c.build.current;
+    const r = await verifyWith(s, [fpr(c.build.expiring), fpr(s)], []);
+    expect(r).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_INVALID' });
+    expect(r.reason).toMatch(/two different issuers/);
+  });
+
+  it('a signed key ID alone names the issuer: an unsigned fingerprint of another pinned key does not replace it', async () => {
+    const s = c.build.current;
+    expect(await verifyWith(s, [keyID(s)], [fpr(c.build.expiring)])).toMatchObject({ status: 'VERIFIED', signature: { keyFingerprint: s } });
+  });
+
+  it('stops a signature whose signed issuer is another pinned key, though its unsigned hints name the real signer (no redirect)', async () => {
+    // The signature says the expiring subkey made it; the current one did. The signed claim is what the signer
+    // vouched for, so the check is against the expiring subkey, and it fails.
+    const s = c.build.current;
+    const r = await verifyWith(s, [fpr(c.build.expiring)], [fpr(s), keyID(s)]);
+    expect(r).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_INVALID' });
+  });
+});
+
+describe('without a signed issuer, the unsigned hints only narrow the keys to try', () => {
+  it('accepts a signature naming its key by an unsigned key ID only (the way GnuPG 1.4 wrote them)', async () => {
+    const s = c.build.current;
+    expect(await verifyWith(s, [], [keyID(s)])).toMatchObject({ status: 'VERIFIED', signature: { keyFingerprint: s } });
+  });
+
+  it('accepts a good signature whose unsigned hints disagree (a stale fingerprint beside the right key ID): the cryptography decides', async () => {
+    // Anyone can change the unsigned area (RFC 4880 §5.2.3.5); refusing here would let anyone break a good
+    // signature, accepting the other key would let them pick the key. Every hinted pinned key is tried.
+    const s = c.build.current;
+    expect(await verifyWith(s, [], [fpr(c.build.expiring), keyID(s)])).toMatchObject({ status: 'VERIFIED', signature: { keyFingerprint: s } });
+    expect(await verifyWith(s, [], [keyID(c.build.expiring), fpr(s)])).toMatchObject({ status: 'VERIFIED', signature: { keyFingerprint: s } });
+  });
+
+  it('stops a signature whose unsigned hints name only other pinned keys (none of them made it)', async () => {
+    const r = await verifyWith(c.build.current, [], [fpr(c.build.expiring), keyID(c.build.primary)]);
+    expect(r).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_INVALID' });
+  });
+
+  it('stops a signature that names no issuer at all, signed or not (no key to check it with)', async () => {
+    expect(await verifyWith(c.build.current, [], [])).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_UNTRUSTED' });
+  });
+});
