@@ -4,13 +4,14 @@
  * unhashed ones are hints anyone can add or change. Each test makes, with the build server's real GnuPG key, a
  * signature whose signed and unsigned issuers say one particular thing, and checks whom the verifier believes.
  * GnuPG cannot be told what issuer subpackets to write, so the signature is made with openpgp.js from the secret
- * key GnuPG exported, its hashed area written out here byte by byte. Codes are asserted, not wording.
+ * key GnuPG exported (test/helpers/openpgp-forge.ts). Codes are asserted, not wording.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { makeGpgCorpus, type GpgCorpus } from '../../helpers/gpg-corpus.js';
+import { forgeDetachedSignature, issuerFpr, issuerKeyID, secretKeyPacket, type IssuerSubpacket } from '../../helpers/openpgp-forge.js';
 import { loadTrustedCertificates, type TrustedCertificate } from '../../../ceremony/openpgp/verify/certificate.js';
 import { verifyReleaseFiles } from '../../../ceremony/release/verify-release.js';
 
@@ -19,50 +20,18 @@ let trusted: TrustedCertificate[];
 let secret: openpgp.PrivateKey;
 let n = 0;
 
-/** A subpacket of the given issuer kind: [length, type, body] (RFC 4880 §5.2.3.1). */
-type Issuer = { fpr: string } | { keyID: string };
-const subpacket = (type: number, body: Buffer) => Buffer.concat([Buffer.from([body.length + 1, type]), body]);
-const fpr = (f: string) => ({ fpr: f });
-const keyID = (f: string) => ({ keyID: f.slice(-16) });
-function issuerSubpacket(i: Issuer): { type: number; body: Buffer } {
-  return 'fpr' in i ? { type: 33, body: Buffer.concat([Buffer.from([4]), Buffer.from(i.fpr, 'hex')]) } : { type: 16, body: Buffer.from(i.keyID, 'hex') };
-}
-
-/**
- * A binary-document signature over `file` by the build server's signing subkey `signer`, whose hashed area holds
- * the creation time and `signed`, and whose unhashed area holds `unsigned`.
- */
-async function signWithIssuers(file: Buffer, signer: string, signed: Issuer[], unsigned: Issuer[]): Promise<Buffer> {
-  const key = secret.subkeys.find((s) => s.getFingerprint().toUpperCase() === signer)!.keyPacket as openpgp.SecretSubkeyPacket;
-  const packet = new openpgp.SignaturePacket();
-  packet.signatureType = openpgp.enums.signature.binary;
-  packet.publicKeyAlgorithm = key.algorithm;
-  packet.hashAlgorithm = openpgp.enums.hash.sha256;
-  const created = new Date(Math.floor(Date.now() / 1000) * 1000);
-  const area = Buffer.concat([
-    subpacket(2, Buffer.from([0, 0, 0, 0].map((_, i) => (created.getTime() / 1000 >>> (24 - 8 * i)) & 0xff))),
-    ...signed.map(issuerSubpacket).map((s) => subpacket(s.type, s.body)),
-  ]);
-  // openpgp.js writes its own issuer subpackets; this signature carries exactly the ones given
-  (packet as unknown as { writeHashedSubPackets: () => Uint8Array }).writeHashedSubPackets = () => Buffer.concat([Buffer.from([area.length >> 8, area.length & 0xff]), area]);
-  const literal = new openpgp.LiteralDataPacket();
-  literal.setBytes(file, openpgp.enums.literal.binary);
-  await packet.sign(key, literal, created, true, { ...openpgp.config, nonDeterministicSignaturesViaNotation: false });
-  packet.unhashedSubpackets = unsigned.map((i) => ({ ...issuerSubpacket(i), critical: false }));
-  const list = new openpgp.PacketList();
-  list.push(packet);
-  return Buffer.from(list.write());
-}
+const fpr = issuerFpr;
+const keyID = issuerKeyID;
 
 /** Verify `content` (a release file) with a signature of the given issuers, made by `signer`. */
-async function verifyWith(signer: string, signed: Issuer[], unsigned: Issuer[]) {
+async function verifyWith(signer: string, signed: IssuerSubpacket[], unsigned: IssuerSubpacket[]) {
   const dir = join(c.dir, `issuer-${++n}`);
   mkdirSync(dir);
   const file = join(dir, 'flatcar_production_image.bin');
   const content = Buffer.from(`issuer case ${n}\n`);
   writeFileSync(file, content);
   const signature = `${file}.sig`;
-  writeFileSync(signature, await signWithIssuers(content, signer, signed, unsigned));
+  writeFileSync(signature, await forgeDetachedSignature(secretKeyPacket(secret, signer), content, { created: new Date(), signed, unsigned }));
   const r = (await verifyReleaseFiles([file], { trusted, now: new Date(), signature, requireDigests: false }))[0]!;
   if (r.status === 'REJECTED') expect(r.reason).toContain(signature);
   return r;
@@ -88,14 +57,12 @@ describe('the signed issuer decides which pinned key checks a signature', () => 
     const s = c.build.current;
     const r = await verifyWith(s, [fpr(s), keyID(c.build.expiring)], []);
     expect(r).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_INVALID' });
-    expect(r.reason).toMatch(/two different issuers/);
   });
 
   it('stops a signature whose signed part names two pinned keys by fingerprint', async () => {
     const s = c.build.current;
     const r = await verifyWith(s, [fpr(c.build.expiring), fpr(s)], []);
     expect(r).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_INVALID' });
-    expect(r.reason).toMatch(/two different issuers/);
   });
 
   it('a signed key ID alone names the issuer: an unsigned fingerprint of another pinned key does not replace it', async () => {
