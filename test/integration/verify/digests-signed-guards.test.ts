@@ -103,6 +103,17 @@ describe('DIGESTS with a detached signature', () => {
     }
   });
 
+  it('accepts a text-mode signature over a list naming a file in UTF-8 (line ends made CR LF, every other byte kept as is)', async () => {
+    // RFC 4880 §5.2.1 0x01: only the line endings change; re-encoding the bytes >= 0x80 would refuse a good signature.
+    const d = digests();
+    const file = join(d.dir, 'flatcar_café_äöü.bin');
+    writeFileSync(file, 'named in UTF-8\n');
+    c.flatcarDigests(d.path, [file]);
+    const text = c.sign(d.path, c.build.current, { textmode: true, out: `${d.path}.text.sig` });
+    const r = await readDetachedDigests(readFileSync(d.path), d.path, readFileSync(text), text, rules());
+    expect(r.entries.map((e) => e.name)).toEqual(['flatcar_café_äöü.bin', 'flatcar_café_äöü.bin', 'flatcar_café_äöü.bin']);
+  });
+
   it('a detached DIGESTS of exactly 1 MiB is read, one byte more is refused before its signature is checked', async () => {
     const d = digests();
     const list = readFileSync(d.path, 'utf8');
