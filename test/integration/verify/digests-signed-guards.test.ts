@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as openpgp from 'openpgp';
 import { makeGpgCorpus, type GpgCorpus } from '../../helpers/gpg-corpus.js';
 import { loadTrustedCertificates, type TrustedCertificate } from '../../../ceremony/openpgp/verify/certificate.js';
 import { loadSignedDigests, readClearsignedDigests, readDetachedDigests } from '../../../ceremony/digests/signed.js';
@@ -74,6 +75,15 @@ describe('clearsigned DIGESTS', () => {
     const out = `${d.path}.two.asc`;
     c.gpg(['--local-user', `${c.build.current}!`, '--local-user', `${c.untrusted.primary}!`, '--output', out, '--clearsign', d.path]);
     await expect(readClearsignedDigests(readFileSync(out), 'two-sigs.asc', rules())).rejects.toSatisfy(fails('SIGNATURE_MALFORMED'));
+  });
+
+  it('refuses a clearsigned DIGESTS whose signature is version 6 (RFC 9580), which no GnuPG 2.2 build server makes', async () => {
+    // openpgp.js makes one with a v6 key; the rules that follow read a v4 signature's hashed area.
+    const { privateKey } = await openpgp.generateKey({ type: 'curve25519', userIDs: [{ email: 'v6@example.invalid' }], format: 'object', config: { v6Keys: true } });
+    const text = readFileSync(digests().path, 'utf8');
+    const signed = await openpgp.sign({ message: await openpgp.createCleartextMessage({ text }), signingKeys: privateKey });
+    expect(signed).toContain('-----BEGIN PGP SIGNED MESSAGE-----');
+    await expect(readClearsignedDigests(Buffer.from(signed), 'v6.asc', rules())).rejects.toSatisfy(fails('SIGNATURE_MALFORMED'));
   });
 
   it('refuses a clearsigned text whose signed lines were edited (the signature covers the dash-unescaped text)', async () => {
