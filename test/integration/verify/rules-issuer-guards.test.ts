@@ -24,7 +24,7 @@ const fpr = issuerFpr;
 const keyID = issuerKeyID;
 
 /** Verify `content` (a release file) with a signature of the given issuers, made by `signer`. */
-async function verifyWith(signer: string, signed: IssuerSubpacket[], unsigned: IssuerSubpacket[]) {
+async function verifyWith(signer: string, signed: IssuerSubpacket[], unsigned: IssuerSubpacket[], pinned = trusted) {
   const dir = join(c.dir, `issuer-${++n}`);
   mkdirSync(dir);
   const file = join(dir, 'flatcar_production_image.bin');
@@ -32,7 +32,7 @@ async function verifyWith(signer: string, signed: IssuerSubpacket[], unsigned: I
   writeFileSync(file, content);
   const signature = `${file}.sig`;
   writeFileSync(signature, await forgeDetachedSignature(secretKeyPacket(secret, signer), content, { created: new Date(), signed, unsigned }));
-  const r = (await verifyReleaseFiles([file], { trusted, now: new Date(), signature, requireDigests: false }))[0]!;
+  const r = (await verifyReleaseFiles([file], { trusted: pinned, now: new Date(), signature, requireDigests: false }))[0]!;
   if (r.status === 'REJECTED') expect(r.reason).toContain(signature);
   return r;
 }
@@ -76,6 +76,23 @@ describe('the signed issuer decides which pinned key checks a signature', () => 
     const s = c.build.current;
     const r = await verifyWith(s, [fpr(c.build.expiring)], [fpr(s), keyID(s)]);
     expect(r).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_INVALID' });
+  });
+
+  it('a pinned key that shares the signed key ID but not the signed fingerprint does not stand in for the issuer (64-bit key ID collision)', async () => {
+    // Two keys with one key ID cost about 2^32 tries (a birthday search over 64 bits). The collision is made in
+    // memory: the current subkey is given the expiring subkey's key ID, then signs claiming the expiring subkey by
+    // fingerprint and key ID. The signed fingerprint names the expiring subkey, which did not make the signature.
+    const s = c.build.current;
+    const e = c.build.expiring;
+    const [pinned] = await loadTrustedCertificates([c.build.cert]);
+    const key = (f: string) => pinned!.key.subkeys.find((k) => k.getFingerprint().toUpperCase() === f)!;
+    key(s).keyPacket.keyID = key(e).getKeyID();
+    // its back-signature, made by the subkey, carries the subkey's key ID as issuer: the colliding one
+    for (const b of key(s).bindingSignatures) b.embeddedSignature!.issuerKeyID = key(e).getKeyID();
+    expect(key(s).getKeyID().toHex().toUpperCase()).toBe(e.slice(-16));
+    expect(await verifyWith(s, [fpr(e), keyID(e)], [], [pinned!])).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_INVALID' });
+    // the same signature naming its own fingerprint is the current subkey's
+    expect(await verifyWith(s, [fpr(s)], [], [pinned!])).toMatchObject({ status: 'VERIFIED', signature: { keyFingerprint: s } });
   });
 });
 
