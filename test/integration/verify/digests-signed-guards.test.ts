@@ -70,6 +70,29 @@ describe('clearsigned DIGESTS', () => {
     await expect(readClearsignedDigests(latin1, 'latin1.asc', rules())).rejects.toSatisfy(fails('DIGESTS_MALFORMED'));
   });
 
+  it('reads a clearsigned DIGESTS saved with CR LF line ends, or with blanks after its armor lines', async () => {
+    // GnuPG and openpgp.js ignore trailing whitespace on the armor lines (RFC 4880 §6.2, §7); finding the block
+    // must too, or a list copied through a Windows machine would be refused.
+    const signed = readFileSync(c.clearsign(digests().path, c.build.current), 'utf8');
+    expect((await readClearsignedDigests(Buffer.from(signed.replace(/\n/g, '\r\n')), 'crlf.asc', rules())).entries).toHaveLength(3);
+    const blanks = signed.replace('-----BEGIN PGP SIGNED MESSAGE-----', '$&  \t').replace('-----END PGP SIGNATURE-----', '$& \t ');
+    expect((await readClearsignedDigests(Buffer.from(blanks), 'blanks.asc', rules())).entries).toHaveLength(3);
+  });
+
+  it('refuses a clearsigned block whose armored signature holds no signature, or a packet that is not one', async () => {
+    const signed = readFileSync(c.clearsign(digests().path, c.build.current), 'utf8');
+    const head = signed.slice(0, signed.indexOf('-----BEGIN PGP SIGNATURE-----'));
+    const sig = (await openpgp.unarmor(signed.slice(head.length))).data as Uint8Array;
+    // RFC 4880 §5.8 marker packet ("PGP"): openpgp.js skips it, leaving no signature
+    const marker = Buffer.from([0xca, 0x03, 0x50, 0x47, 0x50]);
+    const onlyMarker = head + openpgp.armor(openpgp.enums.armor.signature, marker);
+    await expect(readClearsignedDigests(Buffer.from(onlyMarker), 'marker.asc', rules())).rejects.toSatisfy(fails('SIGNATURE_MALFORMED'));
+    // §5.9 literal data packet before the signature: not a well-formed signature block
+    const literal = Buffer.from([0xcb, 0x06, 0x62, 0x00, 0, 0, 0, 0]);
+    const withLiteral = head + openpgp.armor(openpgp.enums.armor.signature, Buffer.concat([literal, sig]));
+    await expect(readClearsignedDigests(Buffer.from(withLiteral), 'literal.asc', rules())).rejects.toSatisfy(fails('DIGESTS_MALFORMED'));
+  });
+
   it('refuses a clearsigned DIGESTS carrying two signatures (exactly one signer is expected)', async () => {
     const d = digests();
     const out = `${d.path}.two.asc`;
