@@ -38,7 +38,10 @@ function gnupg(...certs: string[]): string {
 
 async function ours(trusted: string[], revokers: string[] = []) {
   const pinned = await loadTrustedCertificates(trusted, new Date(), revokers);
-  return (await verifyReleaseFiles([file], { trusted: pinned, now: new Date(), signature, requireDigests: false }))[0]!;
+  const r = (await verifyReleaseFiles([file], { trusted: pinned, now: new Date(), signature, requireDigests: false }))[0]!;
+  // every refusal names the signature it refused (the file's, or that of the DIGESTS beside it: FILE.DIGESTS.asc)
+  if (r.status === 'REJECTED') expect(r.reason?.startsWith(file)).toBe(true);
+  return r;
 }
 
 beforeAll(() => {

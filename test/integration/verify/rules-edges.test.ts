@@ -148,6 +148,9 @@ describe('keys the verifier accepts, and whom a signature names', () => {
     const sha1 = signAt(c.build.current, now, ['--digest-algo', 'SHA1']);
     expect(await verify(c.build.cert, sha1)).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_WEAK_HASH' });
     const stranger = signAt(c.untrusted.primary, now);
-    expect(await verify(c.build.cert, stranger)).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_UNTRUSTED' });
+    const r = await verify(c.build.cert, stranger);
+    expect(r).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_UNTRUSTED' });
+    // and names the unpinned key that made it, from the signed Issuer Fingerprint
+    expect(r.reason).toContain(c.untrusted.primary);
   });
 });

@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as openpgp from 'openpgp';
 import { makeGpgCorpus, type GpgCorpus } from '../../helpers/gpg-corpus.js';
+import { forgeDetachedSignature, secretKeyPacket } from '../../helpers/openpgp-forge.js';
 import { loadTrustedCertificates } from '../../../ceremony/openpgp/verify/certificate.js';
 import { verifyReleaseFiles } from '../../../ceremony/release/verify-release.js';
 
@@ -113,6 +115,19 @@ describe('rules that stop a signature by a key the pinned certificate no longer 
     c.gpg(['--faked-system-time', String(now - 3 * DAY), '--ignore-time-conflict', '--local-user', `${primary}!`, '--output', sig, '--detach-sign', f]);
     expect(await verify(f, exportCert(primary), sig)).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_INVALID' });
   });
+
+  it('stops a signature by a subkey dated before that subkey existed, though after its primary (a back-dated subkey signature)', async () => {
+    // GnuPG will not date a signature before its subkey; whoever holds the subkey can (openpgp.js, from the secret
+    // key GnuPG exported). The build server's primary is from t0 - 1 day, its `current` subkey from now.
+    const secret = await openpgp.readPrivateKey({ armoredKey: c.gpg(['--armor', '--export-secret-keys', c.build.primary]) });
+    const f = file('back-dated by the subkey\n');
+    const sig = `${f}.sig`;
+    const made = (created: Date) => forgeDetachedSignature(secretKeyPacket(secret, c.build.current), readFileSync(f), { created });
+    writeFileSync(sig, await made(new Date()));
+    expect(await verify(f, c.build.cert, sig)).toMatchObject({ status: 'VERIFIED' });
+    writeFileSync(sig, await made(new Date((c.t0 + DAY) * 1000)));
+    expect(await verify(f, c.build.cert, sig)).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_INVALID' });
+  });
 });
 
 describe('rules on what a key may sign with', () => {
@@ -156,6 +171,23 @@ describe('rules on what a key may sign with', () => {
   });
 });
 
+describe('modern keys GnuPG 2.2 cannot make', () => {
+  it.each([
+    ['Ed25519', 'curve25519'],
+    ['Ed448', 'curve448'],
+  ] as const)('accepts a signature by an RFC 9580 %s key (made by openpgp.js)', async (_name, type) => {
+    const { privateKey, publicKey } = await openpgp.generateKey({ type, userIDs: [{ email: `${type}@example.invalid` }], format: 'armored' });
+    const cert = join(c.dir, `cert-${type}.asc`);
+    writeFileSync(cert, publicKey);
+    const f = file(`signed by ${type}\n`);
+    const signingKeys = await openpgp.readPrivateKey({ armoredKey: privateKey });
+    const message = await openpgp.createMessage({ binary: readFileSync(f) });
+    writeFileSync(`${f}.sig`, await openpgp.sign({ message, signingKeys, detached: true, format: 'binary' }));
+    const r = await verify(f, cert, `${f}.sig`);
+    expect(r).toMatchObject({ status: 'VERIFIED', signature: { keyFingerprint: signingKeys.getFingerprint().toUpperCase() } });
+  });
+});
+
 describe('text-mode signatures and the clock', () => {
   it('stops a text-mode signature moved onto a release file whose line endings differ (a different binary)', async () => {
     // RFC 4880 §5.2.1: a 0x01 signature covers the text with every line ending made CR LF, so it also "signs" the
@@ -178,6 +210,9 @@ describe('text-mode signatures and the clock', () => {
     const sig = `${f}.frozen.sig`;
     c.gpg(['--faked-system-time', `${t}!`, '--local-user', `${c.build.current}!`, '--output', sig, '--detach-sign', f]);
     expect(await verify(f, c.build.cert, sig, new Date((t - 300) * 1000))).toMatchObject({ status: 'VERIFIED' });
-    expect(await verify(f, c.build.cert, sig, new Date((t - 301) * 1000))).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_FUTURE' });
+    const late = await verify(f, c.build.cert, sig, new Date((t - 301) * 1000));
+    expect(late).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_FUTURE' });
+    // the refusal reports the tolerance it applied
+    expect(late.reason).toContain('5-minute clock tolerance');
   });
 });

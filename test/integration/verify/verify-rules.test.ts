@@ -58,6 +58,7 @@ describe('build-server signatures (GnuPG corpus)', () => {
   it('stops a signature by a subkey revoked as compromised', async () => {
     const r = await verify1(c.sample, { signature: c.signatures.byRevoked, requireDigests: false });
     expect(r).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_KEY_REVOKED' });
+    expect(r.reason).toContain(c.signatures.byRevoked);
   });
 
   it('stops a signature made after its subkey had expired', async () => {
@@ -138,6 +139,8 @@ describe('build-server signatures (GnuPG corpus)', () => {
     for (const b of sub.bindingSignatures) b.embeddedSignature = other.bindingSignatures[0]!.embeddedSignature;
     const swapped = (await verifyReleaseFiles([file], { trusted: [cert!], now: new Date() }))[0]!;
     expect(swapped).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_NOT_SIGNING_KEY' });
+    // named by the first signature checked, the DIGESTS' (FILE.DIGESTS.asc)
+    expect(swapped.reason?.startsWith(file)).toBe(true);
     for (const b of sub.bindingSignatures) b.embeddedSignature = null;
     const missing = (await verifyReleaseFiles([file], { trusted: [cert!], now: new Date() }))[0]!;
     expect(missing).toMatchObject({ status: 'REJECTED', code: 'SIGNATURE_NOT_SIGNING_KEY' });
