@@ -53,6 +53,25 @@ describe('the start of the ceremony is where its parameters are, and only there'
   });
 });
 
+describe('a start that is not a start', () => {
+  it('stops a first line of another step that carries the parameters (the start renamed away)', async () => {
+    const r = await forged('sign', (ls) => {
+      (ls[0] as LogLine).step = 'verify-input';
+    });
+    expect(at(r, 'start-missing')).toEqual([1]);
+  });
+
+  it('stops a second ceremony-start without parameters in the middle of a log', async () => {
+    const r = await forged('sign', (ls) => {
+      const restart = { ...(ls[0] as LogLine) };
+      delete restart.parameters;
+      ls.splice(3, 0, restart);
+      (ls as LogLine[]).forEach((l, i) => (l.seq = i + 1));
+    });
+    expect(at(r, 'start-repeated')).toEqual([4]);
+  });
+});
+
 describe('lines that are JSON but not an event object', () => {
   it.each([['null'], ['[]'], ['7'], ['"a string"']])('a line %s is a bad event at its line, never a crash', async (raw) => {
     const r = await forged('sign', (ls) => ls.splice(2, 0, raw));
