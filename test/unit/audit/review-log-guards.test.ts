@@ -128,3 +128,65 @@ describe('the clock and the end of the log', () => {
     for (const f of r.findings.filter((x) => x.code === 'event-after-end')) expect(f.message).toContain(`after ceremony-end at line ${lines - 3}`);
   });
 });
+
+describe('each line finding tells the auditor where and what', () => {
+  const message = (r: { findings: { code: string; message: string }[] }, code: string) => r.findings.filter((f) => f.code === code).map((f) => f.message);
+
+  it('a chain break names the line and what its prev should be', async () => {
+    const r = await forged('sign', (ls) => {
+      ls[0] = JSON.stringify({ ...(ls[0] as LogLine), prev: 'f'.repeat(64) });
+      ls[3] = JSON.stringify({ ...(ls[3] as LogLine), prev: 'f'.repeat(64) });
+    });
+    expect(message(r, 'chain-break')).toEqual([
+      'chain break at line 1: its prev is not the SHA-256 of the genesis value (64 zeros)',
+      'chain break at line 4: its prev is not the SHA-256 of line 3',
+    ]);
+  });
+
+  it('a sequence fault names the line, the number expected and the number found', async () => {
+    const r = await forged('sign', (ls) => {
+      [1, 2, 3, 3, 6, 2].forEach((seq, i) => ((ls[i] as LogLine).seq = seq));
+    });
+    expect(message(r, 'sequence-duplicate')).toEqual(['sequence number 3 repeats at line 4']);
+    expect(message(r, 'sequence-gap')[0]).toBe('sequence gap at line 5: 4 expected, 6 found');
+    expect(message(r, 'sequence-out-of-order')).toEqual(['sequence goes back at line 6: 2 after 6']);
+  });
+
+  it('an unknown step is quoted, cut to 40 characters (the log is untrusted)', async () => {
+    const r = await forged('sign', (ls) => {
+      (ls[2] as LogLine).step = 'x'.repeat(100);
+    });
+    expect(message(r, 'unknown-step')).toEqual([`line 3 names an unknown step "${'x'.repeat(40)}"`]);
+  });
+
+  it('a bad event names the field that is wrong, or the line itself', async () => {
+    const r = await forged('sign', (ls) => {
+      delete (ls[2] as LogLine).actor;
+      ls.splice(4, 0, 'null');
+    });
+    const [actor, whole] = message(r, 'bad-event');
+    expect(actor).toMatch(/^line 3 is not a valid event \(actor: /);
+    expect(whole).toMatch(/^line 5 is not a valid event \(line: /);
+  });
+
+  it('the start, ceremony, kind and clock findings name the lines and values involved', async () => {
+    const r = await forged('sign', (ls) => {
+      const first = ls[0] as LogLine;
+      (ls[1] as LogLine).parameters = first.parameters;
+      const id = first.ceremony as string;
+      (ls[2] as LogLine).ceremony = id.replace(/.$/, (c) => (c === '0' ? '1' : '0'));
+      (ls[3] as LogLine).kind = 'renew';
+      (ls[4] as LogLine).time = '2020-01-01T00:00:00.000Z';
+    });
+    const id = r.ceremonyId!;
+    expect(message(r, 'start-repeated')).toEqual(['line 2 is a second ceremony-start or carries parameters']);
+    expect(message(r, 'ceremony-id-mismatch')).toEqual([`line 3 belongs to ceremony ${id.replace(/.$/, (c) => (c === '0' ? '1' : '0'))}, not ${id}`]);
+    expect(message(r, 'kind-mismatch')).toEqual(['line 4 says kind renew, not sign']);
+    expect(message(r, 'time-backwards')).toEqual(['time goes backwards at line 5 (2020-01-01T00:00:00.000Z)']);
+  });
+
+  it('a missing start says what line 1 should have been', async () => {
+    const r = await forged('sign', (ls) => delete (ls[0] as LogLine).parameters);
+    expect(message(r, 'start-missing')).toEqual(['line 1 is not the ceremony-start event with the ceremony parameters']);
+  });
+});
