@@ -199,3 +199,52 @@ describe('where a typo is said to be', () => {
     expect(r.message).not.toMatch(/looks mistyped/);
   });
 });
+
+describe('the envelope lines themselves', () => {
+  test('a share whose BEGIN line was changed is refused, text or words (the body alone is not a share)', () => {
+    expect(refusal(text.replace('-----BEGIN QUORUM SHARE-----', '-----BEGIN QUORUM SHARD-----')).code).toBe('SHARE_MALFORMED');
+    expect(refusal(words.replace('-----BEGIN QUORUM SHARE WORDS-----', '-----BEGIN QUORUM SHARD WORDS-----')).code).toBe('SHARE_MALFORMED');
+  });
+
+  test('a share saved with a byte-order mark (a Windows editor) or indented as a whole (a quoted e-mail) parses', () => {
+    expect(same(parseShare(`\uFEFF${text}`, 'bom'))).toBe(true);
+    expect(same(parseShare(Buffer.from(`\uFEFF${words}`), 'bom'))).toBe(true);
+    const indented = text.replace('-----BEGIN QUORUM SHARE-----', '  -----BEGIN QUORUM SHARE-----').replace('-----END QUORUM SHARE-----', '  -----END QUORUM SHARE-----');
+    expect(same(parseShare(indented, 'indented'))).toBe(true);
+  });
+
+  test('a text share without its Custodian field is SHARE_MALFORMED, not a crash', () => {
+    expect(refusal(text.replace('Custodian: bob\n', '')).code).toBe('SHARE_MALFORMED');
+  });
+
+  test('only an OpenPGP message is told to be decrypted; other text is told what a share looks like', () => {
+    expect(refusal('hello\nworld\n').message).toMatch(/does not start with -----BEGIN QUORUM SHARE----- \(or -----BEGIN QUORUM SHARE WORDS-----\)/);
+    expect(refusal('hello\nworld\n').message).not.toMatch(/decrypt/);
+  });
+});
+
+describe('what a refusal tells (the source and custodian for the JSON error, the reason in the sentence)', () => {
+  const error = (input: string) => {
+    try {
+      parseShare(input, 'shares/bob.share');
+    } catch (e) {
+      if (isCeremonyError(e)) return e;
+      throw e;
+    }
+    throw new Error('parsed');
+  };
+
+  test('a malformed share names its source; a mistyped one names its source and custodian', () => {
+    expect(error('hello').details).toEqual({ source: 'shares/bob.share' });
+    expect(error(text.replace('Threshold: 3', 'Threshold: 2')).details).toEqual({ source: 'shares/bob.share', custodian: 'bob' });
+  });
+
+  test('each limit and format refusal says which', () => {
+    expect(error('x'.repeat(8193)).message).toContain('it is larger than 8192 bytes');
+    expect(error(text.replace('Version: 1\n', `Version: 1\n${'\n'.repeat(70)}`)).message).toContain('it has more than 64 lines');
+    expect(error(text.replace('Version: 1', 'Version: 22222222222222')).message).toContain('share format version "2222222222", and this application reads version 1');
+    expect(error(text.replace('Custodian: bob', 'Custodian: ../bob')).message).toContain('the Custodian field is not a valid custodian name');
+    expect(error(formatShare(copy(bob, { index: 6 }))).message).toContain('its numbers do not fit together (share 6 of 5, threshold 3)');
+    expect(error(formatShareWords(copy(bob, { version: 2 as 1 }))).message).toContain('it is in share format version 2, and this application reads version 1');
+  });
+});
