@@ -214,7 +214,7 @@ describe('the envelope lines themselves', () => {
   });
 
   test('a text share without its Custodian field is SHARE_MALFORMED, not a crash', () => {
-    expect(refusal(text.replace('Custodian: bob\n', '')).code).toBe('SHARE_MALFORMED');
+    expect(refusal(text.replace('Custodian: bob\n', ''))).toEqual({ code: 'SHARE_MALFORMED', message: expect.stringContaining('the Custodian field is missing') });
   });
 
   test('only an OpenPGP message is told to be decrypted; other text is told what a share looks like', () => {
