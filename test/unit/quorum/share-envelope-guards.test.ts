@@ -239,6 +239,19 @@ describe('what a refusal tells (the source and custodian for the JSON error, the
     expect(error(text.replace('Threshold: 3', 'Threshold: 2')).details).toEqual({ source: 'shares/bob.share', custodian: 'bob' });
   });
 
+  test('a located typo keeps its source and custodian in the JSON error', () => {
+    const from = text.indexOf('Data: ') + 6;
+    const e = error(text.slice(0, from) + (text[from] === '0' ? '1' : '0') + text.slice(from + 1));
+    expect(e.message).toMatch(/looks mistyped/);
+    expect(e.details).toEqual({ source: 'shares/bob.share', custodian: 'bob' });
+  });
+
+  test('an empty hex field is a missing field (SHARE_MALFORMED, exit 2), not a typo', () => {
+    const set = /Set: (.*)/.exec(text)![1]!;
+    expect(error(text.replace(`Set: ${set}`, 'Set:')).code).toBe('SHARE_MALFORMED');
+    expect(error(text.replace(`Set: ${set}`, 'Set:')).message).toContain('the Set field is missing');
+  });
+
   test('each limit and format refusal says which', () => {
     expect(error('x'.repeat(8193)).message).toContain('it is larger than 8192 bytes');
     expect(error(text.replace('Version: 1\n', `Version: 1\n${'\n'.repeat(70)}`)).message).toContain('it has more than 64 lines');
