@@ -1,4 +1,6 @@
+import { statSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * The vitest configuration Stryker runs (stryker.config.mjs): only the test files scripts/mutation.mjs chose
@@ -10,6 +12,18 @@ import { defineConfig } from 'vitest/config';
  * thread's process.env is its own copy, so SOFTHSM2_CONF set by a test never reaches the native module.
  */
 const tests = JSON.parse(process.env.MUTATION_TESTS ?? '[]') as string[];
+
+/**
+ * Smallest test file first. Stryker runs one file at a time and stops at the first failing test (bail), and
+ * vitest's own order puts the slowest file first: a mutant killed by a small guard file would otherwise wait
+ * for every slow test of a large file (the share parser's typo search, the record forgery sweep) to pass.
+ */
+class SmallestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const size = (f: TestSpecification) => statSync(f.moduleId).size;
+    return [...files].sort((a, b) => size(a) - size(b));
+  }
+}
 
 export default defineConfig({
   plugins: [
@@ -24,6 +38,7 @@ export default defineConfig({
   test: {
     include: tests,
     pool: 'forks',
+    sequence: { sequencer: SmallestFirst },
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

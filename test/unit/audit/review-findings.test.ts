@@ -6,12 +6,12 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { reviewRecord } from '../../../ceremony/audit/review.js';
 import { isCeremonyError } from '../../../ceremony/errors.js';
 import { makeOpenpgpSealer, type TestSealer } from '../../helpers/openpgp-sealer.js';
+import { forgeLog, readLog, type LogLine } from '../../helpers/forged-log.js';
 import { sampleEvents, writeSampleRecord } from '../../helpers/audit-records.js';
 
 let sealer: TestSealer;
@@ -28,33 +28,12 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-type Line = Record<string, unknown>;
+type Line = LogLine;
 const codes = (r: { findings: { code: string }[] }) => r.findings.map((f) => f.code);
 const at = (r: { findings: { code: string; line?: number }[] }, code: string) => r.findings.filter((f) => f.code === code).map((f) => f.line);
-const sha256Hex = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
-function readLog(dir: string): Line[] {
-  return readFileSync(join(dir, 'log.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Line);
-}
-
-/** Write `lines` (objects, or raw text for a line that is not JSON) as the log, re-chained and re-sealed. */
-async function forge(dir: string, lines: (Line | string)[]): Promise<void> {
-  const out: string[] = [];
-  for (const [i, l] of lines.entries()) {
-    if (typeof l === 'string') {
-      out.push(l);
-      continue;
-    }
-    l.prev = i === 0 ? '0'.repeat(64) : sha256Hex(out[i - 1]!);
-    out.push(JSON.stringify(l));
-  }
-  const log = Buffer.from(out.join('\n') + '\n');
-  writeFileSync(join(dir, 'log.jsonl'), log);
-  writeFileSync(join(dir, 'log.jsonl.asc'), await sealer.sign(log));
-}
+/** A forger who knows the format: the edited log re-chained and re-sealed with the record's own key. */
+const forge = (dir: string, lines: (Line | string)[]) => forgeLog(dir, lines, sealer);
 
 describe('line-level faults of the log', () => {
   it('an emptied log is tampered (log-empty), not an unfinished ceremony', async () => {

@@ -7,12 +7,12 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reviewRecord, REVIEW_LIMITS } from '../../../ceremony/audit/review.js';
 import { isCeremonyError } from '../../../ceremony/errors.js';
 import { makeOpenpgpSealer, type TestSealer } from '../../helpers/openpgp-sealer.js';
+import { forgeLog, readLog, type LogLine } from '../../helpers/forged-log.js';
 import { writeSampleRecord } from '../../helpers/audit-records.js';
 
 let sealer: TestSealer;
@@ -29,28 +29,11 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-type Line = Record<string, unknown>;
+type Line = LogLine;
 const codes = (r: { findings: { code: string }[] }) => r.findings.map((f) => f.code);
-const sha256Hex = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
-function readLog(dir: string): Line[] {
-  return readFileSync(join(dir, 'log.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Line);
-}
-
-/** Write `lines` as the log, with every prev recomputed from the genesis value, and seal it again. */
-async function forge(dir: string, lines: Line[]): Promise<void> {
-  const out: string[] = [];
-  for (const [i, l] of lines.entries()) {
-    l.prev = i === 0 ? '0'.repeat(64) : sha256Hex(out[i - 1]!);
-    out.push(JSON.stringify(l));
-  }
-  const log = Buffer.from(out.join('\n') + '\n');
-  writeFileSync(join(dir, 'log.jsonl'), log);
-  writeFileSync(join(dir, 'log.jsonl.asc'), await sealer.sign(log));
-}
+/** A forger who knows the format: the edited log re-chained and re-sealed with the record's own key. */
+const forge = (dir: string, lines: (Line | string)[]) => forgeLog(dir, lines, sealer);
 
 describe('record structure a re-chained, re-sealed forgery cannot hide', () => {
   it('a forged control: re-chaining and re-sealing an unchanged log leaves it intact', async () => {
