@@ -99,7 +99,7 @@ export function renderReport(review: Review, generatedAt: Date = new Date()): st
 
   rows.push(`<h2>Seal</h2><dl>`);
   const s = review.seal;
-  rows.push(`<dt>Seal</dt><dd>${!s.present ? `missing (log.jsonl.asc absent)${review.verdict === 'refused-unsealed' ? ': the seal key is behind the PIN the token refused, so the record of this refusal could not be sealed' : ''}` : s.valid ? 'valid OpenPGP signature over log.jsonl' : '<span class="c-tampered">does not verify</span>'}</dd>`);
+  rows.push(`<dt>Seal</dt><dd>${!s.present ? `missing (log.jsonl.asc absent)${review.verdict === 'refused-unsealed' && review.unsealedBecause ? `: ${escapeHtml(review.unsealedBecause)}, so the record of this refusal could not be sealed` : ''}` : s.valid ? 'valid OpenPGP signature over log.jsonl' : '<span class="c-tampered">does not verify</span>'}</dd>`);
   // As GnuPG names it: the key that made the signature, then its certificate's primary key.
   if (s.signerFingerprint) rows.push(`<dt>Signed by</dt><dd>${s.signingKeyFingerprint && s.signingKeyFingerprint !== s.signerFingerprint ? `subkey <code>${e(s.signingKeyFingerprint)}</code>, primary key <code>${e(s.signerFingerprint)}</code>` : `key <code>${e(s.signerFingerprint)}</code>`}</dd>`);
   if (s.created) rows.push(`<dt>Sealed at</dt><dd>${e(s.created)}</dd>`);

@@ -26,7 +26,7 @@ import { finding, type Finding, type PolicyCheck } from './findings.js';
 import { checkPolicy, type NumberedEvent } from './policy.js';
 import { checkSeal, readCertificates, summarizeCertificate, type CertificateSummary, type SealStatus } from './seal-check.js';
 import { KEYS_DIR, LOG_FILE, MANIFEST_FILE, SEAL_FILE, compactUtc } from './record.js';
-import { isUnsealableRefusal } from './unsealed-refusal.js';
+import { isUnsealableRefusal, unsealableRefusalReason } from './unsealed-refusal.js';
 
 /**
  * intact: sealed, whole, the ceremony completed; refused: sealed and whole, the ceremony stopped at a
@@ -72,6 +72,8 @@ export interface Review {
   pinned: boolean;
   /** The step at which a refused ceremony stopped, with its code and sentence. */
   refusal?: { step: CeremonyStep; line: number; code?: string; detail: string };
+  /** For a refused-unsealed record: why no key could seal it (unsealed-refusal.ts). */
+  unsealedBecause?: string;
   /** One line for people, e.g. "incomplete, stopped after step sign (line 9)". */
   summary: string;
   ceremonyId?: string;
@@ -284,7 +286,7 @@ function headlineOf(verdict: Verdict, pinned: boolean, refusal: Review['refusal'
     case 'refused':
       return `refused at step ${refusal?.step ?? 'unknown'}${pin}`;
     case 'refused-unsealed':
-      // isUnsealableRefusal found the failed hsm-login event: the refusal is always there.
+      // isUnsealableRefusal found the failed event: the refusal is always there.
       return `refused at step ${refusal!.step} (unsealed)`;
     case 'policy-violation':
       return 'policy violation';
@@ -397,13 +399,15 @@ export async function reviewRecord(dir: string, options: ReviewOptions = {}): Pr
   const refusal = failed ? refusalOf(events) : undefined;
   const pinned = seal.status.valid && seal.status.pinned;
   const headline = headlineOf(verdict, pinned, refusal);
-  const summary = summarize(verdict, headline, findings, events, seal.status, lineCount, refusal);
+  const unsealedBecause = verdict === 'refused-unsealed' ? unsealableRefusalReason(events, findings) : undefined;
+  const summary = summarize(verdict, headline, findings, events, seal.status, lineCount, refusal, unsealedBecause);
   return {
     dir: recordDir,
     verdict,
     headline,
     pinned,
     ...(refusal ? { refusal } : {}),
+    ...(unsealedBecause ? { unsealedBecause } : {}),
     summary,
     ...(start ? { ceremonyId: start.ceremony, kind: start.kind, ...(start.parameters ? { parameters: start.parameters } : {}) } : {}),
     events,
@@ -428,7 +432,7 @@ export function sealSignerText(seal: SealStatus): string {
   return seal.signerFingerprint && seal.signingKeyFingerprint && seal.signingKeyFingerprint !== seal.signerFingerprint ? `subkey ${signer} of primary ${seal.signerFingerprint}` : `key ${signer}`;
 }
 
-function summarize(verdict: Verdict, headline: string, findings: Finding[], events: NumberedEvent[], seal: SealStatus, lines: number, refusal: Review['refusal']): string {
+function summarize(verdict: Verdict, headline: string, findings: Finding[], events: NumberedEvent[], seal: SealStatus, lines: number, refusal: Review['refusal'], unsealedBecause: string | undefined): string {
   const count = (cls: string) => findings.filter((f) => f.class === cls).length;
   const sealedBy = `sealed by ${sealSignerText(seal)}${seal.pinned ? ', a pinned certificate' : ", checked only against the record's own keys/ (give --trusted-key to pin)"}`;
   switch (verdict) {
@@ -444,7 +448,7 @@ function summarize(verdict: Verdict, headline: string, findings: Finding[], even
     case 'refused':
       return `${headline} (line ${refusal?.line ?? '?'}): ${refusal?.code ? `${refusal.code}: ` : ''}${refusal?.detail ?? ''}; ${events.length} of ${lines} lines, ${sealedBy}`;
     case 'refused-unsealed':
-      return `refused at step ${refusal!.step} (line ${refusal!.line}): ${refusal!.code}: ${refusal!.detail} — unsealed: the seal key is behind the PIN the token refused, so nothing proves who wrote this log or that nothing was cut from it`;
+      return `refused at step ${refusal!.step} (line ${refusal!.line}): ${refusal!.code}: ${refusal!.detail} — unsealed: ${unsealedBecause}, so nothing proves who wrote this log or that nothing was cut from it`;
     case 'intact':
       return `${headline}: ${events.length} of ${lines} lines, ${sealedBy}; the ceremony completed`;
   }

@@ -28,20 +28,37 @@ const LOGIN_STEP: CeremonyStep = 'hsm-login';
 /** Steps whose success opens a token session: after one, a seal key may have been reachable. */
 const LOGINS: ReadonlySet<CeremonyStep> = new Set<CeremonyStep>(['hsm-login', 'root-login']);
 
+/** The step after which a restore has keys that could seal its record (restore.ts): the restored keys. */
+const RESTORED_STEP: CeremonyStep = 'unwrap-keys';
+
 /**
- * Whether an unsealed record is a refusal that no seal key could reach: its only problem is the missing
- * seal (the log whole, chained, ended; no tampering, no policy finding); it ends with `ceremony-end`
- * `failed`; it never tried to seal (no `seal` event); and the step that stopped it is the first login,
- * refused by the token (UNSEALABLE_REFUSAL_CODES) before any login had succeeded.
+ * Why an unsealed record is a refusal that no seal key could reach, or undefined when it is not one. Its
+ * only problem must be the missing seal (the log whole, chained, ended; no tampering, no policy finding);
+ * it ends with `ceremony-end` `failed`; it never tried to seal (no `seal` event); and either
+ * - the step that stopped it is the first login, refused by the token (UNSEALABLE_REFUSAL_CODES) before
+ *   any login had succeeded: the seal key is behind that PIN; or
+ * - it is a `restore` stopped (with a code) before any key was restored: a restore runs on fresh tokens
+ *   and seals with the keys it restores, so no key exists yet that could seal it.
  */
-export function isUnsealableRefusal(events: NumberedEvent[], findings: Finding[]): boolean {
+export function unsealableRefusalReason(events: NumberedEvent[], findings: Finding[]): string | undefined {
   // seal-missing is found only for a log whose last line is ceremony-end (review.ts), so it stands for "ended".
   const problems = findings.filter((f) => f.class !== 'note');
-  if (problems.length === 0 || !problems.every((f) => f.code === 'seal-missing')) return false;
-  if (events.at(-1)?.event.result !== 'failed') return false;
-  if (events.some((e) => e.event.step === 'seal')) return false;
+  if (problems.length === 0 || !problems.every((f) => f.code === 'seal-missing')) return undefined;
+  if (events.at(-1)?.event.result !== 'failed') return undefined;
+  if (events.some((e) => e.event.step === 'seal')) return undefined;
   const failedAt = events.findIndex((e) => e.event.result === 'failed');
   const failure = events[failedAt]?.event;
-  if (failure?.step !== LOGIN_STEP || !UNSEALABLE_REFUSAL_CODES.includes(failure.code ?? '')) return false;
-  return !events.slice(0, failedAt).some((e) => LOGINS.has(e.event.step) && e.event.result === 'ok');
+  if (!failure?.code || failure.step === 'ceremony-end') return undefined;
+  const before = events.slice(0, failedAt);
+  if (failure.kind === 'restore' && !before.some((e) => e.event.step === RESTORED_STEP && e.event.result === 'ok')) {
+    return 'no key that could seal it existed yet (a restore runs on fresh tokens and seals with the keys it restores)';
+  }
+  if (failure.step !== LOGIN_STEP || !UNSEALABLE_REFUSAL_CODES.includes(failure.code)) return undefined;
+  if (before.some((e) => LOGINS.has(e.event.step) && e.event.result === 'ok')) return undefined;
+  return 'the seal key is behind the PIN the token refused';
+}
+
+/** Whether an unsealed record is a refusal that no seal key could reach (unsealableRefusalReason). */
+export function isUnsealableRefusal(events: NumberedEvent[], findings: Finding[]): boolean {
+  return unsealableRefusalReason(events, findings) !== undefined;
 }

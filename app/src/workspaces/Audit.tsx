@@ -78,9 +78,9 @@ export function Audit({ view, onView }: { view: AuditView | null; onView(v: Audi
             <h3>Seal</h3>
             {view.verdict === 'refused-unsealed' ? (
               <p className="warning" data-testid="unsealed-refusal">
-                Not sealed: the token refused the PIN that guards the seal key, and the record is never sealed with a key anyone could use without
-                that PIN. The log is whole and ends with the refusal, but nothing proves who wrote it or that nothing was cut from it: it does not
-                pass.
+                Not sealed: no key that could seal this record could be reached (the summary above says why: a PIN the token refused, or a
+                restore that had not yet restored any key), and a record is never sealed with a key anyone could use without a PIN. The log is
+                whole and ends with the refusal, but nothing proves who wrote it or that nothing was cut from it: it does not pass.
               </p>
             ) : view.pinnedCertificate ? (
               <div data-testid="pinned-certificate">

@@ -209,11 +209,11 @@ describe('refused, each with its code, and nothing changed', () => {
       const record = recordOf(() => (run = restore('tampered.backup', 'renew', ['carol', 'dave', 'erin'])));
       expectCleanError(run, 'BACKUP_INVALID', 1);
       // No key exists to seal a restore's refusal until its keys are restored (a fresh token, no root
-      // token, no --seal-key): the record ends failed, unsealed, and stays incomplete (not a pass).
+      // token, no --seal-key): the record ends failed, unsealed, and reviews refused-unsealed (not a pass).
       const r = await reviewRecord(record);
-      expect(r.verdict, r.summary).toBe('incomplete');
+      expect(r.verdict, r.summary).toBe('refused-unsealed');
       expect(r.lastStep).toBe('ceremony-end');
-      expect(r.summary).toMatch(/refused at step verify-input \(line \d+\)/);
+      expect(r.summary).toMatch(/^refused at step verify-input \(line \d+\): BACKUP_INVALID: .* — unsealed: no key that could seal it existed yet/);
       expect(tokenDigest()).toBe(fresh);
       expect(hsm.pkcs11Tool(['--list-token-slots'])).not.toMatch(/token label\s*:\s*root\b/);
       // The operators' SO PIN still opens the fresh signing token: it was not handed over.

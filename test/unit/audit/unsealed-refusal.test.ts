@@ -171,3 +171,30 @@ describe('tampering and policy keep their verdicts', () => {
     expect(verdictPasses(r.verdict)).toBe(true);
   });
 });
+
+describe('refused-unsealed: a restore refused before it restored any key (nothing existed that could seal it)', () => {
+  const tamperedBackup: EventInput = { step: 'verify-input', result: 'failed', code: 'BACKUP_INVALID', detail: 'the backup does not authenticate under the set' };
+  const restoreEvents = (f: SampleFiles) => sampleEvents('restore', f);
+  const upTo = (f: SampleFiles, step: EventInput['step']) => restoreEvents(f).slice(0, restoreEvents(f).findIndex((e) => e.step === step));
+
+  it('a tampered backup refused at verify-input reviews refused-unsealed, says why, and does not pass', async () => {
+    const r = await reviewRecord(await writeSampleRecord(work(), 'restore', undefined, { events: (f) => [...upTo(f, 'verify-input'), tamperedBackup] }));
+    expect(r.verdict, r.summary).toBe('refused-unsealed');
+    expect(verdictPasses(r.verdict)).toBe(false);
+    expect(r.refusal).toMatchObject({ step: 'verify-input', code: 'BACKUP_INVALID' });
+    expect(r.unsealedBecause).toMatch(/^no key that could seal it existed yet/);
+    expect(r.summary).toMatch(/^refused at step verify-input \(line \d+\): BACKUP_INVALID: .* — unsealed: no key that could seal it existed yet \(a restore runs on fresh tokens and seals with the keys it restores\), so nothing proves/);
+    expect(renderReport(r, new Date('2026-11-22T02:00:00Z'))).toContain('no key that could seal it existed yet');
+  });
+
+  it('a restore that failed after a key was restored (it had a key to seal with) stays incomplete', async () => {
+    const failedLate: EventInput = { step: 'self-check', result: 'failed', code: 'SELF_CHECK_FAILED', detail: 'a restored key does not verify' };
+    const r = await reviewRecord(await writeSampleRecord(work(), 'restore', undefined, { events: (f) => [...upTo(f, 'self-check'), failedLate] }));
+    expect(r.verdict, r.summary).toBe('incomplete');
+  });
+
+  it('a sign record refused at verify-input and left unsealed is not excused by the restore rule: incomplete', async () => {
+    const r = await reviewRecord(await writeSampleRecord(work(), 'sign', undefined, { events: (f) => [...beforeLogin(f).filter((e) => e.step !== 'verify-input'), { ...tamperedBackup, code: 'DIGEST_MISMATCH' }] }));
+    expect(r.verdict, r.summary).toBe('incomplete');
+  });
+});
