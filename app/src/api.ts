@@ -29,3 +29,16 @@ export function errorOf(e: unknown): IpcError {
   if (e instanceof IpcFailure) return e.error;
   return { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
 }
+
+/**
+ * Run a workspace action: clear the workspace's error line first, and turn a failure into that line (an
+ * `error[CODE]` from main, or INTERNAL), never an unhandled rejection.
+ */
+export async function guarded(setError: (e: IpcError | null) => void, what: () => Promise<void>): Promise<void> {
+  setError(null);
+  try {
+    await what();
+  } catch (e) {
+    setError(errorOf(e));
+  }
+}

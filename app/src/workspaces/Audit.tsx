@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { AuditView, ExportedReport, IpcError } from '../../../main/ipc-contract.js';
-import { api, call, errorOf } from '../api.js';
+import { api, call, guarded } from '../api.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import { Fingerprint } from '../components/Fingerprint.js';
 import { StepList } from '../components/StepList.js';
@@ -19,14 +19,7 @@ export function Audit({ view, onView }: { view: AuditView | null; onView(v: Audi
     ? { 'load-config': 'done', 'verify-input': 'done', confirm: 'done', 'ceremony-end': view.verdict === 'intact' || view.verdict === 'refused' ? 'done' : 'failed' }
     : { 'load-config': 'active' };
 
-  const guard = async (what: () => Promise<void>) => {
-    setError(null);
-    try {
-      await what();
-    } catch (e) {
-      setError(errorOf(e));
-    }
-  };
+  const guard = (what: () => Promise<void>) => guarded(setError, what);
   const open = () =>
     guard(async () => {
       const v = await call(api().auditOpen());

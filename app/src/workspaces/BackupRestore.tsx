@@ -1,6 +1,6 @@
 import { useCallback, useRef, useState, type ReactNode } from 'react';
 import type { AuditView, BackupOutcome, BackupSessionView, IpcError, RestoreOutcome, RestoreSessionView, ShareAccepted } from '../../../main/ipc-contract.js';
-import { api, call, errorOf } from '../api.js';
+import { api, call, guarded } from '../api.js';
 import type { Shell } from '../App.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import { Fingerprint } from '../components/Fingerprint.js';
@@ -42,14 +42,7 @@ export function BackupRestore({ mode, shell, modes, onOpenRecord }: { mode: Excl
   };
   const onStep = useCallback((step: string) => setSteps((s) => advance(s, step, STEPS)), [STEPS]);
 
-  const guard = async (what: () => Promise<void>) => {
-    setError(null);
-    try {
-      await what();
-    } catch (e) {
-      setError(errorOf(e));
-    }
-  };
+  const guard = (what: () => Promise<void>) => guarded(setError, what);
 
   const open = () =>
     guard(async () => {

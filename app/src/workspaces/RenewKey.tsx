@@ -1,6 +1,6 @@
 import { useCallback, useRef, useState, type FormEvent } from 'react';
 import type { AuditView, HandedOutShare, IpcError, QuorumSessionView, RenewOutcome, ShareAccepted } from '../../../main/ipc-contract.js';
-import { api, call, errorOf } from '../api.js';
+import { api, call, guarded } from '../api.js';
 import type { Shell } from '../App.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import { Fingerprint } from '../components/Fingerprint.js';
@@ -41,14 +41,7 @@ export function RenewKey({ shell, onOpenRecord }: { shell: Shell; onOpenRecord(v
   };
   const onStep = useCallback((step: string) => setSteps((s) => advance(s, step, RENEW_STEPS)), []);
 
-  const guard = async (what: () => Promise<void>) => {
-    setError(null);
-    try {
-      await what();
-    } catch (e) {
-      setError(errorOf(e));
-    }
-  };
+  const guard = (what: () => Promise<void>) => guarded(setError, what);
 
   const open = () =>
     guard(async () => {
