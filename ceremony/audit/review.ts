@@ -11,6 +11,7 @@ import { CeremonyError } from '../errors.js';
 import { readInputFile } from '../files.js';
 import { hashBytes, hashFile } from '../crypto.js';
 import {
+  CEREMONY_KINDS,
   CEREMONY_STEPS,
   GENESIS_PREV,
   ceremonyEventSchema,
@@ -459,10 +460,12 @@ function summarize(verdict: Verdict, headline: string, findings: Finding[], even
  * that disagrees with the record's own start time, kind or ceremony ID is worth an auditor's look: it is
  * how a sealed record of one ceremony would be passed off as another (issue 12 item 11).
  */
+const FOLDER_NAME = new RegExp(`^(\\d{8}T\\d{6}Z)-(${CEREMONY_KINDS.join('|')})-([0-9a-f]{8})$`);
+
 function checkFolderName(folder: string, start: CeremonyEvent, findings: Finding[]): void {
   const expected = `${compactUtc(new Date(start.time))}-${start.kind}-${start.ceremony.slice(0, 8)}`;
   if (folder === expected) return;
-  const m = folder.match(/^(\d{8}T\d{6}Z)-(sign|payload-sign|init|renew)-([0-9a-f]{8})$/);
+  const m = folder.match(FOLDER_NAME);
   // Records written before the folder and line 1 shared one clock reading may be a second apart.
   const folderTime = m ? Date.parse(m[1]!.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')) : NaN;
   const lag = Date.parse(start.time) - folderTime;
