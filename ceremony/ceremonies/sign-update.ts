@@ -10,10 +10,9 @@
  */
 import { basename, join, resolve } from 'node:path';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { createPublicKey, type KeyObject } from 'node:crypto';
 import { CeremonyError } from '../errors.js';
 import { assertRegularFile, createFileExclusive } from '../files.js';
-import { hashBytes, type HashAlgorithm } from '../crypto.js';
+import { hashBytes } from '../crypto.js';
 import { connectToken, resolveTokenIdentity } from '../hsm/connect.js';
 import { PinAttempts, TokenSession } from '../hsm/token.js';
 import { openModule, resolveModulePath } from '../hsm/module.js';
@@ -38,6 +37,7 @@ import { formatExpiry, formatInstant } from '../read-aloud.js';
 import type { SigningPlan } from './signing-plan.js';
 import { loadBuilderSet, type BuilderRule, type BuilderSet } from '../release/builders.js';
 import { recordAgreement, recordProvenance } from './agreement-steps.js';
+import { DeferredSigner } from './deferred-signer.js';
 import type { ProvenancePolicy } from '../provenance/policy.js';
 import { DAY_MS, endOfDay } from '../dates.js';
 
@@ -299,33 +299,6 @@ function rmQuiet(path: string): void {
     rmSync(path, { force: true });
   } catch {
     // nothing to take back
-  }
-}
-
-/**
- * The signature's fields must be fixed before the HSM login (they are hashed in the verification pass),
- * but the token signer exists only after the login: this signer forwards to the token signer once bound.
- */
-class DeferredSigner {
-  private target: TokenKeySigner | undefined;
-  readonly publicKey: KeyObject;
-  readonly modulusBits: number;
-  readonly description: string;
-
-  constructor(entry: OpenpgpTokenKey) {
-    const pkt = entry.openpgp.packet as unknown as { publicParams: { n: Uint8Array; e: Uint8Array } };
-    this.publicKey = createPublicKey({ key: { kty: 'RSA', n: Buffer.from(pkt.publicParams.n).toString('base64url'), e: Buffer.from(pkt.publicParams.e).toString('base64url') }, format: 'jwk' });
-    this.modulusBits = this.publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
-    this.description = entry.key.uri;
-  }
-
-  bind(signer: TokenKeySigner): void {
-    this.target = signer;
-  }
-
-  async signDigest(hash: HashAlgorithm, digest: Uint8Array): Promise<Buffer> {
-    if (!this.target) throw new CeremonyError('INTERNAL', 'signing was attempted before the HSM login');
-    return this.target.signDigest(hash, digest);
   }
 }
 
