@@ -8,14 +8,13 @@
  * Nothing is signed unless every input verified. Each file is read once: the verification pass also
  * computes the hash of our own signature (data ‖ our signature's fixed fields, RFC 4880 §5.2.4).
  */
-import { basename, join, resolve } from 'node:path';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { CeremonyError } from '../errors.js';
-import { assertRegularFile, createFileExclusive } from '../files.js';
+import { createFileExclusive } from '../files.js';
 import { hashBytes } from '../crypto.js';
 import { connectToken, resolveTokenIdentity } from '../hsm/connect.js';
 import { PinAttempts, TokenSession } from '../hsm/token.js';
-import { openModule, resolveModulePath } from '../hsm/module.js';
 import { assertKeyUsable, findPrivateKey } from '../hsm/keys.js';
 import { formatPkcs11Uri, type Pkcs11Uri } from '../hsm/uri.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
@@ -28,15 +27,14 @@ import { toOpenpgpTime } from '../openpgp/build/packets.js';
 import type { OpenpgpTokenKey } from '../openpgp/hsm-store.js';
 import type { SealedRecord } from '../audit/record.js';
 import { CeremonyRun, withCeremony, type CeremonyContext } from './runner.js';
-import { chooseSealKey, hsmSealer } from './seal-key.js';
+import { hsmSealer } from './seal-key.js';
 import { selectPayloadSigners, signPayloadStep } from './payload-steps.js';
 import type { OpenPayloadSource } from '../payload/format.js';
-import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
-import { choosePinSource } from '../hsm/pin.js';
-import { formatExpiry, formatInstant } from '../read-aloud.js';
+import { formatExpiry } from '../read-aloud.js';
 import type { SigningPlan } from './signing-plan.js';
-import { loadBuilderSet, type BuilderRule, type BuilderSet } from '../release/builders.js';
+import type { BuilderRule } from '../release/builders.js';
 import { recordAgreement, recordProvenance } from './agreement-steps.js';
+import { checkRequest, chooseKeys, keepOutputs, releaseSessions, sealerForRefusal, startCeremony, takeBackOutputs } from './sign-update-state.js';
 import { DeferredSigner } from './deferred-signer.js';
 import type { ProvenancePolicy } from '../provenance/policy.js';
 import { DAY_MS, endOfDay } from '../dates.js';
@@ -95,62 +93,13 @@ export interface SignUpdateResult {
 
 
 export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateResult> {
-  const payloads = o.payloads ?? [];
-  if (o.files.length === 0 && payloads.length === 0) throw new CeremonyError('USAGE', 'give at least one release file to sign');
-  if (payloads.length > 0 && (o.payloadKeys ?? []).length === 0) throw new CeremonyError('USAGE', 'update payloads need a payload key (--payload-key URI)');
-  if (o.trustedKeys.length === 0) throw new CeremonyError('USAGE', 'give the build server certificate with --trusted-key (nothing is signed without verifying its signature first)');
-  const names = new Set<string>();
-  for (const f of [...o.files, ...payloads]) {
-    const n = basename(f);
-    if (names.has(n)) throw new CeremonyError('USAGE', `two inputs are named ${n}: their signatures would overwrite each other in --out-dir`);
-    names.add(n);
-  }
-  // Early checks, before anything starts; the late ones are on the open descriptor (a FIFO never
-  // blocks, files.ts) and at the exclusive creation of each output.
-  for (const f of o.files) assertRegularFile(f, 'release file');
-  for (const f of payloads) assertRegularFile(f, 'payload');
-  const outputs = o.files.map((f) => join(o.outDir, `${basename(f)}${o.armor ? '.asc' : '.sig'}`));
-  const payloadOutputs = payloads.map((f) => join(o.outDir, `${basename(f)}.signed`));
-  for (const out of [...outputs, ...payloadOutputs]) if (existsSync(out)) throw new CeremonyError('OUTPUT_EXISTS', `${out} already exists; a ceremony never overwrites a signature`);
-
-  // Refuse before anything starts when no key could seal the record (DESIGN §5): the token's public
-  // objects (keys and their certificates) are readable without a PIN.
-  const mod = openModule(resolveModulePath({ uri: o.key, flag: o.module, env: o.env }));
-  const probe = TokenSession.open(mod, o.key, false);
-  let keyEntry: OpenpgpTokenKey;
-  let sealEntry: OpenpgpTokenKey;
-  try {
-    // The record is sealed on the signing token's session: a --seal-key must name a key on that token
-    // (in any spelling of its URI).
-    if (o.sealKey && resolveTokenIdentity(o.sealKey, o) !== resolveTokenIdentity(o.key, o)) {
-      throw new CeremonyError('USAGE', '--seal-key must name a key on the signing token (the one --key names)');
-    }
-    keyEntry = await signingKeyEntry(probe, o.key, o.now());
-    sealEntry = o.sealKey ? await chooseSealKey(probe, { sealKey: o.sealKey, now: o.now() }) : keyEntry;
-  } finally {
-    probe.close();
-  }
-  // A run that could never log in is refused now, before the record opens (issue 13).
-  const pinSource = choosePinSource({ uri: o.key, pinFile: o.pinFile, env: o.env, stdin: o.stdin });
-  const primaryOfKey = (await certificateKeys(keyEntry.certificate)).find((k) => k.role === 'primary')?.fingerprint;
-
-  // The builders' certificates are loaded before the record opens: the rule it commits to names their fingerprints.
-  const builderSet: BuilderSet | undefined = o.builders ? await loadBuilderSet(o.builders, o.now()) : undefined;
-  const run = CeremonyRun.start({
-    ...o,
-    provenance: o.provenance ? { keyids: o.provenance.keys.map((k) => k.keyid), builderIds: o.provenance.builderIds, repository: o.provenance.source.repository, refPattern: o.provenance.source.refPattern.source } : undefined,
-    builders: builderSet ? { threshold: builderSet.threshold, members: builderSet.builders.map((b) => ({ name: b.name, fingerprints: b.fingerprints })) } : undefined,
-    kind: 'sign',
-    command: 'ceremony sign',
-    actor: { role: 'maintainer' },
-  });
-  let ts: TokenSession | undefined;
-  let sealer: Awaited<ReturnType<typeof hsmSealer>> | undefined;
-  const attempts = new PinAttempts();
-  // Outputs already in place (payloads, then signatures), to take back if the ceremony fails after
-  // them, the seal included: no output is left without a sealed record that accounts for it.
-  const written: string[] = [];
-  const payloadSessions = new Map<string, TokenSession>();
+  const request = checkRequest(o);
+  const keys = await chooseKeys(o);
+  const s = await startCeremony(o, request, keys);
+  const { run, attempts, written, payloadSessions } = s;
+  const { payloads, outputs, payloadOutputs } = request;
+  const { entry: keyEntry, sealEntry, primary: primaryOfKey, pinSource } = keys;
+  const builderSet = s.builders;
   try {
     const { value, sealed } = await withCeremony(
       run,
@@ -203,7 +152,7 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
 
         await run.confirmPlan(signingPlan(o, keyEntry, primaryOfKey, verified), o);
 
-        ts = await run.step('hsm-login', `logging in to token '${o.key.token ?? ''}'`, () =>
+        const ts = s.session = await run.step('hsm-login', `logging in to token '${o.key.token ?? ''}'`, () =>
           connectToken(o.key, { module: o.module, pinSource, env: o.env, stdin: o.stdin, attempts, login: true, events: { warn: (m) => o.reporter.warn(m), attempt: (ok, d) => { if (!ok) run.note('hsm-login', { result: 'refused', code: 'PIN_INCORRECT', detail: `wrong PIN for token '${d.token}'` }); } } }),
         (s) => `logged in to '${s.info.label}'`);
 
@@ -219,7 +168,7 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
           key: { uri: k.uri, fingerprint: keyEntry.openpgp.fingerprint, label: k.label, ...(k.startDate ? { validFrom: k.startDate.toISOString() } : {}), ...(keyEntry.expires ? { validUntil: keyEntry.expires.toISOString() } : k.endDate ? { validUntil: endOfDay(k.endDate).toISOString() } : {}) },
         }));
         placeholderSigner.bind(new TokenKeySigner(ts!, key, o.now, (m) => o.reporter.warn(m)));
-        sealer = await hsmSealer(ts!, sealEntry, o.now);
+        s.sealer = await hsmSealer(ts!, sealEntry, o.now);
 
         const signed: { input: FileVerification; output: string; bytes: Uint8Array | string; binary: Uint8Array }[] = [];
         const releaseResults = verified.slice(0, o.files.length);
@@ -269,64 +218,21 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
         }
         return { verified, signed: signatures, payloads: payloadResults, key: { uri: key.uri, fingerprint: keyEntry.openpgp.fingerprint, primaryFingerprint } };
       },
-      () => sealer,
-      // A refusal before the login (a tampered input, an unconfirmed plan) is sealed by a login made only
-      // for the seal; after a failed login nothing more is tried (a wrong PIN costs a try on the token, and
-      // a prompt cancelled with Ctrl-C is the person's answer).
-      async () => {
-        if (!ts) {
-          if (attempts.wrong > 0 || run.record.failedStep === 'hsm-login') return undefined;
-          if (pinSource.interactive) o.reporter.warn('nothing was signed; the PIN is asked once more only to seal the record of this refusal (Ctrl-C leaves it unsealed)');
-          ts = await connectToken(o.key, { module: o.module, pinSource, env: o.env, stdin: o.stdin, attempts, login: true });
-        }
-        // Logged in already (a refusal after the login, e.g. at select-key): the same session seals.
-        return hsmSealer(ts, sealEntry, o.now);
-      },
+      () => s.sealer,
+      () => sealerForRefusal(s),
     );
-    written.length = 0;
+    keepOutputs(s);
     return { ...value, record: sealed };
   } catch (e) {
-    for (const out of written) rmQuiet(out);
+    takeBackOutputs(s);
     throw e;
   } finally {
-    ts?.close();
-    for (const extra of payloadSessions.values()) extra.close();
-  }
-}
-
-function rmQuiet(path: string): void {
-  try {
-    rmSync(path, { force: true });
-  } catch {
-    // nothing to take back
+    releaseSessions(s);
   }
 }
 
 export function resolveFiles(cwd: string, files: string[]): string[] {
   return files.map((f) => resolve(cwd, f));
-}
-
-/**
- * The OpenPGP key the --key URI names, with its certificate, found from the token's public objects.
- * Refused before the ceremony starts when it cannot sign now: outside its CKA_START_DATE/CKA_END_DATE
- * window (KEY_EXPIRED / KEY_NOT_YET_VALID), expired in OpenPGP, or not signing-capable.
- */
-async function signingKeyEntry(ts: TokenSession, uri: Pkcs11Uri, now: Date): Promise<OpenpgpTokenKey> {
-  const all = await findOpenpgpKeys(ts, now);
-  const matches = all.filter((e) => (uri.object === undefined || e.key.label === uri.object) && (uri.id === undefined || e.key.id.equals(uri.id)));
-  const name = uri.object ?? uri.id?.toString('hex') ?? '(unnamed)';
-  if (uri.object === undefined && uri.id === undefined) throw new CeremonyError('BAD_URI', 'the --key URI must name the key with object= or id=');
-  if (matches.length === 0) {
-    throw new CeremonyError('KEY_NOT_FOUND', `token '${ts.info.label}' has no OpenPGP signing key '${name}' (a key with a stored certificate, made by key generate --openpgp-uid or a key ceremony)`);
-  }
-  if (matches.length > 1) throw new CeremonyError('KEY_AMBIGUOUS', `token '${ts.info.label}' has ${matches.length} OpenPGP keys matching '${name}'; add id= to the URI`);
-  const entry = matches[0]!;
-  assertKeyUsable(entry.key, now);
-  if (entry.expires && entry.expires <= now) {
-    throw new CeremonyError('KEY_EXPIRED', `key '${entry.key.label}' expired in OpenPGP at ${formatInstant(entry.expires)} and may no longer sign`);
-  }
-  if (!entry.canSign) throw new CeremonyError('KEY_UNSUITABLE', `key '${entry.key.label}' is not an OpenPGP signing key`);
-  return entry;
 }
 
 /** What the operator confirms before the login: the signing key (and payload keys) and every verified input. */
