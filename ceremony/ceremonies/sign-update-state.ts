@@ -11,17 +11,21 @@ import { assertRegularFile } from '../files.js';
 import { connectToken, resolveTokenIdentity } from '../hsm/connect.js';
 import { PinAttempts, TokenSession } from '../hsm/token.js';
 import { openModule, resolveModulePath } from '../hsm/module.js';
-import { assertKeyUsable } from '../hsm/keys.js';
+import { assertKeyUsable, type KeyInfo } from '../hsm/keys.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
 import { choosePinSource, type PinSource } from '../hsm/pin.js';
 import type { RecordSealer } from '../audit/seal.js';
 import { certificateKeys } from '../openpgp/build/certificate.js';
+import type { PreparedDetachedSignature } from '../openpgp/build/detached.js';
 import { findOpenpgpKeys, type OpenpgpTokenKey } from '../openpgp/hsm-store.js';
+import type { TrustedCertificate } from '../openpgp/verify/certificate.js';
+import type { FileVerification } from '../release/verify-release.js';
 import { loadBuilderSet, type BuilderSet } from '../release/builders.js';
 import { formatInstant } from '../read-aloud.js';
 import { CeremonyRun } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
-import type { SignUpdateOptions } from './sign-update.js';
+import type { DeferredSigner } from './deferred-signer.js';
+import type { SignedFile, SignedPayload, SignUpdateOptions } from './sign-update.js';
 
 /** The inputs and the outputs they will make, checked before anything starts. */
 export interface SignRequest {
@@ -42,9 +46,24 @@ export interface SigningKeys {
   pinSource: PinSource;
 }
 
+/** Our signature's fields, fixed before any file is read (hashed in the verification pass). */
+export interface FixedSignature {
+  created: Date;
+  signer: DeferredSigner;
+  prepared: PreparedDetachedSignature;
+}
+
+/** A release signature made and checked, not yet written. */
+export interface MadeSignature {
+  input: FileVerification;
+  output: string;
+  bytes: Uint8Array | string;
+  binary: Uint8Array;
+}
+
 /**
  * One sign-update ceremony: set up before the record opens, then filled in by its steps in order
- * (sign-update.ts), each reading what the earlier ones left. What the cleanup needs (the sessions,
+ * (sign-update-steps.ts), each reading what the earlier ones left. What the cleanup needs (the sessions,
  * the outputs in place, the PIN attempts) is here, so it runs whatever step failed.
  */
 export interface SignCeremony {
@@ -62,9 +81,22 @@ export interface SignCeremony {
   /** Sessions opened for payload keys on other tokens than the signing one. */
   readonly payloadSessions: Map<string, TokenSession>;
 
-  /** The signing token's session, logged in. */
+  // Filled in by the steps, in this order.
+  trusted?: TrustedCertificate[];
+  signature?: FixedSignature;
+  /** Every input (release files, then payloads), each verified. */
+  verified?: FileVerification[];
+  /** The signing token's session, logged in (or, after a refusal before the login, only to seal). */
   session?: TokenSession;
+  /** The signing key's object on the token, selected inside its validity window. */
+  key?: KeyInfo;
+  /** Seals the record on the signing session; before it exists, sealerForRefusal tries to reach one. */
   sealer?: RecordSealer;
+  made?: MadeSignature[];
+  /** Payloads signed, checked and written. */
+  payloads?: SignedPayload[];
+  /** Release signatures written. */
+  signatures?: SignedFile[];
 }
 
 /**
@@ -182,7 +214,7 @@ export function takeBackOutputs(s: SignCeremony): void {
   for (const out of s.written) rmQuiet(out);
 }
 
-/** However the ceremony ended: the signing session and every payload key's session are closed. */
+/** However the ceremony ended: the signing session and the payload keys' sessions (payloadSessions) are closed. */
 export function releaseSessions(s: SignCeremony): void {
   s.session?.close();
   for (const extra of s.payloadSessions.values()) extra.close();
