@@ -214,7 +214,7 @@ export function takeBackOutputs(s: SignCeremony): void {
   for (const out of s.written) rmQuiet(out);
 }
 
-/** However the ceremony ended: the signing session and the payload keys' sessions (payloadSessions) are closed. */
+/** However the ceremony ended: every session it opened (the signing token's, the payload keys') is closed. */
 export function releaseSessions(s: SignCeremony): void {
   s.session?.close();
   for (const extra of s.payloadSessions.values()) extra.close();

@@ -213,8 +213,14 @@ export async function signPayloads(s: SignCeremony): Promise<void> {
   }
   const signingSession = s.session!;
   const sessions = new Map<string, TokenSession>([[resolveTokenIdentity(o.key, o), signingSession], ...s.payloadSessions]);
-  const signers = await selectPayloadSigners(run, o, o.payloadKeys ?? [], sessions, s.attempts);
-  for (const [id, t] of sessions) if (t !== signingSession) s.payloadSessions.set(id, t);
+  let signers: TokenKeySigner[];
+  try {
+    signers = await selectPayloadSigners(run, o, o.payloadKeys ?? [], sessions, s.attempts);
+  } finally {
+    // Handed to the cleanup even when a later payload key's login or selection fails: a session left
+    // open here would keep its token logged in for the rest of the process (the app's worker lives on).
+    for (const [id, t] of sessions) if (t !== signingSession) s.payloadSessions.set(id, t);
+  }
   mkdirSync(o.outDir, { recursive: true });
   const out: SignedPayload[] = [];
   for (const [i, v] of verified.entries()) {

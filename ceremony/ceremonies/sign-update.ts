@@ -8,7 +8,8 @@
  *   is replaced or followed) → record sealed by the signing key.
  * Nothing is signed unless every input verified. Each file is read once: the verification pass also
  * computes the hash of our own signature (data ‖ our signature's fixed fields, RFC 4880 §5.2.4).
- * If any step fails after an output was written, the seal included, every output is taken back.
+ * If any step fails after an output was written, the seal included, every output is taken back; however
+ * it ends, every session it opened is closed (no token is left logged in).
  *
  * runSignUpdate reads as those steps, one named function each, over one state (SignCeremony): the ones
  * before the record opens and the cleanup are in sign-update-state.ts, the ones inside it in
