@@ -1,45 +1,42 @@
 /**
- * The sign-update ceremony for release files (DESIGN §3 "Sign update", issue 4):
- *   air-gap check → pinned build-server certificates → every input verified (signature and DIGESTS)
- *   → fingerprints and SHA-256 shown for reading aloud → one HSM login → key selected and its validity
- *   checked → each file signed → each signature verified through an independent path → outputs created
- *   (each exclusively: nothing there is replaced or followed) → record sealed by the signing key.
- * If any step fails after an output was written, the seal included, every output is taken back.
+ * The sign-update ceremony for release files and update payloads (DESIGN §3 "Sign update", issue 4):
+ *   request checked and keys found on the token (before anything starts) → air-gap check as the record
+ *   opens → pinned build-server certificates → every input verified (signature and DIGESTS, builders'
+ *   agreement, provenance) → fingerprints and SHA-256 shown for reading aloud → plan confirmed → one HSM
+ *   login → key selected and its validity checked → each file signed → each signature verified through
+ *   an independent path → payloads signed and checked → outputs created (each exclusively: nothing there
+ *   is replaced or followed) → record sealed by the signing key.
  * Nothing is signed unless every input verified. Each file is read once: the verification pass also
  * computes the hash of our own signature (data ‖ our signature's fixed fields, RFC 4880 §5.2.4).
+ * If any step fails after an output was written, the seal included, every output is taken back; however
+ * it ends, every session it opened is closed (no token is left logged in).
+ *
+ * runSignUpdate reads as those steps, one named function each, over one state (SignCeremony): the ones
+ * before the record opens and the cleanup are in sign-update-state.ts, the ones inside it in
+ * sign-update-steps.ts.
  */
-import { basename, join, resolve } from 'node:path';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { CeremonyError } from '../errors.js';
-import { assertRegularFile, createFileExclusive } from '../files.js';
-import { hashBytes, type HashAlgorithm } from '../crypto.js';
-import { connectToken, resolveTokenIdentity } from '../hsm/connect.js';
-import { PinAttempts, TokenSession } from '../hsm/token.js';
-import { openModule, resolveModulePath } from '../hsm/module.js';
-import { assertKeyUsable, findPrivateKey } from '../hsm/keys.js';
-import { formatPkcs11Uri, type Pkcs11Uri } from '../hsm/uri.js';
-import { TokenKeySigner } from '../hsm/token-signer.js';
-import { loadTrustedCertificates } from '../openpgp/verify/certificate.js';
-import { verifyReleaseFiles, type FileVerification } from '../release/verify-release.js';
-import { prepareDetachedSignature } from '../openpgp/build/detached.js';
-import { verifyDetachedSignature } from '../openpgp/build/self-check.js';
-import { certificateKeys, exportCertificate } from '../openpgp/build/certificate.js';
-import { toOpenpgpTime } from '../openpgp/build/packets.js';
-import type { OpenpgpTokenKey } from '../openpgp/hsm-store.js';
+import { resolve } from 'node:path';
+import type { Pkcs11Uri } from '../hsm/uri.js';
+import type { FileVerification } from '../release/verify-release.js';
 import type { SealedRecord } from '../audit/record.js';
-import { CeremonyRun, withCeremony, type CeremonyContext } from './runner.js';
-import { chooseSealKey, hsmSealer } from './seal-key.js';
-import { selectPayloadSigners, signPayloadStep } from './payload-steps.js';
 import type { OpenPayloadSource } from '../payload/format.js';
-import { findOpenpgpKeys } from '../openpgp/hsm-store.js';
-import { choosePinSource } from '../hsm/pin.js';
-import { formatExpiry, formatInstant } from '../read-aloud.js';
-import type { SigningPlan } from './signing-plan.js';
-import { loadBuilderSet, type BuilderRule, type BuilderSet } from '../release/builders.js';
-import { recordAgreement, recordProvenance } from './agreement-steps.js';
+import type { BuilderRule } from '../release/builders.js';
 import type { ProvenancePolicy } from '../provenance/policy.js';
-import { DAY_MS, endOfDay } from '../dates.js';
+import { withCeremony, type CeremonyContext } from './runner.js';
+import { checkRequest, chooseKeys, keepOutputs, releaseSessions, sealerForRefusal, startCeremony, takeBackOutputs } from './sign-update-state.js';
+import {
+  confirmSigningPlan,
+  fixSignatureFields,
+  loadTrustedKeys,
+  logIn,
+  recordOutputs,
+  selectSigningKey,
+  showFingerprints,
+  signPayloads,
+  signReleaseFiles,
+  verifyInputs,
+  writeSignatures,
+} from './sign-update-steps.js';
 
 export interface SignUpdateOptions extends CeremonyContext {
   files: string[];
@@ -93,320 +90,40 @@ export interface SignUpdateResult {
   record: SealedRecord;
 }
 
-
 export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateResult> {
-  const payloads = o.payloads ?? [];
-  if (o.files.length === 0 && payloads.length === 0) throw new CeremonyError('USAGE', 'give at least one release file to sign');
-  if (payloads.length > 0 && (o.payloadKeys ?? []).length === 0) throw new CeremonyError('USAGE', 'update payloads need a payload key (--payload-key URI)');
-  if (o.trustedKeys.length === 0) throw new CeremonyError('USAGE', 'give the build server certificate with --trusted-key (nothing is signed without verifying its signature first)');
-  const names = new Set<string>();
-  for (const f of [...o.files, ...payloads]) {
-    const n = basename(f);
-    if (names.has(n)) throw new CeremonyError('USAGE', `two inputs are named ${n}: their signatures would overwrite each other in --out-dir`);
-    names.add(n);
-  }
-  // Early checks, before anything starts; the late ones are on the open descriptor (a FIFO never
-  // blocks, files.ts) and at the exclusive creation of each output.
-  for (const f of o.files) assertRegularFile(f, 'release file');
-  for (const f of payloads) assertRegularFile(f, 'payload');
-  const outputs = o.files.map((f) => join(o.outDir, `${basename(f)}${o.armor ? '.asc' : '.sig'}`));
-  const payloadOutputs = payloads.map((f) => join(o.outDir, `${basename(f)}.signed`));
-  for (const out of [...outputs, ...payloadOutputs]) if (existsSync(out)) throw new CeremonyError('OUTPUT_EXISTS', `${out} already exists; a ceremony never overwrites a signature`);
-
-  // Refuse before anything starts when no key could seal the record (DESIGN §5): the token's public
-  // objects (keys and their certificates) are readable without a PIN.
-  const mod = openModule(resolveModulePath({ uri: o.key, flag: o.module, env: o.env }));
-  const probe = TokenSession.open(mod, o.key, false);
-  let keyEntry: OpenpgpTokenKey;
-  let sealEntry: OpenpgpTokenKey;
-  try {
-    // The record is sealed on the signing token's session: a --seal-key must name a key on that token
-    // (in any spelling of its URI).
-    if (o.sealKey && resolveTokenIdentity(o.sealKey, o) !== resolveTokenIdentity(o.key, o)) {
-      throw new CeremonyError('USAGE', '--seal-key must name a key on the signing token (the one --key names)');
-    }
-    keyEntry = await signingKeyEntry(probe, o.key, o.now());
-    sealEntry = o.sealKey ? await chooseSealKey(probe, { sealKey: o.sealKey, now: o.now() }) : keyEntry;
-  } finally {
-    probe.close();
-  }
-  // A run that could never log in is refused now, before the record opens (issue 13).
-  const pinSource = choosePinSource({ uri: o.key, pinFile: o.pinFile, env: o.env, stdin: o.stdin });
-  const primaryOfKey = (await certificateKeys(keyEntry.certificate)).find((k) => k.role === 'primary')?.fingerprint;
-
-  // The builders' certificates are loaded before the record opens: the rule it commits to names their fingerprints.
-  const builderSet: BuilderSet | undefined = o.builders ? await loadBuilderSet(o.builders, o.now()) : undefined;
-  const run = CeremonyRun.start({
-    ...o,
-    provenance: o.provenance ? { keyids: o.provenance.keys.map((k) => k.keyid), builderIds: o.provenance.builderIds, repository: o.provenance.source.repository, refPattern: o.provenance.source.refPattern.source } : undefined,
-    builders: builderSet ? { threshold: builderSet.threshold, members: builderSet.builders.map((b) => ({ name: b.name, fingerprints: b.fingerprints })) } : undefined,
-    kind: 'sign',
-    command: 'ceremony sign',
-    actor: { role: 'maintainer' },
-  });
-  let ts: TokenSession | undefined;
-  let sealer: Awaited<ReturnType<typeof hsmSealer>> | undefined;
-  const attempts = new PinAttempts();
-  // Outputs already in place (payloads, then signatures), to take back if the ceremony fails after
-  // them, the seal included: no output is left without a sealed record that accounts for it.
-  const written: string[] = [];
-  const payloadSessions = new Map<string, TokenSession>();
+  // Before the record opens: a refusal here starts nothing and leaves no record.
+  const request = checkRequest(o);
+  const keys = await chooseKeys(o);
+  const s = await startCeremony(o, request, keys);
   try {
     const { value, sealed } = await withCeremony(
-      run,
+      s.run,
       async () => {
-        const trusted = await run.step('load-trusted-keys', 'loading the pinned build server certificates', () => loadTrustedCertificates(o.trustedKeys, o.now(), o.revokerKeys), (certs) => ({
-          detail: `pinned ${certs.map((c) => `${c.description.fingerprint} (${c.description.userIDs[0] ?? 'no user ID'})`).join(', ')}`.slice(0, 500),
-        }));
-        for (const c of trusted) run.record.addKey(`trusted-${c.description.fingerprint.slice(-16)}`, c.key.armor());
-        for (const b of builderSet?.builders ?? []) for (const c of b.trusted) run.record.addKey(`builder-${b.name}-${c.description.fingerprint.slice(-16)}`, c.key.armor());
-
-        // Our signature's fixed fields are known before any file is read, so the verification pass
-        // hashes data ‖ those fields too: one read per file serves both.
-        const created = toOpenpgpTime(o.now());
-        const placeholderSigner = new DeferredSigner(keyEntry);
-        const prepared = prepareDetachedSignature({ signer: placeholderSigner, key: keyEntry.openpgp, created, armor: o.armor });
-
-        const verified = await run.step('verify-input', `verifying ${o.files.length} file(s) against the build server's signatures and DIGESTS`, () =>
-          verifyReleaseFiles([...o.files, ...payloads], {
-            trusted,
-            signature: o.signature,
-            digests: o.digests,
-            now: o.now(),
-            extraTrailers: [{ algorithm: prepared.hash, trailer: prepared.suffix }],
-            onProgress: (file, n, total) => o.reporter.progress?.(`verifying ${basename(file)}`, n, total),
-            builders: builderSet,
-            provenance: o.provenance,
-          }),
-        (results) => ({
-          detail: `${results.filter((r) => r.status === 'VERIFIED').length} of ${results.length} file(s) verified`,
-          inputs: results.filter((r) => r.sha256).map((r) => ({ name: basename(r.file), sha256: r.sha256!, size: r.size ?? undefined })),
-        }));
-        recordAgreement(run, verified);
-        recordProvenance(run, verified);
-        const refused = verified.filter((r) => r.status !== 'VERIFIED');
-        for (const r of verified) {
-          if (r.status !== 'VERIFIED') {
-            run.note('verify-input', { result: 'refused', code: r.code ?? 'REJECTED', detail: `${basename(r.file)}: ${r.reason ?? 'rejected'}`.slice(0, 500) });
-          }
-        }
-        if (refused.length > 0) {
-          const first = refused[0]!;
-          const err = new CeremonyError(first.code ?? 'REJECTED', `${refused.length} of ${verified.length} input(s) failed verification, so nothing was signed; first: ${basename(first.file)}: ${first.reason}`, { details: { rejected: refused.map((r) => ({ file: r.file, code: r.code, reason: r.reason })) } });
-          run.failed('verify-input', err);
-          throw err;
-        }
-        run.note('show-fingerprints', {
-          detail: verified.map((r) => `${basename(r.file)} sha256 ${r.sha256} signed by ${r.signature?.keyFingerprint}`).join('; ').slice(0, 500),
-          inputs: verified.map((r) => ({ name: basename(r.file), sha256: r.sha256!, size: r.size ?? undefined })),
-        });
-
-        await run.confirmPlan(signingPlan(o, keyEntry, primaryOfKey, verified), o);
-
-        ts = await run.step('hsm-login', `logging in to token '${o.key.token ?? ''}'`, () =>
-          connectToken(o.key, { module: o.module, pinSource, env: o.env, stdin: o.stdin, attempts, login: true, events: { warn: (m) => o.reporter.warn(m), attempt: (ok, d) => { if (!ok) run.note('hsm-login', { result: 'refused', code: 'PIN_INCORRECT', detail: `wrong PIN for token '${d.token}'` }); } } }),
-        (s) => `logged in to '${s.info.label}'`);
-
-        const key = await run.step('select-key', 'selecting the signing key and checking its validity window', () => {
-          const k = findPrivateKey(ts!, { ...o.key, object: keyEntry.key.label, id: keyEntry.key.id });
-          assertKeyUsable(k, o.now(), (m) => o.reporter.warn(m));
-          if (keyEntry.expires && keyEntry.expires.getTime() - o.now().getTime() < (o.renewWindowDays ?? 60) * DAY_MS) {
-            o.reporter.warn(`the signing key ${formatExpiry(keyEntry.expires)}: its renewal ceremony is due`);
-          }
-          return k;
-        }, (k) => ({
-          detail: `key '${k.label}' (OpenPGP ${keyEntry.openpgp.role} ${keyEntry.openpgp.fingerprint}) is inside its validity window`,
-          key: { uri: k.uri, fingerprint: keyEntry.openpgp.fingerprint, label: k.label, ...(k.startDate ? { validFrom: k.startDate.toISOString() } : {}), ...(keyEntry.expires ? { validUntil: keyEntry.expires.toISOString() } : k.endDate ? { validUntil: endOfDay(k.endDate).toISOString() } : {}) },
-        }));
-        placeholderSigner.bind(new TokenKeySigner(ts!, key, o.now, (m) => o.reporter.warn(m)));
-        sealer = await hsmSealer(ts!, sealEntry, o.now);
-
-        const signed: { input: FileVerification; output: string; bytes: Uint8Array | string; binary: Uint8Array }[] = [];
-        const releaseResults = verified.slice(0, o.files.length);
-        for (const [i, r] of releaseResults.entries()) {
-          const digest = r.trailed?.[0];
-          if (!digest) throw new CeremonyError('INTERNAL', `the verification pass did not hash ${r.file} for signing`);
-          const sig = await run.step('sign', `signing ${basename(r.file)}`, () => {
-            // Same key, same time: the same fields the verification pass hashed (checked, not assumed).
-            const again = prepareDetachedSignature({ signer: placeholderSigner, key: keyEntry.openpgp, created, armor: o.armor });
-            if (!again.suffix.equals(prepared.suffix)) throw new CeremonyError('INTERNAL', 'the signature fields changed between hashing and signing');
-            return again.finish(digest);
-          }, (s) => ({
-            detail: `${basename(r.file)} signed by ${keyEntry.openpgp.fingerprint} (${s.hash.toUpperCase()})`,
-            inputs: [{ name: basename(r.file), sha256: r.sha256!, size: r.size ?? undefined }],
-            key: { uri: key.uri, fingerprint: keyEntry.openpgp.fingerprint },
-          }));
-          await run.step('self-check', `checking the signature of ${basename(r.file)} with the exported certificate`, () =>
-            verifyDetachedSignature({ certificate: keyEntry.certificate, signature: sig.binary, content: { signedDigest: digest, algorithm: sig.hash }, date: o.now() }),
-          (c) => `${basename(r.file)}: signature verifies with ${c.fingerprint} from the exported certificate (openpgp.js)`);
-          signed.push({ input: r, output: outputs[i]!, bytes: sig.output, binary: sig.binary });
-        }
-
-        // Payloads: signed (each written atomically) after every release signature checked out; if
-        // anything fails from here on, the payloads already written are taken back (all or nothing).
-        const payloadResults = await signPayloads(run, o, verified.slice(o.files.length), payloadOutputs, ts!, attempts, written, payloadSessions);
-
-        const signatures = await run.step('write-output', `writing ${signed.length} signature(s) to ${o.outDir}`, () => {
-          mkdirSync(o.outDir, { recursive: true });
-          const done: SignedFile[] = [];
-          for (const s of signed) {
-            createFileExclusive(s.output, s.bytes);
-            written.push(s.output);
-            done.push({ input: s.input.file, output: s.output, sha256: s.input.sha256!, sha512: s.input.sha512!, signatureSha256: hashBytes('sha256', typeof s.bytes === 'string' ? Buffer.from(s.bytes) : s.bytes).toString('hex') });
-          }
-          return done;
-        }, (done) => ({ detail: `${done.length} signature(s) written`, outputs: done.map((d) => ({ name: basename(d.output), sha256: d.signatureSha256 })) }));
-        for (const [i, s] of signatures.entries()) {
-          // Hashes from the verification pass and of the bytes just written: no file is read again.
-          run.record.addArtifactWithHash(s.input, 'input', { name: basename(s.input), sha256: s.sha256, size: releaseResults[i]!.size! });
-          run.record.addArtifactWithHash(s.output, 'output', { name: basename(s.output), sha256: s.signatureSha256, size: byteLength(signed[i]!.bytes) });
-        }
-        run.record.addKey(`signing-${keyEntry.openpgp.keyId}`, exportCertificate(keyEntry.certificate, 'armored'));
-        const primaryFingerprint = (await certificateKeys(keyEntry.certificate)).find((k) => k.role === 'primary')!.fingerprint;
-        for (const p of payloadResults) {
-          run.record.addArtifactWithHash(p.input, 'input', { name: basename(p.input), sha256: p.inputSha256, size: p.inputSize });
-          run.record.addArtifactWithHash(p.output, 'output', { name: basename(p.output), sha256: p.outputSha256, size: p.outputSize });
-        }
-        return { verified, signed: signatures, payloads: payloadResults, key: { uri: key.uri, fingerprint: keyEntry.openpgp.fingerprint, primaryFingerprint } };
+        await loadTrustedKeys(s);
+        fixSignatureFields(s);
+        await verifyInputs(s);
+        showFingerprints(s);
+        await confirmSigningPlan(s);
+        await logIn(s);
+        await selectSigningKey(s);
+        await signReleaseFiles(s);
+        await signPayloads(s);
+        await writeSignatures(s);
+        return recordOutputs(s);
       },
-      () => sealer,
-      // A refusal before the login (a tampered input, an unconfirmed plan) is sealed by a login made only
-      // for the seal; after a failed login nothing more is tried (a wrong PIN costs a try on the token, and
-      // a prompt cancelled with Ctrl-C is the person's answer).
-      async () => {
-        if (!ts) {
-          if (attempts.wrong > 0 || run.record.failedStep === 'hsm-login') return undefined;
-          if (pinSource.interactive) o.reporter.warn('nothing was signed; the PIN is asked once more only to seal the record of this refusal (Ctrl-C leaves it unsealed)');
-          ts = await connectToken(o.key, { module: o.module, pinSource, env: o.env, stdin: o.stdin, attempts, login: true });
-        }
-        // Logged in already (a refusal after the login, e.g. at select-key): the same session seals.
-        return hsmSealer(ts, sealEntry, o.now);
-      },
+      () => s.sealer,
+      () => sealerForRefusal(s),
     );
-    written.length = 0;
+    keepOutputs(s);
     return { ...value, record: sealed };
   } catch (e) {
-    for (const out of written) rmQuiet(out);
+    takeBackOutputs(s);
     throw e;
   } finally {
-    ts?.close();
-    for (const extra of payloadSessions.values()) extra.close();
-  }
-}
-
-function rmQuiet(path: string): void {
-  try {
-    rmSync(path, { force: true });
-  } catch {
-    // nothing to take back
-  }
-}
-
-/**
- * The signature's fields must be fixed before the HSM login (they are hashed in the verification pass),
- * but the token signer exists only after the login: this signer forwards to the token signer once bound.
- */
-class DeferredSigner {
-  private target: TokenKeySigner | undefined;
-  readonly publicKey: KeyObject;
-  readonly modulusBits: number;
-  readonly description: string;
-
-  constructor(entry: OpenpgpTokenKey) {
-    const pkt = entry.openpgp.packet as unknown as { publicParams: { n: Uint8Array; e: Uint8Array } };
-    this.publicKey = createPublicKey({ key: { kty: 'RSA', n: Buffer.from(pkt.publicParams.n).toString('base64url'), e: Buffer.from(pkt.publicParams.e).toString('base64url') }, format: 'jwk' });
-    this.modulusBits = this.publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
-    this.description = entry.key.uri;
-  }
-
-  bind(signer: TokenKeySigner): void {
-    this.target = signer;
-  }
-
-  async signDigest(hash: HashAlgorithm, digest: Uint8Array): Promise<Buffer> {
-    if (!this.target) throw new CeremonyError('INTERNAL', 'signing was attempted before the HSM login');
-    return this.target.signDigest(hash, digest);
+    releaseSessions(s);
   }
 }
 
 export function resolveFiles(cwd: string, files: string[]): string[] {
   return files.map((f) => resolve(cwd, f));
-}
-
-/**
- * The OpenPGP key the --key URI names, with its certificate, found from the token's public objects.
- * Refused before the ceremony starts when it cannot sign now: outside its CKA_START_DATE/CKA_END_DATE
- * window (KEY_EXPIRED / KEY_NOT_YET_VALID), expired in OpenPGP, or not signing-capable.
- */
-async function signingKeyEntry(ts: TokenSession, uri: Pkcs11Uri, now: Date): Promise<OpenpgpTokenKey> {
-  const all = await findOpenpgpKeys(ts, now);
-  const matches = all.filter((e) => (uri.object === undefined || e.key.label === uri.object) && (uri.id === undefined || e.key.id.equals(uri.id)));
-  const name = uri.object ?? uri.id?.toString('hex') ?? '(unnamed)';
-  if (uri.object === undefined && uri.id === undefined) throw new CeremonyError('BAD_URI', 'the --key URI must name the key with object= or id=');
-  if (matches.length === 0) {
-    throw new CeremonyError('KEY_NOT_FOUND', `token '${ts.info.label}' has no OpenPGP signing key '${name}' (a key with a stored certificate, made by key generate --openpgp-uid or a key ceremony)`);
-  }
-  if (matches.length > 1) throw new CeremonyError('KEY_AMBIGUOUS', `token '${ts.info.label}' has ${matches.length} OpenPGP keys matching '${name}'; add id= to the URI`);
-  const entry = matches[0]!;
-  assertKeyUsable(entry.key, now);
-  if (entry.expires && entry.expires <= now) {
-    throw new CeremonyError('KEY_EXPIRED', `key '${entry.key.label}' expired in OpenPGP at ${formatInstant(entry.expires)} and may no longer sign`);
-  }
-  if (!entry.canSign) throw new CeremonyError('KEY_UNSUITABLE', `key '${entry.key.label}' is not an OpenPGP signing key`);
-  return entry;
-}
-
-/** What the operator confirms before the login: the signing key (and payload keys) and every verified input. */
-function signingPlan(o: SignUpdateOptions, entry: OpenpgpTokenKey, primary: string | undefined, verified: FileVerification[]): SigningPlan {
-  const n = verified.length;
-  return {
-    action: `sign ${n} ${n === 1 ? 'file' : 'files'}`,
-    count: n,
-    key: [
-      {
-        label: entry.key.label,
-        uri: entry.key.uri,
-        fingerprint: entry.openpgp.fingerprint,
-        ...(primary ? { primaryFingerprint: primary } : {}),
-        role: entry.openpgp.role === 'subkey' ? 'OpenPGP signing subkey' : 'OpenPGP signing key',
-        ...(entry.key.startDate ? { validFrom: entry.key.startDate } : {}),
-        ...(entry.expires ? { validUntil: entry.expires } : entry.key.endDate ? { validUntil: endOfDay(entry.key.endDate) } : {}),
-      },
-      ...(o.payloads?.length ? (o.payloadKeys ?? []).map((k) => ({ label: k.object ?? '(by id)', uri: formatPkcs11Uri({ ...k, pinSource: undefined }), role: 'update payload key (RSA)' })) : []),
-    ],
-    inputs: verified.map((r) => ({ name: basename(r.file), sha256: r.sha256!, ...(r.size !== undefined && r.size !== null ? { size: r.size } : {}) })),
-  };
-}
-
-function byteLength(b: Uint8Array | string): number {
-  return typeof b === 'string' ? Buffer.byteLength(b) : b.length;
-}
-
-/**
- * Sign each verified payload with the payload keys (payload-steps.ts); the signing token's session is
- * reused for payload keys on the same token.
- */
-async function signPayloads(
-  run: CeremonyRun,
-  o: SignUpdateOptions,
-  verified: FileVerification[],
-  outputs: string[],
-  signingSession: TokenSession,
-  attempts: PinAttempts,
-  committed: string[],
-  /** Sessions opened here on other tokens; the caller closes them. */
-  extraSessions: Map<string, TokenSession>,
-): Promise<SignedPayload[]> {
-  if (verified.length === 0) return [];
-  const sessions = new Map<string, TokenSession>([[resolveTokenIdentity(o.key, o), signingSession], ...extraSessions]);
-  const signers = await selectPayloadSigners(run, o, o.payloadKeys ?? [], sessions, attempts);
-  for (const [id, s] of sessions) if (s !== signingSession) extraSessions.set(id, s);
-  mkdirSync(o.outDir, { recursive: true });
-  const out: SignedPayload[] = [];
-  for (const [i, v] of verified.entries()) {
-    const output = outputs[i]!;
-    const r = await signPayloadStep(run, o, { input: v.file, output, verifiedSha256: Buffer.from(v.sha256!, 'hex'), openInput: o.openPayloadInput }, signers, (path) => committed.push(path));
-    out.push({ input: v.file, output, inputSha256: r.inputSha256.toString('hex'), inputSize: v.size!, outputSha256: r.outputSha256.toString('hex'), outputSize: r.size, signedHash: r.signedHash.toString('hex') });
-  }
-  return out;
 }
