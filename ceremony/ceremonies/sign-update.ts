@@ -15,7 +15,6 @@
  * before the record opens and the cleanup are in sign-update-state.ts, the ones inside it in
  * sign-update-steps.ts.
  */
-import { resolve } from 'node:path';
 import type { Pkcs11Uri } from '../hsm/uri.js';
 import type { FileVerification } from '../release/verify-release.js';
 import type { SealedRecord } from '../audit/record.js';
@@ -122,8 +121,4 @@ export async function runSignUpdate(o: SignUpdateOptions): Promise<SignUpdateRes
   } finally {
     releaseSessions(s);
   }
-}
-
-export function resolveFiles(cwd: string, files: string[]): string[] {
-  return files.map((f) => resolve(cwd, f));
 }
