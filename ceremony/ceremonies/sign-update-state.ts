@@ -13,6 +13,7 @@ import { PinAttempts, TokenSession } from '../hsm/token.js';
 import { openModule, resolveModulePath } from '../hsm/module.js';
 import { assertKeyUsable, type KeyInfo } from '../hsm/keys.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
+import type { TokenKeySigner } from '../hsm/token-signer.js';
 import { choosePinSource, type PinSource } from '../hsm/pin.js';
 import type { RecordSealer } from '../audit/seal.js';
 import { certificateKeys } from '../openpgp/build/certificate.js';
@@ -24,7 +25,6 @@ import { loadBuilderSet, type BuilderSet } from '../release/builders.js';
 import { formatInstant } from '../read-aloud.js';
 import { CeremonyRun } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
-import type { DeferredSigner } from './deferred-signer.js';
 import type { SignedFile, SignedPayload, SignUpdateOptions } from './sign-update.js';
 
 /** The inputs and the outputs they will make, checked before anything starts. */
@@ -49,7 +49,6 @@ export interface SigningKeys {
 /** Our signature's fields, fixed before any file is read (hashed in the verification pass). */
 export interface FixedSignature {
   created: Date;
-  signer: DeferredSigner;
   prepared: PreparedDetachedSignature;
 }
 
@@ -90,6 +89,8 @@ export interface SignCeremony {
   session?: TokenSession;
   /** The signing key's object on the token, selected inside its validity window. */
   key?: KeyInfo;
+  /** That key as the signer of the release signatures (finishes the fields fixed before the login). */
+  signer?: TokenKeySigner;
   /** Seals the record on the signing session; before it exists, sealerForRefusal tries to reach one. */
   sealer?: RecordSealer;
   made?: MadeSignature[];

@@ -25,7 +25,6 @@ import { DAY_MS, endOfDay } from '../dates.js';
 import { hsmSealer } from './seal-key.js';
 import { selectPayloadSigners, signPayloadStep } from './payload-steps.js';
 import { recordAgreement, recordProvenance } from './agreement-steps.js';
-import { DeferredSigner } from './deferred-signer.js';
 import type { SigningPlan } from './signing-plan.js';
 import type { MadeSignature, SignCeremony } from './sign-update-state.js';
 import type { SignedFile, SignedPayload, SignUpdateResult } from './sign-update.js';
@@ -48,9 +47,9 @@ export async function loadTrustedKeys(s: SignCeremony): Promise<void> {
 export function fixSignatureFields(s: SignCeremony): void {
   const { o, keys } = s;
   const created = toOpenpgpTime(o.now());
-  const signer = new DeferredSigner(keys.entry);
-  const prepared = prepareDetachedSignature({ signer, key: keys.entry.openpgp, created, armor: o.armor });
-  s.signature = { created, signer, prepared };
+  // Only the key packet from the certificate is needed here; the token's key signs after the login.
+  const prepared = prepareDetachedSignature({ key: keys.entry.openpgp, created, armor: o.armor });
+  s.signature = { created, prepared };
 }
 
 /**
@@ -160,7 +159,7 @@ export async function selectSigningKey(s: SignCeremony): Promise<void> {
     key: { uri: k.uri, fingerprint: entry.openpgp.fingerprint, label: k.label, ...(k.startDate ? { validFrom: k.startDate.toISOString() } : {}), ...(entry.expires ? { validUntil: entry.expires.toISOString() } : k.endDate ? { validUntil: endOfDay(k.endDate).toISOString() } : {}) },
   }));
   s.key = key;
-  s.signature!.signer.bind(new TokenKeySigner(ts, key, o.now, (m) => o.reporter.warn(m)));
+  s.signer = new TokenKeySigner(ts, key, o.now, (m) => o.reporter.warn(m));
   s.sealer = await hsmSealer(ts, sealEntry, o.now);
 }
 
@@ -178,16 +177,13 @@ export async function signReleaseFiles(s: SignCeremony): Promise<void> {
 async function signReleaseFile(s: SignCeremony, r: FileVerification, output: string): Promise<MadeSignature> {
   const { o, run } = s;
   const { entry } = s.keys;
-  const { created, signer, prepared } = s.signature!;
+  const { prepared } = s.signature!;
   const key = s.key!;
+  const signer = s.signer!;
   const digest = r.trailed?.[0];
   if (!digest) throw new CeremonyError('INTERNAL', `the verification pass did not hash ${r.file} for signing`);
-  const sig = await run.step('sign', `signing ${basename(r.file)}`, () => {
-    // Same key, same time: the same fields the verification pass hashed (checked, not assumed).
-    const again = prepareDetachedSignature({ signer, key: entry.openpgp, created, armor: o.armor });
-    if (!again.suffix.equals(prepared.suffix)) throw new CeremonyError('INTERNAL', 'the signature fields changed between hashing and signing');
-    return again.finish(digest);
-  }, (d) => ({
+  // The fields the verification pass hashed; finish checks the token's key is the certificate's key.
+  const sig = await run.step('sign', `signing ${basename(r.file)}`, () => prepared.finish(digest, signer), (d) => ({
     detail: `${basename(r.file)} signed by ${entry.openpgp.fingerprint} (${d.hash.toUpperCase()})`,
     inputs: [{ name: basename(r.file), sha256: r.sha256!, size: r.size ?? undefined }],
     key: { uri: key.uri, fingerprint: entry.openpgp.fingerprint },

@@ -70,23 +70,27 @@ export interface PreparedDetachedSignature {
   hash: OpenpgpHash;
   /** Bytes to hash after the document (hashed fields and trailer, RFC 4880 §5.2.4). */
   suffix: Buffer;
-  /** Sign digest(document ‖ suffix) on the HSM and assemble the detached signature. */
-  finish(digest: Buffer): Promise<DetachedSignature>;
+  /**
+   * Sign digest(document ‖ suffix) with `signer`, the HSM key behind the prepared key, and assemble the
+   * detached signature. One preparation serves every document signed with the same key and time.
+   */
+  finish(digest: Buffer, signer: DigestSigner): Promise<DetachedSignature>;
 }
 
 /**
  * A detached signature whose document hash the caller computes in a pass of its own (one read of a
- * large file serves verification and signing). Same packet as createDetachedSignatureFromHash.
+ * large file serves verification and signing). Same packet as createDetachedSignatureFromHash. Only
+ * the key packet is needed to fix the fields, so they can be hashed before the HSM login.
  */
-export function prepareDetachedSignature(o: { signer: DigestSigner; key: OpenpgpKeyRef | KeyPacket; hash?: OpenpgpHash; created: Date; armor?: boolean }): PreparedDetachedSignature {
+export function prepareDetachedSignature(o: { key: OpenpgpKeyRef | KeyPacket; hash?: OpenpgpHash; created: Date; armor?: boolean }): PreparedDetachedSignature {
   const key = keyPacketOf(o.key);
   const hash = o.hash ?? DEFAULT_OPENPGP_HASH;
-  const prepared = prepareSignaturePacket({ type: enums.signature.binary, hash, created: o.created, issuer: key, signer: o.signer });
+  const prepared = prepareSignaturePacket({ type: enums.signature.binary, hash, created: o.created, issuer: key });
   return {
     hash,
     suffix: prepared.suffix,
-    async finish(digest: Buffer) {
-      const sig = await prepared.finish(digest);
+    async finish(digest: Buffer, signer: DigestSigner) {
+      const sig = await prepared.finish(digest, signer);
       const list = new PacketList<AnyPacket>();
       list.push(sig);
       return finish(list.write(), o.armor ?? false, hash, sig.created!, key);

@@ -124,15 +124,20 @@ export function userIdFraming(u: UserIDPacket): Buffer {
 /** What the signature covers before its own fields: a Buffer of framed packets, or a running hash of a document. */
 export type SignedPrefix = Uint8Array | { hashed: Hash };
 
-export interface SignOptions {
+/** A signature's fields: everything but the key that will sign it. */
+export interface SignatureFields {
   type: enums.signature;
   hash: OpenpgpHash;
   created: Date;
-  /** The key that makes the signature: its packet (issuer) and its signer (the HSM key). */
+  /** The key packet that makes the signature (its issuer fields come from it). */
   issuer: KeyPacket;
-  signer: DigestSigner;
   /** Set the hashed subpackets specific to this signature type (key flags, expiry, embedded signature...). */
   subpackets?: (sig: SignaturePacket) => void;
+}
+
+export interface SignOptions extends SignatureFields {
+  /** The HSM key behind `issuer`. */
+  signer: DigestSigner;
 }
 
 /**
@@ -142,9 +147,10 @@ export interface SignOptions {
  * and check the result against the issuer's public key before anyone sees it.
  */
 export async function makeSignature(prefix: SignedPrefix, o: SignOptions): Promise<SignaturePacket> {
+  assertSignerMatches(o.signer, o.issuer);
   const prepared = prepareSignaturePacket(o);
   const h = 'hashed' in prefix ? prefix.hashed : createHash(o.hash).update(prefix);
-  return prepared.finish(h.update(prepared.suffix).digest());
+  return prepared.finish(h.update(prepared.suffix).digest(), o.signer);
 }
 
 /** A signature whose fields are fixed and whose digest is still to be computed by the caller. */
@@ -152,8 +158,11 @@ export interface PreparedSignaturePacket {
   /** What follows the signed data in the hash (RFC 4880 §5.2.4): hashed fields ‖ 0x04 0xFF ‖ length. */
   suffix: Buffer;
   hash: OpenpgpHash;
-  /** Sign the digest of data ‖ suffix on the HSM, check it, and return the packet. */
-  finish(digest: Buffer): Promise<SignaturePacket>;
+  /**
+   * Sign the digest of data ‖ suffix with `signer` (which must hold the issuer key), check it, and return
+   * a new packet: one preparation serves any number of documents signed with the same fields.
+   */
+  finish(digest: Buffer, signer: DigestSigner): Promise<SignaturePacket>;
 }
 
 /**
@@ -161,12 +170,38 @@ export interface PreparedSignaturePacket {
  * a pass it runs anyway (the sign-update ceremony hashes each release file once for verification and
  * for its own signature). Fields as in makeSignature.
  */
-export function prepareSignaturePacket(o: SignOptions): PreparedSignaturePacket {
-  assertSignerMatches(o.signer, o.issuer);
+export function prepareSignaturePacket(o: SignatureFields): PreparedSignaturePacket {
   if (toOpenpgpTime(o.created) < o.issuer.getCreationTime()) {
     // GnuPG rejects a signature older than its key ("key created N seconds in the future").
     throw new CeremonyError('USAGE', `a signature cannot be dated before its key ${keyIdHex(o.issuer)} was created (${o.issuer.getCreationTime().toISOString()})`);
   }
+  const { data } = signatureFields(o);
+  const trailer = Buffer.alloc(6);
+  trailer[0] = 4;
+  trailer[1] = 0xff;
+  trailer.writeUInt32BE(data.length, 2);
+  return {
+    suffix: Buffer.concat([data, trailer]),
+    hash: o.hash,
+    async finish(digest: Buffer, signer: DigestSigner) {
+      // The signer arrives only now (the sign-update ceremony fixes the fields before the HSM login):
+      // it must hold the very key the fields name.
+      assertSignerMatches(signer, o.issuer);
+      const s = await signer.signDigest(o.hash, digest);
+      assertRsaSignature(signer.publicKey, o.hash, digest, s, signer.description);
+      const { sig, data: again } = signatureFields(o);
+      // Same fields as were hashed (checked, not assumed: `subpackets` is the caller's code).
+      if (!again.equals(data)) throw new CeremonyError('INTERNAL', 'the signature fields changed between hashing and signing');
+      sig.signedHashValue = digest.subarray(0, 2);
+      sig.params = { s };
+      sig.unhashedSubpackets = [];
+      return sig;
+    },
+  };
+}
+
+/** A v4 signature packet with its hashed fields set (RFC 4880 §5.2.3), not yet signed. */
+function signatureFields(o: SignatureFields): { sig: ReturnType<typeof internals>; data: Buffer } {
   const sig = internals(new SignaturePacket());
   sig.version = 4;
   sig.signatureType = o.type;
@@ -177,23 +212,9 @@ export function prepareSignaturePacket(o: SignOptions): PreparedSignaturePacket 
   sig.issuerFingerprint = o.issuer.getFingerprintBytes();
   sig.issuerKeyID = o.issuer.getKeyID();
   o.subpackets?.(sig);
-  sig.signatureData = Buffer.concat([Buffer.from([4, o.type, RSA_ALGORITHM, HASH_ID[o.hash]]), sig.writeHashedSubPackets()]);
-  const trailer = Buffer.alloc(6);
-  trailer[0] = 4;
-  trailer[1] = 0xff;
-  trailer.writeUInt32BE(sig.signatureData.length, 2);
-  return {
-    suffix: Buffer.concat([sig.signatureData, trailer]),
-    hash: o.hash,
-    async finish(digest: Buffer) {
-      const s = await o.signer.signDigest(o.hash, digest);
-      assertRsaSignature(o.signer.publicKey, o.hash, digest, s, o.signer.description);
-      sig.signedHashValue = digest.subarray(0, 2);
-      sig.params = { s };
-      sig.unhashedSubpackets = [];
-      return sig;
-    },
-  };
+  const data = Buffer.concat([Buffer.from([4, o.type, RSA_ALGORITHM, HASH_ID[o.hash]]), sig.writeHashedSubPackets()]);
+  sig.signatureData = data;
+  return { sig, data };
 }
 
 /**

@@ -56,15 +56,33 @@ describe('detached signatures', async () => {
   });
 
   it('gives the same signature when the caller hashes document ‖ suffix in its own pass (prepareDetachedSignature)', async () => {
-    const prepared = prepareDetachedSignature({ signer: sub, key: withSub.key, created: T0 });
+    const prepared = prepareDetachedSignature({ key: withSub.key, created: T0 });
     const digest = createHash(prepared.hash).update(content).update(prepared.suffix).digest();
-    const fromPass = await prepared.finish(digest);
+    const fromPass = await prepared.finish(digest, sub);
     const fromFile = await createDetachedSignature({ signer: sub, key: withSub.key, input: file, created: T0 });
     expect(Buffer.from(fromPass.binary).equals(Buffer.from(fromFile.binary))).toBe(true);
     await expect(verifyDetachedSignature({ certificate: withSub.certificate, signature: fromPass.binary, content: { signedDigest: digest, algorithm: 'sha512' }, date: LATER })).resolves.toMatchObject({ role: 'subkey' });
     // a digest of other content is refused by the signer's own check and by the self-check
     const other = createHash('sha512').update('other').update(prepared.suffix).digest();
     await expect(verifyDetachedSignature({ certificate: withSub.certificate, signature: fromPass.binary, content: { signedDigest: other, algorithm: 'sha512' }, date: LATER })).rejects.toMatchObject({ code: 'SELF_CHECK_FAILED' });
+  });
+
+  it('fixes the fields from the key packet alone; one preparation signs several documents, each its own packet', async () => {
+    const prepared = prepareDetachedSignature({ key: withSub.key, created: T0 });
+    const digestOf = (b: Buffer) => createHash(prepared.hash).update(b).update(prepared.suffix).digest();
+    const first = await prepared.finish(digestOf(content), sub);
+    const second = await prepared.finish(digestOf(Buffer.from('another release file')), sub);
+    expect(Buffer.from(first.binary).equals(Buffer.from(second.binary))).toBe(false);
+    const fromFile = await createDetachedSignature({ signer: sub, key: withSub.key, input: file, created: T0 });
+    expect(Buffer.from(first.binary).equals(Buffer.from(fromFile.binary))).toBe(true);
+    await expect(verifyDetachedSignature({ certificate: withSub.certificate, signature: second.binary, content: Buffer.from('another release file'), date: LATER })).resolves.toMatchObject({ role: 'subkey' });
+  });
+
+  it('a token key that is not the prepared key cannot finish the signature (a key swapped on the token after the fields were hashed)', async () => {
+    const prepared = prepareDetachedSignature({ key: withSub.key, created: T0 });
+    const digest = createHash(prepared.hash).update(content).update(prepared.suffix).digest();
+    await expect(prepared.finish(digest, rsa())).rejects.toSatisfy((e: unknown) => isCeremonyError(e, 'KEY_UNSUITABLE'));
+    await expect(prepared.finish(digest, root)).rejects.toSatisfy((e: unknown) => isCeremonyError(e, 'KEY_UNSUITABLE'));
   });
 
   it('gives the same signature from a running hash as from the file, without finishing the caller\'s hash', async () => {
