@@ -7,8 +7,14 @@ import { asCeremonyError, type CeremonyError } from '../errors.js';
 import { wipe } from '../crypto.js';
 import { isEncryptedShare, type QuorumSession, type QuorumSetDescriptor, type RecoveredQuorum } from '../quorum/index.js';
 import type { CeremonyRun } from './runner.js';
-import type { ShareSource } from './renew.js';
 import { formatQuorumId } from '../read-aloud.js';
+
+/** One share as given: a file's bytes (`--share`) or what a custodian typed at a prompt. */
+export interface ShareSource {
+  /** How the share is named in messages and the record: a file name or "prompt 2". */
+  source: string;
+  text: Buffer;
+}
 
 export interface ShareInputs {
   shares: ShareSource[];

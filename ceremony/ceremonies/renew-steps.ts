@@ -13,11 +13,9 @@
 import { join } from 'node:path';
 import { CeremonyError } from '../errors.js';
 import { hashBytes } from '../crypto.js';
-import type { Pkcs11Module } from '../hsm/module.js';
-import { changePin, changeSoPin, derivedPinSource, type PinAttempts, TokenSession } from '../hsm/token.js';
+import { changePin, changeSoPin, derivedPinSource, TokenSession } from '../hsm/token.js';
 import { formatPkcs11Uri } from '../hsm/uri.js';
-import type { PinSource, RememberedPin } from '../hsm/pin.js';
-import { findPrivateKey, generateRsaKeyPair, publicKeyOf, publicKeyPem, type KeyInfo } from '../hsm/keys.js';
+import { findPrivateKey, generateRsaKeyPair, publicKeyOf, publicKeyPem } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import { spkiSha256 } from '../hsm/key-state.js';
 import {
@@ -28,95 +26,32 @@ import {
   sessionConfirmationText,
   signingSoHolder,
   pinFormatsOf,
-  type QuorumSession,
-  type QuorumSetDescriptor,
-  type QuorumPins,
 } from '../quorum/index.js';
-import { addSigningSubkey, certificateKeys, exportCertificate, type BuiltCertificate } from '../openpgp/build/certificate.js';
+import { addSigningSubkey, certificateKeys, exportCertificate } from '../openpgp/build/certificate.js';
 import { createDetachedSignature } from '../openpgp/build/detached.js';
 import { toOpenpgpTime } from '../openpgp/build/packets.js';
 import { verifyCertificate, verifyDetachedSignature } from '../openpgp/build/self-check.js';
 import { findOpenpgpKeys, storeCertificate } from '../openpgp/hsm-store.js';
-import type { RecordSealer } from '../audit/seal.js';
 import type { CeremonyRun, RunnableStep } from './runner.js';
 import { collectQuorum } from './quorum-shares.js';
 import { hsmSealer } from './seal-key.js';
 import { formatExpiry, formatInstant, formatQuorumId, formatValidity } from '../read-aloud.js';
-import { bindBuildSubkeyStep, checkBuildSubkeyStep, type BuildSubkeyTransition, type CheckedBuildSubkey } from './renew-build-subkey.js';
+import { bindBuildSubkeyStep, checkBuildSubkeyStep } from './renew-build-subkey.js';
 import { ROOT_KEY_LABEL, readQuorumState, writeQuorumSet } from './quorum-state.js';
-import type { RenewalPreview } from './renewal-preview.js';
 import {
   generateSigningSubkey,
   recombineStagedShares,
   splitForConfig,
   stageShares,
   sealerForSealKey,
-  type HandedOutShare,
-  type PinPlan,
-  type StagedOutputs,
 } from './quorum-common.js';
-import type { RenewOptions, RenewResult } from './renew.js';
+import type { RenewResult, RenewState } from './renew-state.js';
 import { DAY_MS } from '../dates.js';
 
 
 /** Said at the end of every renewal (issue 11, README "Backup and restore"). */
 export const BACKUP_STALE_AFTER_RENEWAL =
   'every backup made before this renewal is now stale: it lacks the new subkey and opens with the superseded shares; run ceremony backup with the new shares, then destroy the older backup files';
-
-/** One renewal in progress: what `openRenewal` read before the record opened, and what each step made. */
-export interface RenewState {
-  readonly o: RenewOptions;
-  readonly mod: Pkcs11Module;
-  /** Read once: the new subkey's window, the session ID and the new keys' creation time all use it. */
-  readonly now: Date;
-  /** Open since the preview (public objects); logged in by `unlockRootKey`. */
-  readonly root: TokenSession;
-  /** What is in force, read from the root token before any share or PIN (renewal-preview.ts). */
-  readonly preview: RenewalPreview;
-  readonly rootFingerprint: string;
-  readonly previousSubkeys: string[];
-  /** The maintainer's PIN of the signing token; remembered for the login after its SO PIN is rotated. */
-  readonly signingPin: RememberedPin;
-  /** A set from before issue 10 leaves the signing token's SO PIN with a person: hand it over now when given. */
-  readonly operatorSoPin: PinSource | undefined;
-  /** The new set's PINs, fitted to the tokens as they are (issue 10). */
-  readonly pinPlan: PinPlan;
-  readonly run: CeremonyRun;
-  readonly attempts: PinAttempts;
-  readonly session: QuorumSession;
-  /** Every output, written here first and moved to the out dir only after the commit (all or nothing). */
-  readonly staged: StagedOutputs;
-
-  // Secrets: wiped by runRenew on every path.
-  oldSecret?: Buffer;
-  oldPins?: QuorumPins;
-  newSecret?: Buffer;
-  newPins?: QuorumPins;
-  /** The signing token's SO PIN before this renewal (derived from the old secret, or the operator's). */
-  oldSigningSo?: Buffer;
-
-  // What a failure before the commit takes back, and what seals the record.
-  signing?: TokenSession;
-  /** Labels of the keys this renewal generated on the signing token. */
-  readonly created: { label: string }[];
-  pinsRotated: 'none' | 'user' | 'both';
-  signingSoRotated: boolean;
-  /** The new set and certificate are in force: from here a failure takes nothing back. */
-  committed: boolean;
-  sealer?: RecordSealer;
-
-  // Made by one step, read by a later one.
-  buildRequest?: CheckedBuildSubkey;
-  rootSigner?: TokenKeySigner;
-  sub?: { key: KeyInfo; signer: TokenKeySigner };
-  payloadKey?: { key: KeyInfo; pem: string };
-  bound?: BuiltCertificate;
-  buildKey?: { certificate: Uint8Array; transition: BuildSubkeyTransition };
-  newSetId?: string;
-  descriptor?: QuorumSetDescriptor;
-  handed?: HandedOutShare[];
-  armored?: string;
-}
 
 /** Test seam (`failAfter`): throw after this step is recorded, to prove a failure anywhere leaves the state in force. */
 function inject(s: RenewState, step: RunnableStep): void {

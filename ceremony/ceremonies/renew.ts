@@ -20,17 +20,15 @@ import { changePin, changeSoPin, derivedPinSource, findTokenSlot, PinAttempts, T
 import { choosePinSource, chooseSoPinSource, RememberedPin, type PinSource } from '../hsm/pin.js';
 import { destroyObjectsLabelled, findPrivateKey } from '../hsm/keys.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
-import { QuorumSession, confirmsQuorumSession, type QuorumSessionId, wipeQuorumPins, signingSoHolder } from '../quorum/index.js';
+import { QuorumSession, confirmsQuorumSession, wipeQuorumPins, signingSoHolder } from '../quorum/index.js';
 import { certificateKeys } from '../openpgp/build/certificate.js';
 import { storeCertificate } from '../openpgp/hsm-store.js';
-import type { SealedRecord } from '../audit/record.js';
 import type { RecordSealer } from '../audit/seal.js';
-import { CeremonyRun, withCeremony, type RunnableStep } from './runner.js';
+import { CeremonyRun, withCeremony } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
-import type { BuildSubkeyInput } from './renew-build-subkey.js';
 import { ROOT_KEY_LABEL, writeQuorumSet } from './quorum-state.js';
 import { previewRenewal } from './renewal-preview.js';
-import { StagedOutputs, planPins, precheckSealKey, sealerForSealKey, type HandedOutShare, type QuorumCeremonyOptions } from './quorum-common.js';
+import { StagedOutputs, planPins, precheckSealKey, sealerForSealKey } from './quorum-common.js';
 import {
   BACKUP_STALE_AFTER_RENEWAL,
   bindSubkeys,
@@ -47,55 +45,13 @@ import {
   stageCertificate,
   unlockRootKey,
   writeOutputs,
-  type RenewState,
 } from './renew-steps.js';
+import type { RenewOptions, RenewResult, RenewState } from './renew-state.js';
 
 export { BACKUP_STALE_AFTER_RENEWAL };
 
-export interface ShareSource {
-  /** How the share is named in messages and the record: a file name or "prompt 2". */
-  source: string;
-  text: Buffer;
-}
-
-export interface RenewOptions extends QuorumCeremonyOptions {
-  /** Shares given as files (`--share`). */
-  shares: ShareSource[];
-  /** On a terminal: ask for more shares until k are accepted. */
-  promptShare?: (have: number, need: number) => Promise<ShareSource | undefined>;
-  /**
-   * On a terminal: show the session ID and return what the operator typed once the custodians confirmed
-   * it; the core checks the answer with confirmsQuorumSession (the same rule as `expectSessionId`).
-   */
-  confirmSession?: (id: QuorumSessionId) => Promise<string>;
-  /**
-   * The session ID as the custodians confirmed it: typed in the app, or `--session-id` for an unattended
-   * run (at least its first four groups; confirmsQuorumSession).
-   */
-  expectSessionId?: string;
-  /** Also generate a new RSA-2048 payload key with this label, announced in transition.json. */
-  newPayloadKey?: string;
-  /** The build server's subkey request to certify too (`--build-subkey`, issue 15). */
-  buildSubkey?: BuildSubkeyInput;
-  /** Test seam: throw after this step is recorded, to prove a failure anywhere leaves the state in force. */
-  failAfter?: RunnableStep;
-}
-
-export interface RenewResult {
-  record: SealedRecord;
-  /** The `--key` URI that signs releases with the new subkey, and `--key` of the new payload key if one was made. */
-  signingKeyUri: string;
-  payloadKeyUri?: string;
-  sessionId: string;
-  rootFingerprint: string;
-  subkeyFingerprint: string;
-  buildSubkeyFingerprint?: string;
-  previousSubkeys: string[];
-  certificatePath: string;
-  transitionPath: string;
-  shares: HandedOutShare[];
-  setId: string;
-}
+export type { RenewOptions, RenewResult } from './renew-state.js';
+export type { ShareSource } from './quorum-shares.js';
 
 export async function runRenew(o: RenewOptions): Promise<RenewResult> {
   const s = await openRenewal(o);

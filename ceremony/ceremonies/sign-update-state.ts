@@ -25,7 +25,63 @@ import { loadBuilderSet, type BuilderSet } from '../release/builders.js';
 import { formatInstant } from '../read-aloud.js';
 import { CeremonyRun } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
-import type { SignedFile, SignedPayload, SignUpdateOptions } from './sign-update.js';
+import type { SealedRecord } from '../audit/record.js';
+import type { OpenPayloadSource } from '../payload/format.js';
+import type { BuilderRule } from '../release/builders.js';
+import type { ProvenancePolicy } from '../provenance/policy.js';
+import type { CeremonyContext } from './runner.js';
+
+export interface SignUpdateOptions extends CeremonyContext {
+  files: string[];
+  trustedKeys: string[];
+  /** Certificates of designated revokers the pinned ones name (checked for revocations only). */
+  revokerKeys?: string[];
+  key: Pkcs11Uri;
+  outDir: string;
+  armor: boolean;
+  signature?: string;
+  digests?: string;
+  /** Warn when the signing key expires within this many days (the renewal window). */
+  renewWindowDays?: number;
+  /**
+   * Update payloads (CrAU) signed in the same ceremony with `payloadKeys` (the last makes the version-2
+   * signature), written as OUT_DIR/NAME.signed: verified with the release files, all or nothing, one record.
+   */
+  payloads?: string[];
+  payloadKeys?: Pkcs11Uri[];
+  /** How payloads are opened for signing (default: the file); tests inject a source that changes between reads. */
+  openPayloadInput?: OpenPayloadSource;
+  /** Independent builders that must agree on every input (issue 15, release/agreement.ts). */
+  builders?: BuilderRule;
+  /** The provenance policy every input must meet (issue 15, provenance/check.ts). */
+  provenance?: ProvenancePolicy;
+}
+
+export interface SignedPayload {
+  input: string;
+  output: string;
+  inputSha256: string;
+  inputSize: number;
+  outputSha256: string;
+  outputSize: number;
+  signedHash: string;
+}
+
+export interface SignedFile {
+  input: string;
+  output: string;
+  sha256: string;
+  sha512: string;
+  signatureSha256: string;
+}
+
+export interface SignUpdateResult {
+  verified: FileVerification[];
+  signed: SignedFile[];
+  payloads: SignedPayload[];
+  key: { uri: string; fingerprint: string; primaryFingerprint: string };
+  record: SealedRecord;
+}
 
 /** The inputs and the outputs they will make, checked before anything starts. */
 export interface SignRequest {

@@ -26,8 +26,7 @@ import { hsmSealer } from './seal-key.js';
 import { selectPayloadSigners, signPayloadStep } from './payload-steps.js';
 import { recordAgreement, recordProvenance } from './agreement-steps.js';
 import type { SigningPlan } from './signing-plan.js';
-import type { MadeSignature, SignCeremony } from './sign-update-state.js';
-import type { SignedFile, SignedPayload, SignUpdateResult } from './sign-update.js';
+import type { MadeSignature, SignCeremony, SignedFile, SignedPayload, SignUpdateResult } from './sign-update-state.js';
 
 /** Load and pin-check the build server certificates; they, and the builders', go in the record's keys/. */
 export async function loadTrustedKeys(s: SignCeremony): Promise<void> {

@@ -6,7 +6,7 @@
 import { CeremonyError } from '../errors.js';
 import { signingPlanLines, signingQuestion, confirmsSigning, type SigningPlan } from '../ceremonies/signing-plan.js';
 import { sessionConfirmationPrompt, type QuorumSessionId } from '../quorum/index.js';
-import type { ShareSource } from '../ceremonies/renew.js';
+import type { ShareSource } from '../ceremonies/quorum-shares.js';
 
 /** The largest share envelope a person pastes (a words envelope is about 1 KiB). */
 const MAX_PASTE_BYTES = 64 * 1024;

@@ -9,7 +9,7 @@
  */
 import { backupSetInForce, runBackup } from '../../ceremony/ceremonies/backup.js';
 import { openBackupFile, runRestore } from '../../ceremony/ceremonies/restore.js';
-import type { ShareSource } from '../../ceremony/ceremonies/renew.js';
+import type { ShareSource } from '../../ceremony/ceremonies/quorum-shares.js';
 import type { OptionEntry } from '../../ceremony/audit/events.js';
 import { loadConfig, type CeremonyConfig } from '../../ceremony/config.js';
 import { formatQuorumId } from '../../ceremony/read-aloud.js';
