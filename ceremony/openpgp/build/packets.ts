@@ -187,11 +187,12 @@ export function prepareSignaturePacket(o: SignatureFields): PreparedSignaturePac
       // The signer arrives only now (the sign-update ceremony fixes the fields before the HSM login):
       // it must hold the very key the fields name.
       assertSignerMatches(signer, o.issuer);
+      // A packet of its own, with the fields that were hashed (checked before the token signs, not
+      // assumed: `subpackets` is the caller's code).
+      const { sig, data: again } = signatureFields(o);
+      if (!again.equals(data)) throw new CeremonyError('INTERNAL', 'the signature fields changed between hashing and signing');
       const s = await signer.signDigest(o.hash, digest);
       assertRsaSignature(signer.publicKey, o.hash, digest, s, signer.description);
-      const { sig, data: again } = signatureFields(o);
-      // Same fields as were hashed (checked, not assumed: `subpackets` is the caller's code).
-      if (!again.equals(data)) throw new CeremonyError('INTERNAL', 'the signature fields changed between hashing and signing');
       sig.signedHashValue = digest.subarray(0, 2);
       sig.params = { s };
       sig.unhashedSubpackets = [];
