@@ -6,7 +6,7 @@
  * sentences the auditor reads for each. Each test is named after the fault it stops.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
@@ -220,6 +220,25 @@ describe('the files the seal binds', () => {
     const line = sealLine(lines);
     expect(only(r, 'bound-file-outside').message).toBe(`the seal event (line ${line}) binds ../elsewhere, which is not a file of the record`);
     expect(only(r, 'manifest-missing').message).toBe(`the seal event (line ${line}) does not bind manifest.json`);
+  });
+
+  it('a seal event that binds no files at all still has to bind manifest.json', async () => {
+    const dir = await writeSampleRecord(work(), 'sign', sealer);
+    const lines = readLog(dir);
+    delete lines.find((l) => l.step === 'seal')!.outputs;
+    await forge(dir, lines);
+    const r = await reviewRecord(dir);
+    expect(only(r, 'manifest-missing').message).toBe(`the seal event (line ${sealLine(lines)}) does not bind manifest.json`);
+    expect(r.verdict).toBe('tampered');
+  });
+
+  it('an unsealed record without a keys/ folder has no key file to find fault with', async () => {
+    const dir = await writeSampleRecord(work(), 'sign', undefined, { stopAfter: 3 });
+    rmSync(join(dir, 'keys'), { recursive: true, force: true });
+    const r = await reviewRecord(dir);
+    expect(r.keys).toEqual([]);
+    expect(codes(r)).toEqual(['not-finished']);
+    expect(r.verdict).toBe('incomplete');
   });
 
   it('the key files are read and reported in name order, each named by its place in the record', async () => {
