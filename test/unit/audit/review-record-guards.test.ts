@@ -31,6 +31,7 @@ afterEach(() => {
 });
 
 const codes = (r: Review) => r.findings.map((f) => f.code);
+const messages = (r: Review, code: string) => r.findings.filter((f) => f.code === code).map((f) => f.message);
 const only = (r: Review, code: string) => {
   const found = r.findings.filter((f) => f.code === code);
   expect(found, `exactly one ${code} in ${JSON.stringify(codes(r))}`).toHaveLength(1);
@@ -229,7 +230,57 @@ describe('the files the seal binds', () => {
     await forge(dir, lines);
     const r = await reviewRecord(dir);
     expect(only(r, 'manifest-missing').message).toBe(`the seal event (line ${sealLine(lines)}) does not bind manifest.json`);
+    expect(codes(r)).not.toContain('bound-file-outside');
     expect(r.verdict).toBe('tampered');
+  });
+
+  it('a bound name that only starts or only ends like a key file is outside the record (keys/x/../../.., sub/keys/x)', async () => {
+    const dir = await writeSampleRecord(work(), 'sign', sealer);
+    const lines = readLog(dir);
+    const seal = lines.find((l) => l.step === 'seal')!;
+    const ref = { sha256: '0'.repeat(64), size: 1 };
+    seal.outputs = [...(seal.outputs as object[]), { name: 'keys/a/../../../outside', ...ref }, { name: 'sub/keys/a', ...ref }];
+    await forge(dir, lines);
+    const r = await reviewRecord(dir);
+    expect(r.findings.filter((f) => f.code === 'bound-file-outside').map((f) => f.message)).toEqual(
+      ['keys/a/../../../outside', 'sub/keys/a'].map((n) => `the seal event (line ${sealLine(lines)}) binds ${n}, which is not a file of the record`),
+    );
+  });
+
+  it('a bound key file whose bytes changed is said with the seal line', async () => {
+    const dir = await writeSampleRecord(work(), 'sign', sealer);
+    const line = sealLine(readLog(dir));
+    const name = keyFile(dir);
+    writeFileSync(join(dir, 'keys', name), readFileSync(join(dir, 'keys', name), 'utf8') + '\n');
+    const f = only(await reviewRecord(dir), 'bound-file-mismatch');
+    expect(f.message).toBe(`keys/${name} does not match the SHA-256 recorded by the seal event (line ${line})`);
+  });
+
+  it('a sealed log with a line after ceremony-end does not count as ended (seal-without-end)', async () => {
+    const dir = await writeSampleRecord(work(), 'sign', sealer);
+    const lines = readLog(dir);
+    await forge(dir, [...lines, '{not json}']);
+    const r = await reviewRecord(dir);
+    expect(messages(r, 'seal-without-end')).toEqual([`the record is sealed but its log does not end with ceremony-end (last line ${lines.length + 1}: ceremony-end)`]);
+  });
+
+  it('an artifact of the right SHA-256 but another recorded size is a mismatch', async () => {
+    const dir = await writeSampleRecord(work(), 'sign', sealer);
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { artifacts: { size: number }[] };
+    m.artifacts[0]!.size += 1;
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+    const r = await reviewRecord(dir);
+    expect(r.artifacts[0]!.status).toBe('mismatch');
+    expect(r.artifacts.slice(1).every((a) => a.status === 'match')).toBe(true);
+  });
+
+  it('a tampered record with an unpinned seal names its first tampering, not the unpinned-seal note', async () => {
+    const dir = await writeSampleRecord(work(), 'sign', sealer);
+    writeFileSync(join(dir, 'manifest.json'), '{}');
+    const r = await reviewRecord(dir);
+    const tampered = r.findings.filter((f) => f.class === 'tampered');
+    expect(r.findings[0]!.class).not.toBe('tampered');
+    expect(r.summary).toBe(`tampered: ${tampered.length} finding(s), first: ${tampered[0]!.message}`);
   });
 
   it('an unsealed record without a keys/ folder has no key file to find fault with', async () => {
