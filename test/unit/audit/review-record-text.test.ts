@@ -54,6 +54,16 @@ describe('the log findings, said whole', () => {
     expect(messages(r, 'bad-event')).toEqual([expect.stringMatching(/^line 5 is not a valid event \(line: .+\)$/)]);
   });
 
+  it('a bad field deep in an event is named by its whole path (outputs.0.sha256)', async () => {
+    const dir = await writeSampleRecord(work(), 'sign', sealer);
+    const lines = readLog(dir);
+    const at = lines.findIndex((l) => l.step === 'sign');
+    (lines[at]!.outputs as { sha256: string }[])[0]!.sha256 = 'not hex';
+    await forgeLog(dir, lines, sealer);
+    const r = await reviewRecord(dir);
+    expect(messages(r, 'bad-event')).toEqual([expect.stringMatching(new RegExp(`^line ${at + 1} is not a valid event \\(outputs\\.0\\.sha256: .+\\)$`))]);
+  });
+
   it('a sealed log that does not end with ceremony-end names its last line and step', async () => {
     const dir = await writeSampleRecord(work(), 'sign', sealer);
     const lines = readLog(dir).slice(0, -1);
