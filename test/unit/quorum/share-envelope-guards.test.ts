@@ -8,22 +8,12 @@ import { describe, expect, test } from 'vitest';
 import { CUSTODIAN_NAME, formatShare, formatShareWords, parseShare, shareFileName, type Share } from '../../../ceremony/quorum/share.js';
 import { isCeremonyError } from '../../../ceremony/errors.js';
 import { ODD_WORDS } from '../../../ceremony/quorum/words.js';
-import { copy, makeSet } from './fixture.js';
+import { copy, makeSet, refusal } from './fixture.js';
 
 const { split } = await makeSet();
 const bob = split.shares[1]!;
 const text = formatShare(bob);
 const words = formatShareWords(bob);
-
-function refusal(input: string | Uint8Array): { code: string; message: string } {
-  try {
-    parseShare(input, 'bob.share');
-  } catch (e) {
-    if (!isCeremonyError(e)) throw e;
-    return { code: e.code, message: e.message };
-  }
-  return { code: 'parsed', message: '' };
-}
 
 const same = (s: Share) => s.data.equals(bob.data) && s.index === bob.index && s.custodian === bob.custodian;
 

@@ -5,25 +5,14 @@
  * asserted whole, with its code (SHARE_MALFORMED exit 2 for structure, SHARE_INVALID exit 1 for a typo).
  */
 import { describe, expect, test } from 'vitest';
-import { formatShare, formatShareWords, parseShare, shareFileName } from '../../../ceremony/quorum/share.js';
-import { isCeremonyError } from '../../../ceremony/errors.js';
+import { formatShare, formatShareWords, shareFileName } from '../../../ceremony/quorum/share.js';
 import { EVEN_WORDS } from '../../../ceremony/quorum/words.js';
-import { makeSet } from './fixture.js';
+import { makeSet, refusal } from './fixture.js';
 
 const { split } = await makeSet();
 const bob = split.shares[1]!;
 const text = formatShare(bob);
 const words = formatShareWords(bob);
-
-function refusal(input: string | Uint8Array): { code: string; message: string } {
-  try {
-    parseShare(input, 'bob.share');
-  } catch (e) {
-    if (!isCeremonyError(e)) throw e;
-    return { code: e.code, message: e.message };
-  }
-  return { code: 'parsed', message: '' };
-}
 
 const malformed = (why: string) => ({ code: 'SHARE_MALFORMED', message: `bob.share is not a readable quorum share: ${why}` });
 const invalid = (why: string) => ({ code: 'SHARE_INVALID', message: `the share of bob (bob.share) ${why}` });

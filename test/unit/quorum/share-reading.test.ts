@@ -6,23 +6,12 @@
  */
 import { describe, expect, test } from 'vitest';
 import { formatShare, formatShareWords, parseShare, type Share } from '../../../ceremony/quorum/share.js';
-import { isCeremonyError } from '../../../ceremony/errors.js';
-import { makeSet } from './fixture.js';
+import { makeSet, refusal } from './fixture.js';
 
 const { split } = await makeSet();
 const bob = split.shares[1]!;
 const text = formatShare(bob);
 const words = formatShareWords(bob);
-
-function refusal(input: string): { code: string; message: string } {
-  try {
-    parseShare(input, 'bob.share');
-  } catch (e) {
-    if (!isCeremonyError(e)) throw e;
-    return { code: e.code, message: e.message };
-  }
-  return { code: 'parsed', message: '' };
-}
 
 const same = (s: Share) => s.data.equals(bob.data) && s.index === bob.index && s.custodian === bob.custodian;
 const NOT_A_FIELD = 'bob.share is not a readable quorum share: a line is not of the form "Field: value"';

@@ -5,22 +5,11 @@
  * the fields searched, and the line count when the share has a blank line in it.
  */
 import { describe, expect, test } from 'vitest';
-import { formatShare, parseShare } from '../../../ceremony/quorum/share.js';
-import { isCeremonyError } from '../../../ceremony/errors.js';
-import { copy, makeSet } from './fixture.js';
+import { formatShare } from '../../../ceremony/quorum/share.js';
+import { copy, makeSet, refusal } from './fixture.js';
 
 const { split } = await makeSet();
 const bob = split.shares[1]!;
-
-function refusal(input: string): { code: string; message: string } {
-  try {
-    parseShare(input, 'bob.share');
-  } catch (e) {
-    if (!isCeremonyError(e)) throw e;
-    return { code: e.code, message: e.message };
-  }
-  return { code: 'parsed', message: '' };
-}
 
 const located = (line: number, group: number, field: string) => ({
   code: 'SHARE_INVALID',
