@@ -2,27 +2,19 @@
  * An auditor on another machine (issue 13, issue 12 item 11): `--artifacts DIR` finds the artifacts by
  * name where they were copied; a record folder renamed to pass for another ceremony is flagged.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { appendFileSync, cpSync, mkdirSync, readdirSync, renameSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { reviewRecord } from '../../../ceremony/audit/review.js';
 import { CEREMONY_KINDS } from '../../../ceremony/audit/events.js';
 import { makeOpenpgpSealer, type TestSealer } from '../../helpers/openpgp-sealer.js';
 import { writeSampleRecord } from '../../helpers/audit-records.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 
 let sealer: TestSealer;
-const dirs: string[] = [];
-const work = () => {
-  const d = mkdtempSync(join(tmpdir(), 'audit-elsewhere-'));
-  dirs.push(d);
-  return d;
-};
+const work = tempDirs('audit-elsewhere-');
 beforeAll(async () => {
   sealer = await makeOpenpgpSealer('Ceremony Seal');
-});
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 /** Copy the record alone to a fresh folder (another machine), and the artifacts flat into another. */

@@ -1,25 +1,17 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { escapeHtml, renderReport } from '../../../ceremony/audit/report.js';
 import { reviewRecord } from '../../../ceremony/audit/review.js';
 import { makeOpenpgpSealer, type TestSealer } from '../../helpers/openpgp-sealer.js';
 import { writeSampleRecord } from '../../helpers/audit-records.js';
 import { assertEveryMutationCaught, generateMutations } from '../../helpers/record-mutations.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 
 let sealer: TestSealer;
-const dirs: string[] = [];
-const work = () => {
-  const d = mkdtempSync(join(tmpdir(), 'audit-mut-'));
-  dirs.push(d);
-  return d;
-};
+const work = tempDirs('audit-mut-');
 beforeAll(async () => {
   sealer = await makeOpenpgpSealer();
-});
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 describe('the mutation generator', () => {

@@ -1,13 +1,13 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { CeremonyRecord, compactUtc } from '../../../ceremony/audit/record.js';
 import { GENESIS_PREV, ceremonyEventSchema, type EventInput } from '../../../ceremony/audit/events.js';
 import { isCeremonyError } from '../../../ceremony/errors.js';
 import { makeOpenpgpSealer, type TestSealer } from '../../helpers/openpgp-sealer.js';
 import { steppingClock } from '../../helpers/audit-records.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 
 const params = {
   command: 'ceremony sign',
@@ -18,17 +18,9 @@ const params = {
 };
 
 let sealer: TestSealer;
-const dirs: string[] = [];
-const work = () => {
-  const d = mkdtempSync(join(tmpdir(), 'audit-record-'));
-  dirs.push(d);
-  return d;
-};
+const work = tempDirs('audit-record-');
 beforeAll(async () => {
   sealer = await makeOpenpgpSealer();
-});
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 const lines = (dir: string) => readFileSync(join(dir, 'log.jsonl'), 'utf8').trimEnd().split('\n');

@@ -4,28 +4,20 @@
  * sequence faults) on a re-chained and re-sealed log, the files of keys/, the manifest, the folder name, and
  * which class of finding decides the verdict. Findings are asserted by code and line, not wording.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { reviewRecord } from '../../../ceremony/audit/review.js';
 import { isCeremonyError } from '../../../ceremony/errors.js';
 import { makeOpenpgpSealer, type TestSealer } from '../../helpers/openpgp-sealer.js';
 import { forgeLog, readLog, type LogLine } from '../../helpers/forged-log.js';
 import { sampleEvents, writeSampleRecord } from '../../helpers/audit-records.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 
 let sealer: TestSealer;
-const dirs: string[] = [];
-const work = () => {
-  const d = mkdtempSync(join(tmpdir(), 'audit-findings-'));
-  dirs.push(d);
-  return d;
-};
+const work = tempDirs('audit-findings-');
 beforeAll(async () => {
   sealer = await makeOpenpgpSealer('Ceremony Seal');
-});
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 type Line = LogLine;

@@ -5,28 +5,20 @@
  * re-chained and re-sealed with the record's own key, so only the structure check named by the test can see it.
  * Findings are asserted by code, not wording.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { reviewRecord, REVIEW_LIMITS } from '../../../ceremony/audit/review.js';
 import { isCeremonyError } from '../../../ceremony/errors.js';
 import { makeOpenpgpSealer, type TestSealer } from '../../helpers/openpgp-sealer.js';
 import { forgeLog, readLog, type LogLine } from '../../helpers/forged-log.js';
 import { writeSampleRecord } from '../../helpers/audit-records.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 
 let sealer: TestSealer;
-const dirs: string[] = [];
-const work = () => {
-  const d = mkdtempSync(join(tmpdir(), 'audit-guards-'));
-  dirs.push(d);
-  return d;
-};
+const work = tempDirs('audit-guards-');
 beforeAll(async () => {
   sealer = await makeOpenpgpSealer('Ceremony Seal');
-});
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 type Line = LogLine;

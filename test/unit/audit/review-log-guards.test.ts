@@ -4,27 +4,17 @@
  * the record's own key (test/helpers/forged-log.ts), so only the check named by the test can see the edit.
  * Findings are asserted by code and line.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { reviewRecord } from '../../../ceremony/audit/review.js';
 import { makeOpenpgpSealer, type TestSealer } from '../../helpers/openpgp-sealer.js';
 import { writeSampleRecord } from '../../helpers/audit-records.js';
 import { forgeLog, readLog, type LogLine } from '../../helpers/forged-log.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 
 let sealer: TestSealer;
-const dirs: string[] = [];
-const work = () => {
-  const d = mkdtempSync(join(tmpdir(), 'audit-log-guards-'));
-  dirs.push(d);
-  return d;
-};
+const work = tempDirs('audit-log-guards-');
 beforeAll(async () => {
   sealer = await makeOpenpgpSealer('Ceremony Seal');
-});
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 const at = (r: { findings: { code: string; line?: number }[] }, code: string) => r.findings.filter((f) => f.code === code).map((f) => f.line);

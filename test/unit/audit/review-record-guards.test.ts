@@ -5,9 +5,8 @@
  * refusal that names no step, artifact names that are not plain file names, the folder name's clock, and the
  * sentences the auditor reads for each. Each test is named after the fault it stops.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { reviewRecord, type Review } from '../../../ceremony/audit/review.js';
@@ -15,19 +14,12 @@ import { isCeremonyError } from '../../../ceremony/errors.js';
 import { makeOpenpgpSealer, type TestSealer } from '../../helpers/openpgp-sealer.js';
 import { forgeLog, readLog, type LogLine } from '../../helpers/forged-log.js';
 import { sampleEvents, writeSampleRecord } from '../../helpers/audit-records.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 
 let sealer: TestSealer;
-const dirs: string[] = [];
-const work = () => {
-  const d = mkdtempSync(join(tmpdir(), 'audit-record-guards-'));
-  dirs.push(d);
-  return d;
-};
+const work = tempDirs('audit-record-guards-');
 beforeAll(async () => {
   sealer = await makeOpenpgpSealer('Ceremony Seal');
-});
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 const codes = (r: Review) => r.findings.map((f) => f.code);

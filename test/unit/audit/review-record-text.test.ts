@@ -5,27 +5,19 @@
  * more before its ceremony started is flagged. A finding whose sentence lost its line number or file name
  * would send the auditor to the wrong place.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { reviewRecord, REVIEW_LIMITS, type Review } from '../../../ceremony/audit/review.js';
 import { makeOpenpgpSealer, type TestSealer } from '../../helpers/openpgp-sealer.js';
 import { forgeLog, readLog } from '../../helpers/forged-log.js';
 import { writeSampleRecord } from '../../helpers/audit-records.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 
 let sealer: TestSealer;
-const dirs: string[] = [];
-const work = () => {
-  const d = mkdtempSync(join(tmpdir(), 'audit-record-text-'));
-  dirs.push(d);
-  return d;
-};
+const work = tempDirs('audit-record-text-');
 beforeAll(async () => {
   sealer = await makeOpenpgpSealer('Ceremony Seal');
-});
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 const messages = (r: Review, code: string) => r.findings.filter((f) => f.code === code).map((f) => f.message);

@@ -4,27 +4,19 @@
  * subkey, then its primary), and the summary line of an intact, an unpinned and a tampered record. A
  * verdict that passed when it should not, or a sentence that named the wrong key, went unseen before.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { reviewRecord, sealSignerText, verdictPasses, type Verdict } from '../../../ceremony/audit/review.js';
 import type { SealStatus } from '../../../ceremony/audit/seal-check.js';
 import { makeOpenpgpSealer, type TestSealer } from '../../helpers/openpgp-sealer.js';
 import { writeSampleRecord } from '../../helpers/audit-records.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 
 let sealer: TestSealer;
-const dirs: string[] = [];
-const work = () => {
-  const d = mkdtempSync(join(tmpdir(), 'audit-verdict-text-'));
-  dirs.push(d);
-  return d;
-};
+const work = tempDirs('audit-verdict-text-');
 beforeAll(async () => {
   sealer = await makeOpenpgpSealer('Ceremony Seal');
-});
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 describe('which verdicts pass (exit 0)', () => {

@@ -1,6 +1,5 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { appendFileSync, readFileSync, rmSync, unlinkSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { reviewRecord } from '../../../ceremony/audit/review.js';
 import { CEREMONY_KINDS, type EventInput } from '../../../ceremony/audit/events.js';
@@ -8,21 +7,14 @@ import { isCeremonyError } from '../../../ceremony/errors.js';
 import { makeOpenpgpSealer, type TestSealer } from '../../helpers/openpgp-sealer.js';
 import { sampleEvents, writeSampleRecord, steppingClock } from '../../helpers/audit-records.js';
 import { assertEveryMutationCaught } from '../../helpers/record-mutations.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 
 let sealer: TestSealer;
 let other: TestSealer;
-const dirs: string[] = [];
-const work = () => {
-  const d = mkdtempSync(join(tmpdir(), 'audit-review-'));
-  dirs.push(d);
-  return d;
-};
+const work = tempDirs('audit-review-');
 beforeAll(async () => {
   sealer = await makeOpenpgpSealer('Ceremony Seal');
   other = await makeOpenpgpSealer('Forger');
-});
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 const codes = (r: { findings: { code: string }[] }) => r.findings.map((f) => f.code);

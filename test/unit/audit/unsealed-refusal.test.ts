@@ -4,10 +4,9 @@
  * key at the first login, and never passes; everything else unsealed stays `incomplete`, and tampering or a
  * policy breach keeps its own verdict. Records are written by the real writer (CeremonyRecord).
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reviewRecord, verdictPasses, type Review } from '../../../ceremony/audit/review.js';
 import { isUnsealableRefusal } from '../../../ceremony/audit/unsealed-refusal.js';
@@ -16,19 +15,12 @@ import { renderReport } from '../../../ceremony/audit/report.js';
 import type { EventInput } from '../../../ceremony/audit/events.js';
 import { makeOpenpgpSealer, type TestSealer } from '../../helpers/openpgp-sealer.js';
 import { sampleEvents, writeSampleRecord, type SampleFiles } from '../../helpers/audit-records.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 
 let sealer: TestSealer;
-const dirs: string[] = [];
-const work = () => {
-  const d = mkdtempSync(join(tmpdir(), 'audit-unsealed-'));
-  dirs.push(d);
-  return d;
-};
+const work = tempDirs('audit-unsealed-');
 beforeAll(async () => {
   sealer = await makeOpenpgpSealer('Ceremony Seal');
-});
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 const maintainer = { role: 'maintainer' as const, name: 'Mara Maintainer' };
