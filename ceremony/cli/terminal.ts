@@ -5,7 +5,9 @@
  */
 import { CeremonyError } from '../errors.js';
 import { signingPlanLines, signingQuestion, confirmsSigning, type SigningPlan } from '../ceremonies/signing-plan.js';
-import { sessionConfirmationPrompt, type QuorumSessionId } from '../quorum/index.js';
+// session-id.js, not the quorum barrel: every ceremony command imports this file, and the barrel loads
+// the share splitting and encryption libraries that only the quorum ceremonies use.
+import { sessionConfirmationPrompt, type QuorumSessionId } from '../quorum/session-id.js';
 import type { ShareSource } from '../ceremonies/quorum-shares.js';
 
 /** The largest share envelope a person pastes (a words envelope is about 1 KiB). */

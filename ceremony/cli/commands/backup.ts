@@ -6,7 +6,8 @@ import { runBackup } from '../../ceremonies/backup.js';
 import { runRestore } from '../../ceremonies/restore.js';
 import { readInputFile } from '../../files.js';
 import type { CliContext } from '../context.js';
-import { ceremonyContext, withCeremonyOptions, type CeremonyCliOptions } from '../ceremony-options.js';
+import { withCeremonyOptions, type CeremonyCliOptions } from '../ceremony-options.js';
+import { ceremonyContext } from '../ceremony-context.js';
 import { promptShareAtTerminal } from '../terminal.js';
 import { MAX_SHARE_FILE_BYTES } from '../../quorum/index.js';
 

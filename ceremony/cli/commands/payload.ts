@@ -12,7 +12,8 @@ import { parseUriArg } from '../../hsm/connect.js';
 import { spkiSha256Hex } from '../../crypto.js';
 import { inspectPayload, payloadRefusal, type Progress } from '../../payload/index.js';
 import type { CliContext } from '../context.js';
-import { ceremonyContext, withCeremonyOptions, withConfirmOption, type CeremonyCliOptions } from '../ceremony-options.js';
+import { withCeremonyOptions, withConfirmOption, type CeremonyCliOptions } from '../ceremony-options.js';
+import { ceremonyContext } from '../ceremony-context.js';
 
 interface SignOpts extends CeremonyCliOptions {
   key: string[];

@@ -4,10 +4,11 @@ import { resolve } from 'node:path';
 import { parseUriArg } from '../../hsm/connect.js';
 import { runSignUpdate } from '../../ceremonies/sign-update.js';
 import type { CliContext } from '../context.js';
-import { ceremonyContext, revokerKeyPaths, trustedKeyPaths, withCeremonyOptions, withConfirmOption, type CeremonyCliOptions } from '../ceremony-options.js';
+import { withCeremonyOptions, withConfirmOption, type CeremonyCliOptions } from '../ceremony-options.js';
+import { ceremonyContext } from '../ceremony-context.js';
 import { progressFor } from '../progress.js';
 import { groupHex } from '../../read-aloud.js';
-import { agreementLines, builderRuleFor, provenanceLines, provenancePolicyFor } from '../builders-option.js';
+import { agreementLines, builderRuleFor, provenanceLines, provenancePolicyFor, revokerKeyPaths, trustedKeyPaths } from '../release-options.js';
 
 interface SignOpts extends CeremonyCliOptions {
   payload?: string[];

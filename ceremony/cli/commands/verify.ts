@@ -10,9 +10,8 @@ import { loadTrustedCertificates, type KeyDescription, type TrustedCertificate }
 import { CLOCK_TOLERANCE_MS } from '../../openpgp/verify/rules.js';
 import { verifyReleaseFiles, type FileVerification } from '../../release/verify-release.js';
 import type { CliContext } from '../context.js';
-import { revokerKeyPaths, trustedKeyPaths } from '../ceremony-options.js';
 import { progressFor } from '../progress.js';
-import { agreementLines, builderRuleFor, provenanceLines, provenancePolicyFor } from '../builders-option.js';
+import { agreementLines, builderRuleFor, provenanceLines, provenancePolicyFor, revokerKeyPaths, trustedKeyPaths } from '../release-options.js';
 import { loadBuilderSet } from '../../release/builders.js';
 
 /** Hex in groups of four, as people read fingerprints and digests aloud. */
