@@ -8,23 +8,21 @@
  * the seal included, the output is taken back.
  */
 import { basename } from 'node:path';
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { CeremonyError } from '../errors.js';
-import { assertRegularFile } from '../files.js';
-import { openModule, resolveModulePath } from '../hsm/module.js';
+import type { Pkcs11Module } from '../hsm/module.js';
 import { PinAttempts, TokenSession } from '../hsm/token.js';
 import { formatPkcs11Uri, type Pkcs11Uri } from '../hsm/uri.js';
 import { choosePinSource } from '../hsm/pin.js';
 import { connectToken } from '../hsm/connect.js';
-import { loadTrustedCertificates } from '../openpgp/verify/certificate.js';
-import { verifyReleaseFiles } from '../release/verify-release.js';
-import { prestartStageHasher, type SignPayloadResult } from '../payload/index.js';
+import type { PendingDraft, SignPayloadResult } from '../payload/index.js';
 import type { OpenPayloadSource } from '../payload/format.js';
 import type { SealedRecord } from '../audit/record.js';
 import type { OpenpgpTokenKey } from '../openpgp/hsm-store.js';
 import { CeremonyRun, withCeremony, type CeremonyContext } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
 import { selectPayloadSigners, sessionFor, signPayloadStep, tokenIdentity } from './payload-steps.js';
+import { startPayloadSign, type StartedPayloadSign } from './payload-start.js';
 
 export interface PayloadSignOptions extends CeremonyContext {
   input: string;
@@ -50,24 +48,23 @@ export interface PayloadSignCeremonyResult {
   record: SealedRecord;
 }
 
-export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSignCeremonyResult> {
-  if (o.keys.length === 0) throw new CeremonyError('USAGE', 'signing a payload needs at least one --key');
-  const verifying = (o.trustedKeys ?? []).length > 0;
-  if (!verifying && !o.allowUnverified) {
-    throw new CeremonyError('USAGE', 'give the build server certificate with --trusted-key (the payload is signed only after its server signature verifies), or --allow-unverified to sign it unverified, recorded as an override');
+/**
+ * The whole ceremony. `started` is its start (payload-start.ts) when the caller began it already, as the
+ * CLI does before loading this module; the pass it holds is abandoned if the ceremony stops before
+ * taking it.
+ */
+export async function runPayloadSign(o: PayloadSignOptions, started?: StartedPayloadSign): Promise<PayloadSignCeremonyResult> {
+  const { mod, sealUri, pending } = started ?? startPayloadSign(o);
+  try {
+    return await signUnderCeremony(o, mod, sealUri, pending);
+  } finally {
+    await pending?.abandon();
   }
-  if (verifying && o.allowUnverified) throw new CeremonyError('USAGE', '--allow-unverified cannot be combined with --trusted-key: the payload is verified');
-  if (!verifying && (o.revokerKeys ?? []).length > 0) throw new CeremonyError('USAGE', '--revoker-key checks revocations of a pinned certificate; give that certificate with --trusted-key');
-  // The early checks (nothing starts for an input that is not a regular file); the late ones, on the
-  // open descriptor and at the exclusive creation of the output, are in ceremony/payload.
-  assertRegularFile(o.input, 'payload');
-  if (!o.overwrite && existsSync(o.output)) throw new CeremonyError('OUTPUT_EXISTS', `${o.output} already exists; choose another --out (or --force)`);
-  // The input's hashing thread comes up on the other core while the ceremony logs in (stage-hasher.ts).
-  prestartStageHasher();
+}
 
+async function signUnderCeremony(o: PayloadSignOptions, mod: Pkcs11Module, sealUri: Pkcs11Uri, pending: PendingDraft | undefined): Promise<PayloadSignCeremonyResult> {
+  const verifying = (o.trustedKeys ?? []).length > 0;
   // The record's seal key, chosen before the ceremony starts (refused now if there is none).
-  const sealUri = o.sealKey ?? o.keys[0]!;
-  const mod = openModule(resolveModulePath({ uri: sealUri, flag: o.module, env: o.env }));
   const probe = TokenSession.open(mod, sealUri, false);
   let sealEntry: OpenpgpTokenKey;
   try {
@@ -97,6 +94,9 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
         // 1. The payload's server signature (and DIGESTS, when published beside it).
         let verifiedSha256: Buffer | undefined;
         if (verifying) {
+          // Loaded only here: the release verifier brings the DIGESTS, provenance and Sigstore code,
+          // which an unverified run never uses and whose loading every run's start would pay for.
+          const [{ loadTrustedCertificates }, { verifyReleaseFiles }] = await Promise.all([import('../openpgp/verify/certificate.js'), import('../release/verify-release.js')]);
           const trusted = await run.step('load-trusted-keys', 'loading the pinned build server certificates', () => loadTrustedCertificates(o.trustedKeys!, o.now(), o.revokerKeys), (certs) =>
             `pinned ${certs.map((c) => c.description.fingerprint).join(', ')}`);
           for (const c of trusted) run.record.addKey(`trusted-${c.description.fingerprint.slice(-16)}`, c.key.armor());
@@ -132,7 +132,7 @@ export async function runPayloadSign(o: PayloadSignOptions): Promise<PayloadSign
         // The seal key's token, found by what it is, not by how its URI is spelled (logged in if no
         // payload key is on it), so the record can be sealed before anything is written.
         sealer = await hsmSealer(await sessionFor(run, o, sealUri, sessions, attempts), sealEntry, o.now);
-        const result = await signPayloadStep(run, o, { input: o.input, output: o.output, verifiedSha256, overwrite: o.overwrite, signal: o.signal, openInput: o.openInput }, signers, () => (written = true));
+        const result = await signPayloadStep(run, o, { input: o.input, output: o.output, verifiedSha256, overwrite: o.overwrite, signal: o.signal, openInput: o.openInput, pending }, signers, () => (written = true));
         run.note('write-output', { detail: `${basename(o.output)} written`, outputs: [{ name: basename(o.output), sha256: result.outputSha256.toString('hex'), size: result.size }] });
         run.record.addArtifactWithHash(o.input, 'input', { name: basename(o.input), sha256: result.inputSha256.toString('hex'), size: result.inputSize });
         run.record.addArtifactWithHash(o.output, 'output', { name: basename(o.output), sha256: result.outputSha256.toString('hex'), size: result.size });

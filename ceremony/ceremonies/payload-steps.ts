@@ -11,7 +11,7 @@ import { spkiSha256 } from '../hsm/key-state.js';
 import type { PinAttempts, TokenSession } from '../hsm/token.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
-import { signPayload, verifyPayload, type SignPayloadResult } from '../payload/index.js';
+import { signPayload, verifyPayload, type PendingDraft, type SignPayloadResult } from '../payload/index.js';
 import type { OpenPayloadSource } from '../payload/format.js';
 import type { CeremonyContext, CeremonyRun } from './runner.js';
 import { endOfDay } from '../dates.js';
@@ -78,6 +78,8 @@ export interface PayloadToSign {
   signal?: AbortSignal;
   /** How the payload is opened (default: the file); tests inject a source that changes between reads. */
   openInput?: OpenPayloadSource;
+  /** The pass started ahead of the login (payload-start.ts), if any: taken if the selected keys fit it. */
+  pending?: PendingDraft;
 }
 
 /**
@@ -94,7 +96,7 @@ export async function signPayloadStep(
   const last = signers.at(-1)!;
   const name = basename(p.input);
   const result = await run.step('sign', `signing the update payload ${name} with ${signers.length} key(s)`, async () => {
-    const r = await signPayload({ input: p.input, output: p.output, signers, overwrite: p.overwrite, expectInputSha256: p.verifiedSha256, signal: p.signal, openInput: p.openInput, onProgress: (x) => ctx.reporter.progress?.(`signing ${name}`, x.bytes, x.total) });
+    const r = await signPayload({ input: p.input, output: p.output, signers, overwrite: p.overwrite, expectInputSha256: p.verifiedSha256, signal: p.signal, openInput: p.openInput, pending: p.pending, onProgress: (x) => ctx.reporter.progress?.(`signing ${name}`, x.bytes, x.total) });
     onWritten(p.output);
     return r;
   }, (r) => ({

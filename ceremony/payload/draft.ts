@@ -17,12 +17,10 @@
  * with the SHA-256 it was verified with), the hash to sign and the bytes written all come from those
  * same buffers, so a writer who changes the file between reads cannot get unverified bytes signed.
  */
-import { createHash, type Hash } from 'node:crypto';
 import { rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CeremonyError, isCeremonyError } from '../errors.js';
 import { fsyncDir, moveIntoPlaceExclusive, tempPathFor } from '../files.js';
-import { constantTimeEqual } from '../crypto.js';
 import { crauHeader, openPayloadSource, readMetadata, type OpenPayloadSource, type PayloadMetadata, type PayloadSource } from './format.js';
 import { ManifestType, OP_REPLACE, SPARSE_HOLE, uint64, type DeltaArchiveManifest } from './schema.js';
 import { encodeSignatures, signaturesBlobSize, signatureVersions } from './signatures.js';
@@ -48,12 +46,6 @@ export interface PrepareOptions {
   onProgress?: (p: Progress) => void;
   /** Aborting stops the copy and removes the temp file (CANCELLED). */
   signal?: AbortSignal;
-  /**
-   * The SHA-256 the input had when it was verified (e.g. against its server signature). If the bytes
-   * read for signing hash differently, nothing is signed or written (DIGEST_MISMATCH): this closes the
-   * gap between checking a file and signing it.
-   */
-  expectInputSha256?: Uint8Array;
   /** How the input is opened (default: the file, as a regular file). Tests inject a changing source. */
   openInput?: OpenPayloadSource;
 }
@@ -117,9 +109,9 @@ async function checkOutput(input: string, output: string, overwrite: boolean): P
 /**
  * Write the output (head, then the input's blob area) stage by stage. Reads go straight into the stage
  * buffers at their output positions and run in libuv's thread pool, as do the writes; each stage is
- * hashed twice where it lies — the output bytes for the signature on the main thread, the input's
- * bytes (the blob part) for the input's SHA-256 on the hasher's thread — and is refilled only after
- * both hashes and its write are done. No byte of the blob area is read twice.
+ * hashed twice where it lies, each hash on its own thread — the output bytes for the signature, the
+ * input's bytes (the blob part) for the input's SHA-256 — and is refilled only after both hashes and
+ * its write are done. No byte of the blob area is read twice. The main thread only moves stages.
  */
 async function writeStaged(
   out: StagedOutput,
@@ -127,7 +119,7 @@ async function writeStaged(
   src: PayloadSource,
   blobStart: number,
   blobLength: number,
-  hash: Hash,
+  outputHash: StageHasher,
   inputHash: StageHasher,
   tick: (inputBytes: number) => void,
   signal: AbortSignal | undefined,
@@ -165,11 +157,8 @@ async function writeStaged(
         pendingFill = undefined;
       }
       const inputPart = chunk.subarray(Math.max(0, Math.min(chunk.length, head.length - i * STAGE_BYTES)));
-      const hashed = inputHash.update(inputPart);
-      hashed.catch(() => {}); // awaited through `released`
-      hash.update(chunk);
       if (signal?.aborted) throw new CeremonyError('CANCELLED', 'signing was cancelled; no output was written');
-      const both = Promise.all([out.writeStage(chunk, i * STAGE_BYTES), hashed]);
+      const both = Promise.all([out.writeStage(chunk, i * STAGE_BYTES), outputHash.update(chunk), inputHash.update(inputPart)]);
       both.catch(() => {}); // awaited below or through the fill that waits for it
       released.push(both);
       tick(Math.max(0, Math.min(blobLength, i * STAGE_BYTES + chunk.length - head.length)));
@@ -194,8 +183,11 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
   const tmp = tempPathFor(output);
   let dst: StagedOutput | undefined;
   let inputHasher: StageHasher | undefined;
+  let outputHasher: StageHasher | undefined;
   let state: 'open' | 'committed' | 'discarded' = 'open';
   const removeTemp = async () => {
+    await outputHasher?.terminate();
+    outputHasher = undefined;
     await dst?.close();
     dst = undefined;
     await rm(tmp, { force: true });
@@ -212,7 +204,6 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
     const manifest = addSignaturePlaceholder(meta, blobSize);
     const head = Buffer.concat([crauHeader(manifest.length), manifest]);
 
-    const signedHash = createHash('sha256');
     try {
       dst = await StagedOutput.create(tmp);
     } catch (e) {
@@ -220,22 +211,20 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
     }
     // The input's SHA-256: the header and manifest from the buffers they were parsed from, then the
     // blob area from the stage buffers (on another thread).
-    inputHasher = StageHasher.start(dst.pool);
+    inputHasher = StageHasher.start(dst.pool, 'input');
+    outputHasher = StageHasher.start(dst.pool, 'output');
     const metadataHashed = inputHasher.updateCopy(Buffer.concat([meta.headerBytes, meta.manifestBytes]));
     metadataHashed.catch(() => {}); // awaited after the copy
     opts.onProgress?.({ bytes: meta.metadataSize, total: size });
-    await writeStaged(dst, head, src, meta.metadataSize, meta.dataSize, signedHash, inputHasher, (n) => opts.onProgress?.({ bytes: meta.metadataSize + n, total: size }), opts.signal, what);
+    await writeStaged(dst, head, src, meta.metadataSize, meta.dataSize, outputHasher, inputHasher, (n) => opts.onProgress?.({ bytes: meta.metadataSize + n, total: size }), opts.signal, what);
     await metadataHashed;
     const inputSha256 = await inputHasher.digest();
     await inputHasher.terminate();
     inputHasher = undefined;
-    if (opts.expectInputSha256 && !constantTimeEqual(inputSha256, opts.expectInputSha256)) {
-      throw new CeremonyError('DIGEST_MISMATCH', `${input} changed after it was verified (its SHA-256 is now ${inputSha256.toString('hex')}); nothing was signed`);
-    }
 
     // The output hash continues over the Signatures message; the signed hash stops before it.
-    const hash = signedHash.copy().digest();
-    const outputHash = signedHash;
+    const hash = await outputHasher.snapshot();
+    const outputHash = outputHasher;
     const signaturesOffset = meta.dataSize;
     const end = head.length + meta.dataSize;
     const file = dst;
@@ -261,7 +250,8 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
           if (blob.length !== blobSize) throw new CeremonyError('INTERNAL', 'the signature block does not fill its placeholder');
           if (opts.signal?.aborted) throw new CeremonyError('CANCELLED', 'signing was cancelled; no output was written');
           await file.writeTail(blob, end);
-          outputHash.update(blob);
+          await outputHash.updateCopy(blob);
+          const outputSha256 = await outputHash.digest();
           await file.finish(end + blob.length);
           dst = undefined;
           if (opts.overwrite) {
@@ -271,7 +261,9 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
             moveIntoPlaceExclusive(tmp, output);
           }
           state = 'committed';
-          return { output, outputSha256: outputHash.digest(), size: end + blob.length };
+          await outputHash.terminate();
+          outputHasher = undefined;
+          return { output, outputSha256, size: end + blob.length };
         } catch (e) {
           state = 'discarded';
           await removeTemp();

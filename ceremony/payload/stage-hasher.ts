@@ -1,9 +1,11 @@
 /**
  * A SHA-256 computed on a worker thread over the signing pass's own stage buffers (one
- * SharedArrayBuffer): the input's SHA-256, compared with the one the payload was verified with, is taken
- * from exactly the bytes that the main thread hashes for the signature and that are then written — not
- * from a second read of the file, which a writer could answer with other bytes (issue 12, item 1). The
- * two hashes still run on two cores, so signing costs one SHA-256 pass of wall time (bench/sign.mjs).
+ * SharedArrayBuffer). The pass runs two: the input's SHA-256, compared with the one the payload was
+ * verified with, and the output's, whose state before the signature block is the hash that is signed.
+ * Both are taken from exactly the bytes that are written — not from a second read of the file, which a
+ * writer could answer with other bytes (issue 12, item 1). The two hashes run on two cores, so signing
+ * costs one SHA-256 pass of wall time, and the main thread only moves stages (bench/sign.mjs): it is
+ * free for the ceremony's own work while the pass runs.
  */
 import { Worker } from 'node:worker_threads';
 import { CeremonyError } from '../errors.js';
@@ -19,30 +21,36 @@ parentPort.on('message', (m) => {
   if (m.pool) return void (pool = Buffer.from(m.pool));
   if (m.bytes) h.update(m.bytes);
   else if (m.length !== undefined) h.update(pool.subarray(m.offset, m.offset + m.length));
+  else if (m.peek) return parentPort.postMessage({ digest: h.copy().digest() });
   else return parentPort.postMessage({ digest: h.digest() });
   parentPort.postMessage({ done: true });
 });
 `;
 
-/** A thread started ahead of the pass, taken by the next StageHasher.start(). */
-let spare: Worker | undefined;
+/** How many hashing threads a signing pass takes: the input's and the output's. */
+const THREADS_PER_PASS = 2;
+
+/** Threads started ahead of the pass, taken by the next StageHasher.start() calls. */
+const spares: Worker[] = [];
 
 /**
- * Start the hashing thread before the signing pass needs it. A thread's start-up costs ~0.1 s of CPU;
+ * Start the pass's hashing threads before it needs them. A thread's start-up costs ~0.1 s of CPU;
  * started with the pass, the main thread ran through the free stages and then waited for it. Started
- * at the beginning of a ceremony, it comes up on the other core while the ceremony logs in and opens
+ * at the beginning of a ceremony, they come up on the other core while the ceremony logs in and opens
  * its record. An unused spare does not keep the process alive.
  */
 export function prestartStageHasher(): void {
-  if (spare) return;
-  const w = new Worker(WORKER_SOURCE, { eval: true });
-  w.unref();
-  const drop = () => {
-    if (spare === w) spare = undefined;
-  };
-  w.once('error', drop);
-  w.once('exit', drop);
-  spare = w;
+  while (spares.length < THREADS_PER_PASS) {
+    const w = new Worker(WORKER_SOURCE, { eval: true });
+    w.unref();
+    const drop = () => {
+      const i = spares.indexOf(w);
+      if (i >= 0) spares.splice(i, 1);
+    };
+    w.once('error', drop);
+    w.once('exit', drop);
+    spares.push(w);
+  }
 }
 
 interface Pending {
@@ -58,23 +66,24 @@ export class StageHasher {
   private constructor(
     private readonly worker: Worker,
     private readonly pool: SharedArrayBuffer,
+    /** Which hash this is, for messages. */
+    private readonly what: 'input' | 'output',
   ) {
     const failAll = (e: unknown) => {
       this.failure ??= e;
       for (const p of this.pending.splice(0)) p.reject(this.failure);
     };
     worker.on('message', (m: { digest?: Uint8Array }) => this.pending.shift()?.resolve(m.digest ? Buffer.from(m.digest) : undefined));
-    worker.once('error', (e) => failAll(new CeremonyError('INTERNAL', 'the input hashing thread failed', { cause: e })));
-    worker.once('exit', (code) => failAll(new CeremonyError('INTERNAL', `the input hashing thread stopped early (exit ${code})`)));
+    worker.once('error', (e) => failAll(new CeremonyError('INTERNAL', `the ${what} hashing thread failed`, { cause: e })));
+    worker.once('exit', (code) => failAll(new CeremonyError('INTERNAL', `the ${what} hashing thread stopped early (exit ${code})`)));
   }
 
   /** A hasher over views into `pool` (the stage buffers), on the prestarted thread if there is one. */
-  static start(pool: SharedArrayBuffer): StageHasher {
-    const worker = spare ?? new Worker(WORKER_SOURCE, { eval: true });
-    spare = undefined;
+  static start(pool: SharedArrayBuffer, what: 'input' | 'output'): StageHasher {
+    const worker = spares.shift() ?? new Worker(WORKER_SOURCE, { eval: true });
     worker.ref();
     worker.postMessage({ pool });
-    return new StageHasher(worker, pool);
+    return new StageHasher(worker, pool, what);
   }
 
   private send(message: object): Promise<Buffer | undefined> {
@@ -101,9 +110,16 @@ export class StageHasher {
     await this.send({ bytes: Buffer.from(bytes) });
   }
 
+  /** The digest of what was hashed so far; hashing may go on after it. */
+  async snapshot(): Promise<Buffer> {
+    const d = await this.send({ peek: true });
+    if (!d) throw new CeremonyError('INTERNAL', `the ${this.what} hashing thread returned no digest`);
+    return d;
+  }
+
   async digest(): Promise<Buffer> {
     const d = await this.send({});
-    if (!d) throw new CeremonyError('INTERNAL', 'the input hashing thread returned no digest');
+    if (!d) throw new CeremonyError('INTERNAL', `the ${this.what} hashing thread returned no digest`);
     return d;
   }
 

@@ -8,13 +8,14 @@
  *   node pkcs11-attacker.mjs MODULE TOKEN ACTION ...ARGS
  *   edit-dates LABEL YYYYMMDD          set CKA_END_DATE of the public key LABEL in place
  *   replace-public LABEL FIELD VALUE   delete the public key LABEL, create a look-alike with FIELD changed
- *                                      (FIELD: end-date YYYYMMDD | id HEX)
+ *                                      (FIELD: end-date YYYYMMDD | id HEX | bits N: another key's modulus of N bits)
  *   replace-data LABEL APPLICATION FILE  delete the data object, create one holding FILE's bytes
  *   read-data LABEL APPLICATION FILE     write the public data object's value to FILE (to put it back after)
  * Prints one JSON line: {"ok":true,...} or {"ok":false,"error":"CKR_..."}.
  */
 import { Buffer } from 'node:buffer';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
 import process from 'node:process';
 import { createRequire } from 'node:module';
 
@@ -35,6 +36,12 @@ function find(session, template) {
   const found = lib.C_FindObjects(session, 64);
   lib.C_FindObjectsFinal(session);
   return found;
+}
+
+/** The modulus of a fresh RSA key of `bits` bits, big-endian. */
+function otherModulus(bits) {
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
+  return Buffer.from(publicKey.export({ format: 'jwk' }).n, 'base64url');
 }
 
 function attr(session, h, type) {
@@ -72,7 +79,7 @@ try {
       { type: P.CKA_PRIVATE, value: false },
       { type: P.CKA_LABEL, value: label },
       { type: P.CKA_ID, value: field === 'id' ? Buffer.from(value, 'hex') : keep.id },
-      { type: P.CKA_MODULUS, value: keep.modulus },
+      { type: P.CKA_MODULUS, value: field === 'bits' ? otherModulus(Number(value)) : keep.modulus },
       { type: P.CKA_PUBLIC_EXPONENT, value: keep.exponent },
       { type: P.CKA_VERIFY, value: true },
       ...(keep.start?.length === 8 ? [{ type: P.CKA_START_DATE, value: keep.start }] : []),

@@ -5,7 +5,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { runPayloadSign } from '../../ceremonies/payload-sign.js';
+import { startPayloadSign } from '../../ceremonies/payload-start.js';
 import { CeremonyError } from '../../errors.js';
 import { readInputFile } from '../../files.js';
 import { parseUriArg } from '../../hsm/connect.js';
@@ -13,7 +13,6 @@ import { spkiSha256Hex } from '../../crypto.js';
 import { inspectPayload, payloadRefusal, type Progress } from '../../payload/index.js';
 import type { CliContext } from '../context.js';
 import { withCeremonyOptions, withConfirmOption, type CeremonyCliOptions } from '../ceremony-options.js';
-import { ceremonyContext } from '../ceremony-context.js';
 
 interface SignOpts extends CeremonyCliOptions {
   key: string[];
@@ -121,9 +120,21 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
   )).action(async (input: string, opts: SignOpts, cmd: Command) => {
     const ctx = ctxFor(Boolean(cmd.optsWithGlobals().json));
     const keys = opts.key.map((k) => parseUriArg(k, '--key'));
+    const sealKey = opts.sealKey ? parseUriArg(opts.sealKey, '--seal-key') : undefined;
     const { signal, release } = abortOnSignals();
     const progress = progressReporter(ctx, 'signing');
+    const paths = {
+      input: resolve(ctx.cwd, input),
+      output: resolve(ctx.cwd, opts.out),
+      trustedKeys: opts.trustedKey?.map((f) => resolve(ctx.cwd, f)),
+      revokerKeys: opts.revokerKey?.map((f) => resolve(ctx.cwd, f)),
+    };
+    let started: ReturnType<typeof startPayloadSign> | undefined;
     try {
+      // The pass starts before the ceremony's code is loaded (OpenPGP, the record, the release verifier:
+      // payload-start.ts imports none of it), so that loading it overlaps the disk's work.
+      started = startPayloadSign({ ...paths, keys, sealKey, allowUnverified: Boolean(opts.allowUnverified), overwrite: opts.force, signal, module: opts.module, env: ctx.env });
+      const [{ runPayloadSign }, { ceremonyContext }] = await Promise.all([import('../../ceremonies/payload-sign.js'), import('../ceremony-context.js')]);
       const { payload: r, record } = await runPayloadSign({
         ...ceremonyContext(
           ctx,
@@ -138,15 +149,12 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
           ],
           (_label, done, total) => progress.tick({ bytes: done, total }),
         ),
-        input: resolve(ctx.cwd, input),
-        output: resolve(ctx.cwd, opts.out),
+        ...paths,
         keys,
-        trustedKeys: opts.trustedKey?.map((f) => resolve(ctx.cwd, f)),
-        revokerKeys: opts.revokerKey?.map((f) => resolve(ctx.cwd, f)),
         allowUnverified: Boolean(opts.allowUnverified),
         overwrite: opts.force,
         signal,
-      });
+      }, started);
       progress.done();
       ctx.out.result({
         ok: true,
@@ -174,6 +182,8 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
       ctx.out.line(`  output sha256 ${r.outputSha256.toString('hex')}`);
       ctx.out.line(`  record ${record.dir}`);
     } finally {
+      // runPayloadSign abandons the pass too; this covers a failure before it was called.
+      await started?.pending?.abandon();
       progress.done();
       release();
     }

@@ -31,8 +31,8 @@ describe('prestarted stage hasher', () => {
     const expected = createHash('sha256').update(head);
     for (const v of views) expected.update(v);
     prestartStageHasher();
-    const prestarted = await digestWith(StageHasher.start(pool), head, views);
-    const fresh = await digestWith(StageHasher.start(pool), head, views); // no spare left: a new thread
+    const prestarted = await digestWith(StageHasher.start(pool, 'input'), head, views);
+    const fresh = await digestWith(StageHasher.start(pool, 'input'), head, views); // no spare left: a new thread
     expect(prestarted.equals(expected.digest())).toBe(true);
     expect(fresh.equals(prestarted)).toBe(true);
   });
