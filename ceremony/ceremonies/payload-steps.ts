@@ -64,7 +64,8 @@ export async function selectPayloadSigners(
       detail: `payload key '${k.label}' (RSA-${k.bits}) is inside its validity window`,
       key: { uri: k.uri, label: k.label, fingerprint: spkiFingerprint(s, k.handle), ...(k.startDate ? { validFrom: k.startDate.toISOString() } : {}), ...(k.endDate ? { validUntil: endOfDay(k.endDate).toISOString() } : {}) },
     }));
-    signers.push(new TokenKeySigner(s, key, ctx.now, (m) => ctx.reporter.warn(m)));
+    // The selection warned of the key already (assertKeyUsable above); the signer's own check at the signature only refuses.
+    signers.push(new TokenKeySigner(s, key, ctx.now));
   }
   return signers;
 }

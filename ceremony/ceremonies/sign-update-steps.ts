@@ -158,7 +158,8 @@ export async function selectSigningKey(s: SignCeremony): Promise<void> {
     key: { uri: k.uri, fingerprint: entry.openpgp.fingerprint, label: k.label, ...(k.startDate ? { validFrom: k.startDate.toISOString() } : {}), ...(entry.expires ? { validUntil: entry.expires.toISOString() } : k.endDate ? { validUntil: endOfDay(k.endDate).toISOString() } : {}) },
   }));
   s.key = key;
-  s.signer = new TokenKeySigner(ts, key, o.now, (m) => o.reporter.warn(m));
+  // The selection warned of the key already; the signer's own check at each signature only refuses.
+  s.signer = new TokenKeySigner(ts, key, o.now);
   s.sealer = await hsmSealer(ts, sealEntry, o.now);
 }
 

@@ -63,8 +63,9 @@ describe('known answers', () => {
     expect(digest).toEqual(createHash('sha256').update('').digest());
     const sig = await signer.signDigest('sha256', digest);
     expect(sig.equals(readFileSync(join(VECTORS, 'kat/mantle-devkey/empty.sha256.sig.bin')))).toBe(true);
-    // an imported key has no validity dates: accepted, with a warning
-    expect(warnings.join()).toMatch(/no validity dates/);
+    // an imported key has no validity dates: accepted, with a warning, given once however many signatures follow
+    await signer.signDigest('sha256', digest);
+    expect(warnings.filter((w) => /no validity dates/.test(w))).toHaveLength(1);
     ts.close();
   });
 

@@ -72,6 +72,10 @@ describe('payload sign on SoftHSM', () => {
     const out = join(work, 'update.signed');
     const r = runCeremony(['--json', 'payload', 'sign', ...ceremonyArgs(), '--key', DEV_URI, '--out', out, UNSIGNED], { env });
     expect(r.code, r.stderr).toBe(0);
+    // The imported key (no state record, no dates) is warned of when it is selected, and the signature does not say it again.
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+    expect(warnings.some((w) => /developer-v1' carries no validity dates/.test(w))).toBe(true);
+    expect(warnings).toEqual([...new Set(warnings)]);
     expect(readFileSync(out).equals(readFileSync(SIGNED))).toBe(true);
     const result = r.json<{ ok: boolean; signedHash: string; signatures: { version: number }[]; signaturesOffset: number; signaturesSize: number }>();
     expect(result.ok).toBe(true);
