@@ -21,10 +21,16 @@ export class PendingDraft {
   private report?: (p: Progress) => void;
   private latest?: Progress;
 
+  /** The input and output the pass was started for. */
+  readonly input: string;
+  readonly output: string;
+
   private constructor(
     readonly signatureSizes: readonly number[],
     opts: PendingDraftOptions,
   ) {
+    this.input = opts.input;
+    this.output = opts.output;
     const signal = opts.signal ? AbortSignal.any([opts.signal, this.stop.signal]) : this.stop.signal;
     this.draft = preparePayload({
       ...opts,
@@ -44,9 +50,9 @@ export class PendingDraft {
     return new PendingDraft([...signatureSizes], opts);
   }
 
-  /** Whether the draft reserves exactly these signature sizes, in this order. */
-  fits(signatureSizes: readonly number[]): boolean {
-    return signatureSizes.length === this.signatureSizes.length && signatureSizes.every((s, i) => s === this.signatureSizes[i]);
+  /** Whether the pass is for this input and output and reserves exactly these signature sizes, in this order. */
+  fits(input: string, output: string, signatureSizes: readonly number[]): boolean {
+    return input === this.input && output === this.output && signatureSizes.length === this.signatureSizes.length && signatureSizes.every((s, i) => s === this.signatureSizes[i]);
   }
 
   /** The draft once the pass is done, its progress reported from now on (the latest at once). */

@@ -65,10 +65,11 @@ export async function signPayload(opts: SignPayloadOptions): Promise<SignPayload
     throw e;
   }
   let draft: PayloadDraft;
-  if (opts.pending?.fits(sizes)) {
+  if (opts.pending?.fits(opts.input, opts.output, sizes)) {
     draft = await opts.pending.take(opts.onProgress);
   } else {
-    // No pass started, or one started for other sizes than the selected keys have: start it now.
+    // No pass started, or one started for other sizes than the selected keys have (or, by mistake, for
+    // other files): start it now.
     await opts.pending?.abandon();
     draft = await preparePayload({
       input: opts.input,

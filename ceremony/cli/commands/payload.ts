@@ -5,7 +5,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { startPayloadSign } from '../../ceremonies/payload-start.js';
+import { startPayloadSign, type StartedPayloadSign } from '../../ceremonies/payload-start.js';
 import { CeremonyError } from '../../errors.js';
 import { readInputFile } from '../../files.js';
 import { parseUriArg } from '../../hsm/connect.js';
@@ -129,7 +129,7 @@ export function registerPayload(program: Command, ctxFor: (json: boolean) => Cli
       trustedKeys: opts.trustedKey?.map((f) => resolve(ctx.cwd, f)),
       revokerKeys: opts.revokerKey?.map((f) => resolve(ctx.cwd, f)),
     };
-    let started: ReturnType<typeof startPayloadSign> | undefined;
+    let started: StartedPayloadSign | undefined;
     try {
       // The pass starts before the ceremony's code is loaded (OpenPGP, the record, the release verifier:
       // payload-start.ts imports none of it), so that loading it overlaps the disk's work.

@@ -61,7 +61,7 @@ describe('a pass started before the keys are settled', () => {
   it('started for another size than the key has: thrown away and made again, and the payload is the one update_engine accepts', async () => {
     const out = join(dir, 'update.signed');
     const pending = PendingDraft.start([512], { input: UNSIGNED, output: out });
-    expect(pending.fits([256])).toBe(false);
+    expect(pending.fits(UNSIGNED, out, [256])).toBe(false);
     await signPayload({ input: UNSIGNED, output: out, signers: [nodeSigner(DEV_PRIV, 'developer-v1')], pending });
     expect(readFileSync(out).equals(readFileSync(join(CRAU, 'update.signed')))).toBe(true);
     expect(readdirSync(dir)).toEqual(['update.signed']);
@@ -69,14 +69,23 @@ describe('a pass started before the keys are settled', () => {
 
   it('a different number of signatures does not fit either, and several keys of its sizes do', async () => {
     const pending = PendingDraft.start([256, 512], { input: UNSIGNED, output: join(dir, 'o') });
-    expect(pending.fits([256])).toBe(false);
-    expect(pending.fits([512, 256])).toBe(false);
-    expect(pending.fits([256, 512])).toBe(true);
+    expect(pending.fits(UNSIGNED, join(dir, 'o'), [256])).toBe(false);
+    expect(pending.fits(UNSIGNED, join(dir, 'o'), [512, 256])).toBe(false);
+    expect(pending.fits(UNSIGNED, join(dir, 'other'), [256, 512])).toBe(false);
+    expect(pending.fits(UNSIGNED, join(dir, 'o'), [256, 512])).toBe(true);
     const keys: DigestSigner[] = [nodeSigner(DEV_PRIV, 'a'), nodeSigner(generateKeyPairSync('rsa', { modulusLength: 4096 }).privateKey, 'b')];
     const r = await signPayload({ input: UNSIGNED, output: join(dir, 'o'), signers: keys, pending });
     expect(r.signatures.map((s) => s.bytes)).toEqual([256, 512]);
     const v = await verifyPayload(join(dir, 'o'), [keys[1]!.publicKey]);
     expect(v.ok).toBe(true);
+  });
+
+  it('started for another output than the one signed: thrown away, and only the asked-for output is written', async () => {
+    const pending = PendingDraft.start([256], { input: UNSIGNED, output: join(dir, 'elsewhere') });
+    const out = join(dir, 'update.signed');
+    await signPayload({ input: UNSIGNED, output: out, signers: [nodeSigner(DEV_PRIV, 'developer-v1')], pending });
+    expect(readFileSync(out).equals(readFileSync(join(CRAU, 'update.signed')))).toBe(true);
+    expect(readdirSync(dir)).toEqual(['update.signed']);
   });
 
   it('abandoned while it reads: stopped, its temp file removed, no output', async () => {
