@@ -16,32 +16,15 @@ import { formatPkcs11Uri, type Pkcs11Uri } from '../hsm/uri.js';
 import { choosePinSource } from '../hsm/pin.js';
 import { connectToken } from '../hsm/connect.js';
 import type { PendingDraft, SignPayloadResult } from '../payload/index.js';
-import type { OpenPayloadSource } from '../payload/format.js';
 import type { SealedRecord } from '../audit/record.js';
 import type { OpenpgpTokenKey } from '../openpgp/hsm-store.js';
 import { CeremonyRun, withCeremony, type CeremonyContext } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
 import { selectPayloadSigners, sessionFor, signPayloadStep, tokenIdentity } from './payload-steps.js';
-import { startPayloadSign, type StartedPayloadSign } from './payload-start.js';
+import { startPayloadSign, type PayloadSignRequest, type StartedPayloadSign } from './payload-start.js';
 
-export interface PayloadSignOptions extends CeremonyContext {
-  input: string;
-  output: string;
-  /** In signature order: the last key makes the version-2 signature update_engine checks. */
-  keys: Pkcs11Uri[];
-  trustedKeys?: string[];
-  /** Certificates of designated revokers the pinned ones name (RFC 4880 §5.2.3.15; checked for revocations only). */
-  revokerKeys?: string[];
-  /**
-   * Sign without verifying the server signature (no --trusted-key): an override the record carries
-   * and the audit reviews as one. Without it and without trusted keys the ceremony refuses (exit 2).
-   */
-  allowUnverified?: boolean;
-  overwrite?: boolean;
-  signal?: AbortSignal;
-  /** How the payload is opened for signing (default: the file); tests inject a source that changes between reads. */
-  openInput?: OpenPayloadSource;
-}
+/** The ceremony's context and what it signs (payload-start.ts). */
+export type PayloadSignOptions = CeremonyContext & PayloadSignRequest;
 
 export interface PayloadSignCeremonyResult {
   payload: SignPayloadResult;

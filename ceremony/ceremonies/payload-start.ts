@@ -16,12 +16,31 @@ import { TokenSession } from '../hsm/token.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
 import { PendingDraft } from '../payload/pending.js';
 import { prestartStageHasher } from '../payload/stage-hasher.js';
-import type { PayloadSignOptions } from './payload-sign.js';
+import type { OpenPayloadSource } from '../payload/format.js';
+import type { CeremonyContext } from './runner.js';
 
-export type PayloadSignStartOptions = Pick<
-  PayloadSignOptions,
-  'input' | 'output' | 'keys' | 'trustedKeys' | 'revokerKeys' | 'allowUnverified' | 'overwrite' | 'signal' | 'openInput' | 'sealKey' | 'module' | 'env'
->;
+/** What a payload ceremony signs, with which keys, and how (the rest of its options are the ceremony context). */
+export interface PayloadSignRequest {
+  input: string;
+  output: string;
+  /** In signature order: the last key makes the version-2 signature update_engine checks. */
+  keys: Pkcs11Uri[];
+  trustedKeys?: string[];
+  /** Certificates of designated revokers the pinned ones name (RFC 4880 §5.2.3.15; checked for revocations only). */
+  revokerKeys?: string[];
+  /**
+   * Sign without verifying the server signature (no --trusted-key): an override the record carries
+   * and the audit reviews as one. Without it and without trusted keys the ceremony refuses (exit 2).
+   */
+  allowUnverified?: boolean;
+  overwrite?: boolean;
+  signal?: AbortSignal;
+  /** How the payload is opened for signing (default: the file); tests inject a source that changes between reads. */
+  openInput?: OpenPayloadSource;
+}
+
+/** What the start needs: the payload, the keys and how to reach their module. */
+export type PayloadSignStartOptions = PayloadSignRequest & Pick<CeremonyContext, 'sealKey' | 'module' | 'env'>;
 
 export interface StartedPayloadSign {
   /** The process's PKCS#11 module. */
