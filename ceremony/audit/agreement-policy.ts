@@ -4,9 +4,8 @@
  * least `threshold` distinct builders of that rule agreed and none disagreed. The record is checked against the
  * rule it committed to at its start, not against what the agreement event claims the threshold was.
  */
-import type { CeremonyParameters } from './events.js';
+import type { CeremonyParameters, NumberedEvent } from './events.js';
 import { finding, type Finding, type PolicyCheck } from './findings.js';
-import type { NumberedEvent } from './policy.js';
 
 export function buildersAgreedBeforeSigning(events: NumberedEvent[], parameters: CeremonyParameters | undefined, findings: Finding[]): PolicyCheck {
   const name = 'builders-agreed-before-signing';

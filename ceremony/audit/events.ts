@@ -258,6 +258,12 @@ export const ceremonyEventSchema = z.strictObject({
 });
 export type CeremonyEvent = z.infer<typeof ceremonyEventSchema>;
 
+/** An event that parsed, with its line number in log.jsonl (1-based), as the review's rules see it. */
+export interface NumberedEvent {
+  line: number;
+  event: CeremonyEvent;
+}
+
 /** What a ceremony passes to `CeremonyRecord.append`: the writer fills in seq, time, ids and prev. */
 export const eventInputSchema = z.strictObject({
   step: z.enum(CEREMONY_STEPS).exclude(['ceremony-start', 'ceremony-end']),

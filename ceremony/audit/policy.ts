@@ -2,14 +2,9 @@
  * The policy half of a review (DESIGN §3, Review): rules about what the ceremony did, checked on the
  * events that parsed. Each rule gives one PolicyCheck (shown in the report) and a finding per breach.
  */
-import type { CeremonyEvent, CeremonyKind, CeremonyParameters } from './events.js';
+import type { CeremonyKind, CeremonyParameters, NumberedEvent } from './events.js';
 import { finding, type Finding, type PolicyCheck } from './findings.js';
 import { buildersAgreedBeforeSigning, provenanceCheckedBeforeSigning } from './agreement-policy.js';
-
-export interface NumberedEvent {
-  line: number;
-  event: CeremonyEvent;
-}
 
 /** Steps that use a private key, whose validity window must contain the event's time. */
 const KEY_USE_STEPS = new Set(['sign', 'sign-transition', 'bind-subkey']);

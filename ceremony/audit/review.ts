@@ -17,6 +17,7 @@ import {
   ceremonyEventSchema,
   manifestSchema,
   type CeremonyEvent,
+  type NumberedEvent,
   type CeremonyKind,
   type CeremonyParameters,
   type CeremonyStep,
@@ -24,7 +25,7 @@ import {
   type ManifestArtifact,
 } from './events.js';
 import { finding, type Finding, type PolicyCheck } from './findings.js';
-import { checkPolicy, type NumberedEvent } from './policy.js';
+import { checkPolicy } from './policy.js';
 import { checkSeal, readCertificates, summarizeCertificate, type CertificateSummary, type SealStatus } from './seal-check.js';
 import { KEYS_DIR, LOG_FILE, MANIFEST_FILE, SEAL_FILE, compactUtc } from './record.js';
 import { isUnsealableRefusal, unsealableRefusalReason } from './unsealed-refusal.js';

@@ -10,9 +10,8 @@
  * proves neither who wrote it nor that nothing was cut from its end, so a forger who cuts a sealed record
  * before its login and appends a PIN refusal gets exactly this verdict, never a clean one.
  */
-import type { CeremonyStep } from './events.js';
+import type { CeremonyStep, NumberedEvent } from './events.js';
 import type { Finding } from './findings.js';
-import type { NumberedEvent } from './policy.js';
 
 /**
  * The token's refusals of a PIN, as ceremony/hsm/token.ts `login` raises them: a wrong PIN from a

@@ -16,7 +16,7 @@ import { pkcs11 } from './native.js';
 import { CeremonyError } from '../errors.js';
 import { findHandles, publicKeyOf, readAttrs, readDataObject, writeDataObject } from './objects.js';
 import type { TokenSession } from './token.js';
-import type { KeyInfo, KeyRole } from './keys.js';
+import type { KeyInfo, KeyRole } from './key-info.js';
 import { hashBytes, spkiSha256Hex } from '../crypto.js';
 
 /** CKA_APPLICATION of the private key state records. */

@@ -13,46 +13,12 @@ import { formatPkcs11Uri, type Pkcs11Uri } from './uri.js';
 import { destroyObjectsLabelled, findHandles, readAttrs } from './objects.js';
 import { authenticateKey, spkiSha256, writeKeyState } from './key-state.js';
 import { DAY_MS, utcDay } from '../dates.js';
+import { KEY_ROLES, isBackupRole, type KeyInfo, type KeyRole } from './key-info.js';
 
-// Data objects and the public-key reader live in objects.ts; keys.ts remains their one import path.
+// Data objects and the public-key reader live in objects.ts, what a key is in key-info.ts (key-state.ts
+// needs it too); keys.ts remains their one import path.
 export { destroyObjectsLabelled, listDataObjects, publicKeyOf, readDataObject, writeDataObject } from './objects.js';
-
-export interface KeyInfo {
-  label: string;
-  id: Buffer;
-  type: 'private' | 'public';
-  bits: number;
-  /** First valid day (UTC midnight), if the key carries CKA_START_DATE. */
-  startDate?: Date;
-  /** Last valid day (UTC, inclusive), if the key carries CKA_END_DATE. */
-  endDate?: Date;
-  sensitive?: boolean;
-  extractable?: boolean;
-  /** The locking attributes as the token reports them (undefined = the module does not say). */
-  protections: KeyProtections;
-  /** From the key's private state record (key-state.ts), once checked in a logged-in session. */
-  role?: KeyRole;
-  /** 'authenticated': dates and role from the state record; 'legacy': made before records, public dates. */
-  state?: 'authenticated' | 'legacy';
-  /** Said at every use of a legacy key: how to migrate. */
-  stateWarning?: string;
-  uri: string;
-  handle: Buffer;
-}
-
-export interface KeyProtections {
-  modifiable?: boolean;
-  copyable?: boolean;
-  sensitive?: boolean;
-  extractable?: boolean;
-  wrapWithTrusted?: boolean;
-  signRecover?: boolean;
-  decrypt?: boolean;
-  unwrap?: boolean;
-  derive?: boolean;
-  /** CKA_ALLOWED_MECHANISMS: the mechanism numbers, [] = no restriction, undefined = attribute unknown to the module. */
-  allowedMechanisms?: number[];
-}
+export { KEY_ROLES, isBackupRole, type KeyInfo, type KeyProtections, type KeyRole } from './key-info.js';
 
 /**
  * What a key made by this tool has and this one lacks (issue 10), as short phrases for `hsm keys`;
@@ -91,21 +57,6 @@ export function fromCkDate(b: Buffer | undefined): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-
-/**
- * What a key is for. The role decides its template: the keys that must outlive their token (the root key,
- * the payload keys whose public half is built into deployed machines, the yearly OpenPGP signing subkeys)
- * may leave it only wrapped under a key the Security Officer marked CKA_TRUSTED (issue 11 backup); a
- * standalone OpenPGP key made by `key generate --openpgp-uid` (a seal or test key) never leaves at all.
- */
-export type KeyRole = 'root' | 'signing-subkey' | 'payload' | 'openpgp-key';
-
-export const KEY_ROLES: readonly KeyRole[] = ['root', 'signing-subkey', 'payload', 'openpgp-key'];
-
-/** Roles whose private half is CKA_EXTRACTABLE with CKA_WRAP_WITH_TRUSTED (backup-able, issue 11). */
-export function isBackupRole(role: KeyRole): boolean {
-  return role !== 'openpgp-key';
-}
 
 export interface GenerateOptions {
   label: string;

@@ -1,8 +1,7 @@
 /** The review's builder-agreement rule (issue 15) on hand-made event sequences. */
 import { describe, expect, it } from 'vitest';
 import { buildersAgreedBeforeSigning, provenanceCheckedBeforeSigning } from '../../../ceremony/audit/agreement-policy.js';
-import type { CeremonyEvent, CeremonyParameters } from '../../../ceremony/audit/events.js';
-import type { NumberedEvent } from '../../../ceremony/audit/policy.js';
+import type { CeremonyEvent, CeremonyParameters, NumberedEvent } from '../../../ceremony/audit/events.js';
 import type { Finding } from '../../../ceremony/audit/findings.js';
 
 const SHA = 'a'.repeat(64);
