@@ -11,7 +11,7 @@ import { basename } from 'node:path';
 import { wipe } from '../ceremony/crypto.js';
 import { CeremonyError } from '../ceremony/errors.js';
 import type { ExpectedSet } from '../ceremony/quorum/index.js';
-import type { Dialogs, DeskConfig, DeskDeps } from './desk.js';
+import type { Dialogs, DeskConfig, DeskDeps } from './desk-deps.js';
 import type { CallContext, Handlers } from './ipc.js';
 import type { JobProgress } from './worker/host.js';
 

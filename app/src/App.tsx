@@ -5,6 +5,7 @@ import { ErrorLine } from './components/ErrorLine.js';
 import { Audit } from './workspaces/Audit.js';
 import { RenewKey } from './workspaces/RenewKey.js';
 import { SignUpdate } from './workspaces/SignUpdate.js';
+import type { Shell } from './shell.js';
 
 const WORKSPACES = [
   { id: 'sign', label: 'Sign update' },
@@ -12,11 +13,6 @@ const WORKSPACES = [
   { id: 'audit', label: 'Audit' },
 ] as const;
 type WorkspaceId = (typeof WORKSPACES)[number]['id'];
-
-export interface Shell {
-  config: ConfigView | null;
-  airGap: AirGapView | null;
-}
 
 export function App() {
   const [airGap, setAirGap] = useState<AirGapView | null>(null);

@@ -15,7 +15,7 @@ import { loadConfig, type CeremonyConfig } from '../../ceremony/config.js';
 import { formatQuorumId } from '../../ceremony/read-aloud.js';
 import type { QuorumSetDescriptor } from '../../ceremony/quorum/index.js';
 import type { QuorumSetView } from '../ipc-contract.js';
-import type { Job } from './jobs.js';
+import type { Job } from './job.js';
 import { reporterFor, type HeardStep } from './reporter.js';
 
 type BackupJobs = { 'backup.open': Job<'backup.open'>; 'backup.run': Job<'backup.run'>; 'restore.open': Job<'restore.open'>; 'restore.run': Job<'restore.run'> };

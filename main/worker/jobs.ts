@@ -24,11 +24,9 @@ import { auditReport, auditReview, readPinnedCertificate } from './audit-jobs.js
 import { toInboxFile } from './inbox-view.js';
 import { BACKUP_JOBS } from './backup-jobs.js';
 import { reporterFor, throwIfCancelled, type HeardStep, type JobContext } from './reporter.js';
-import type { JobName, JobSpecs } from './protocol.js';
+import type { JobTable } from './job.js';
 
 export type { JobContext };
-export type Job<J extends JobName> = (params: JobSpecs[J]['params'], ctx: JobContext) => Promise<JobSpecs[J]['result']>;
-export type JobTable = { [J in JobName]: Job<J> };
 
 export const JOBS: JobTable = {
   // ceremony/release verifyReleaseFiles: each file against its .sig/.asc and its signed DIGESTS, one read.

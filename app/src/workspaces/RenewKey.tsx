@@ -1,7 +1,7 @@
 import { useCallback, useRef, useState, type FormEvent } from 'react';
 import type { AuditView, HandedOutShare, IpcError, QuorumSessionView, RenewOutcome, ShareAccepted } from '../../../main/ipc-contract.js';
 import { api, call, guarded } from '../api.js';
-import type { Shell } from '../App.js';
+import type { Shell } from '../shell.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import { Fingerprint } from '../components/Fingerprint.js';
 import { JobProgress } from '../components/JobProgress.js';

@@ -1,7 +1,7 @@
 import { useCallback, useState } from 'react';
 import type { AuditView, InboxView, IpcError, SignOutcome } from '../../../main/ipc-contract.js';
 import { api, call, errorOf } from '../api.js';
-import type { Shell } from '../App.js';
+import type { Shell } from '../shell.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import { BuilderAgreement } from '../components/BuilderAgreement.js';
 import { ConfirmSigning } from '../components/ConfirmSigning.js';
