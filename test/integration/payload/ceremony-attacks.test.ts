@@ -8,53 +8,34 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../../helpers/softhsm.js';
-import { runCeremony } from '../../helpers/cli.js';
+import { SOFTHSM_MODULE, type SoftHsm } from '../../helpers/softhsm.js';
 import { swapOnRead } from '../../helpers/swapping-source.js';
-import { makeUnsignedPayload } from '../../unit/payload/make-payload.js';
-import { makeDemoBuildServer, type DemoBuildServer } from '../../../ceremony/release/demo-build-server.js';
-import { closeModule } from '../../../ceremony/hsm/module.js';
+import type { DemoBuildServer } from '../../../ceremony/release/demo-build-server.js';
 import { parsePkcs11Uri } from '../../../ceremony/hsm/uri.js';
 import { runPayloadSign } from '../../../ceremony/ceremonies/payload-sign.js';
 import { runSignUpdate } from '../../../ceremony/ceremonies/sign-update.js';
 import type { CeremonyContext, CeremonyReporter } from '../../../ceremony/ceremonies/runner.js';
 import type { CeremonyStep } from '../../../ceremony/audit/events.js';
 import { reviewRecord } from '../../../ceremony/audit/review.js';
+import { makePayloadFixture, RELEASE_AND_PAYLOAD_KEYS, type PayloadFixture } from './fixture.js';
 
 const PIN = 'payload-attacks-1';
 const RELEASE_KEY = parsePkcs11Uri('pkcs11:token=signing;object=release');
 const PAYLOAD_KEY = parsePkcs11Uri('pkcs11:token=signing;object=payload');
+let f: PayloadFixture;
 let hsm: SoftHsm;
-let deactivate: () => void;
 let bs: DemoBuildServer;
 let payload: string;
 let work: string;
 let n = 0;
 
 beforeAll(async () => {
-  hsm = makeSoftHsm('payload-attacks-');
-  hsm.initToken('signing', PIN);
-  deactivate = hsm.activate();
-  const env = { ...hsm.env, CEREMONY_PIN: PIN };
-  for (const args of [
-    ['--label', 'release', '--bits', '2048', '--valid-days', '30', '--openpgp-uid', 'Release <release@example.org>'],
-    ['--label', 'payload', '--bits', '2048', '--valid-days', '30'],
-  ]) {
-    const r = runCeremony(['key', 'generate', '--token', 'pkcs11:token=signing', ...args], { env });
-    expect(r.code, r.stderr).toBe(0);
-  }
-  const inbox = join(hsm.dir, 'inbox');
-  mkdirSync(inbox);
-  payload = join(inbox, 'update.unsigned');
-  makeUnsignedPayload(payload, 13 * 1024 * 1024 + 77); // several stages: reads 3, 4, 5, 6 are blob reads
-  bs = await makeDemoBuildServer(inbox, { rsaBits: 2048, alsoSign: ['update.unsigned'] });
+  // several stages: reads 3, 4, 5, 6 are blob reads
+  f = await makePayloadFixture({ prefix: 'payload-attacks-', pin: PIN, keys: { signing: [...RELEASE_AND_PAYLOAD_KEYS] }, payloadBytes: 13 * 1024 * 1024 + 77 });
+  ({ hsm, bs, payload } = f);
 }, 180_000);
 
-afterAll(() => {
-  closeModule();
-  deactivate?.();
-  hsm?.cleanup();
-});
+afterAll(() => f?.cleanup());
 
 beforeEach(() => {
   work = join(hsm.dir, `run-${++n}`);
@@ -69,16 +50,7 @@ function context(onRunning: (step: CeremonyStep) => void = () => {}): CeremonyCo
     },
     warn() {},
   };
-  return {
-    recordDir: join(work, 'records'),
-    allowNetwork: true,
-    attended: false,
-    module: SOFTHSM_MODULE,
-    env: { ...hsm.env, CEREMONY_PIN: PIN },
-    reporter,
-    now: () => new Date(),
-    recordedOptions: [],
-  };
+  return f.context(join(work, 'records'), { reporter });
 }
 
 

@@ -10,73 +10,52 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../../helpers/softhsm.js';
+import { SOFTHSM_MODULE } from '../../helpers/softhsm.js';
 import { runCeremony } from '../../helpers/cli.js';
-import { makeUnsignedPayload } from '../../unit/payload/make-payload.js';
-import { makeDemoBuildServer, type DemoBuildServer } from '../../../ceremony/release/demo-build-server.js';
-import { closeModule, openModule } from '../../../ceremony/hsm/module.js';
+import { makeDemoBuildServer } from '../../../ceremony/release/demo-build-server.js';
+import { openModule } from '../../../ceremony/hsm/module.js';
 import { parsePkcs11Uri } from '../../../ceremony/hsm/uri.js';
 import { runPayloadSign } from '../../../ceremony/ceremonies/payload-sign.js';
 import { guessSignatureSizes } from '../../../ceremony/ceremonies/payload-start.js';
 import type { CeremonyContext } from '../../../ceremony/ceremonies/runner.js';
 import { openPayloadSource, type OpenPayloadSource } from '../../../ceremony/payload/format.js';
 import { reviewRecord } from '../../../ceremony/audit/review.js';
+import { makePayloadFixture, RELEASE_AND_PAYLOAD_KEYS, type PayloadFixture } from './fixture.js';
 
 const PIN = 'payload-early-1';
 const ATTACKER = join(__dirname, '../../helpers/pkcs11-attacker.mjs');
 const SEAL_KEY = parsePkcs11Uri('pkcs11:token=signing;object=release');
 const PAYLOAD_KEY = parsePkcs11Uri('pkcs11:token=signing;object=payload');
-let hsm: SoftHsm;
-let deactivate: () => void;
-let bs: DemoBuildServer;
+let f: PayloadFixture;
 let payload: string;
 let work: string;
 let n = 0;
 
 beforeAll(async () => {
-  hsm = makeSoftHsm('payload-early-');
-  hsm.initToken('signing', PIN);
-  deactivate = hsm.activate();
-  const env = { ...hsm.env, CEREMONY_PIN: PIN };
-  for (const args of [
-    ['--label', 'release', '--bits', '2048', '--valid-days', '30', '--openpgp-uid', 'Release <release@example.org>'],
-    ['--label', 'payload', '--bits', '2048', '--valid-days', '30'],
-    ['--label', 'payload-big', '--bits', '4096', '--valid-days', '30'],
-    ['--label', 'victim', '--bits', '2048', '--valid-days', '30'],
-  ]) {
-    const r = runCeremony(['key', 'generate', '--token', 'pkcs11:token=signing', ...args], { env });
-    expect(r.code, r.stderr).toBe(0);
-  }
-  const inbox = join(hsm.dir, 'inbox');
-  mkdirSync(inbox);
-  payload = join(inbox, 'update.unsigned');
-  makeUnsignedPayload(payload, 9 * 1024 * 1024 + 11);
-  bs = await makeDemoBuildServer(inbox, { rsaBits: 2048, alsoSign: ['update.unsigned'] });
+  f = await makePayloadFixture({
+    prefix: 'payload-early-',
+    pin: PIN,
+    keys: {
+      signing: [
+        ...RELEASE_AND_PAYLOAD_KEYS,
+        ['--label', 'payload-big', '--bits', '4096', '--valid-days', '30'],
+        ['--label', 'victim', '--bits', '2048', '--valid-days', '30'],
+      ],
+    },
+    payloadBytes: 9 * 1024 * 1024 + 11,
+  });
+  payload = f.payload;
 }, 180_000);
 
-afterAll(() => {
-  closeModule();
-  deactivate?.();
-  hsm?.cleanup();
-});
+afterAll(() => f?.cleanup());
 
 beforeEach(() => {
-  work = join(hsm.dir, `run-${++n}`);
+  work = join(f.hsm.dir, `run-${++n}`);
   mkdirSync(work);
 });
 
 function context(over: Partial<CeremonyContext> = {}): CeremonyContext {
-  return {
-    recordDir: join(work, 'records'),
-    allowNetwork: true,
-    attended: false,
-    module: SOFTHSM_MODULE,
-    env: { ...hsm.env, CEREMONY_PIN: PIN },
-    reporter: { step() {}, warn() {} },
-    now: () => new Date(),
-    recordedOptions: [],
-    ...over,
-  };
+  return f.context(join(work, 'records'), over);
 }
 
 /**
@@ -151,7 +130,7 @@ describe('a gate that stops the ceremony after its pass started leaves nothing b
     const out = join(work, 'update.signed');
     const src = watchedSource();
     await expect(
-      runPayloadSign({ ...context({ env: { ...hsm.env, CEREMONY_PIN: 'not-the-pin' } }), input: payload, output: out, keys: [PAYLOAD_KEY], allowUnverified: true, sealKey: SEAL_KEY, openInput: src.open }),
+      runPayloadSign({ ...context({ env: { ...f.hsm.env, CEREMONY_PIN: 'not-the-pin' } }), input: payload, output: out, keys: [PAYLOAD_KEY], allowUnverified: true, sealKey: SEAL_KEY, openInput: src.open }),
     ).rejects.toMatchObject({ code: 'PIN_INCORRECT' });
     await src.closed;
     expect(readdirSync(work).filter((f) => f !== 'records')).toEqual([]);
@@ -170,7 +149,7 @@ describe('a gate that stops the ceremony after its pass started leaves nothing b
   });
 
   it('a look-alike public half claiming a 4096-bit key, made without a PIN: the pass started at 512 bytes is thrown away and the key refused as tampered', async () => {
-    const lie = JSON.parse(execFileSync(process.execPath, [ATTACKER, SOFTHSM_MODULE, 'signing', 'replace-public', 'victim', 'bits', '4096'], { env: hsm.env, encoding: 'utf8' }).trim()) as { ok: boolean };
+    const lie = JSON.parse(execFileSync(process.execPath, [ATTACKER, SOFTHSM_MODULE, 'signing', 'replace-public', 'victim', 'bits', '4096'], { env: f.hsm.env, encoding: 'utf8' }).trim()) as { ok: boolean };
     expect(lie.ok).toBe(true);
     const victim = parsePkcs11Uri('pkcs11:token=signing;object=victim');
     // The lie is what a session without a PIN sees: the pass starts with it.
@@ -189,9 +168,9 @@ describe('a gate that stops the ceremony after its pass started leaves nothing b
 describe('a run through every gate', () => {
   it('signs what update_engine accepts, records the steps in their order, and reviews intact', async () => {
     const out = join(work, 'update.signed');
-    const r = await runPayloadSign({ ...context(), input: payload, output: out, keys: [PAYLOAD_KEY], trustedKeys: [bs.certificate], sealKey: SEAL_KEY });
+    const r = await runPayloadSign({ ...context(), input: payload, output: out, keys: [PAYLOAD_KEY], trustedKeys: [f.bs.certificate], sealKey: SEAL_KEY });
     expect(readdirSync(work).sort()).toEqual(['records', 'update.signed']);
-    const v = runCeremony(['payload', 'verify', '--public-key', exportKey('payload'), out], { env: hsm.env });
+    const v = runCeremony(['payload', 'verify', '--public-key', exportKey('payload'), out], { env: f.hsm.env });
     expect(v.code, v.stderr).toBe(0);
     expect(r.payload.signatures).toEqual([expect.objectContaining({ version: 2, bytes: 256 })]);
     const rec = await recorded();
@@ -205,7 +184,7 @@ describe('a run through every gate', () => {
 
 function exportKey(label: string): string {
   const pem = join(work, `${label}.pub.pem`);
-  const r = runCeremony(['key', 'export', '--key', `pkcs11:token=signing;object=${label}`, '--out', pem], { env: { ...hsm.env, CEREMONY_PIN: PIN } });
+  const r = runCeremony(['key', 'export', '--key', `pkcs11:token=signing;object=${label}`, '--out', pem], { env: { ...f.hsm.env, CEREMONY_PIN: PIN } });
   expect(r.code, r.stderr).toBe(0);
   return pem;
 }

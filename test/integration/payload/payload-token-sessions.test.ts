@@ -6,50 +6,26 @@
  * of that login never handed to the cleanup.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../../helpers/softhsm.js';
-import { runCeremony } from '../../helpers/cli.js';
-import { makeUnsignedPayload } from '../../unit/payload/make-payload.js';
-import { makeDemoBuildServer, type DemoBuildServer } from '../../../ceremony/release/demo-build-server.js';
-import { closeModule, openModule } from '../../../ceremony/hsm/module.js';
+import { SOFTHSM_MODULE } from '../../helpers/softhsm.js';
+import { openModule } from '../../../ceremony/hsm/module.js';
 import { TokenSession } from '../../../ceremony/hsm/token.js';
 import { parsePkcs11Uri } from '../../../ceremony/hsm/uri.js';
 import { runSignUpdate } from '../../../ceremony/ceremonies/sign-update.js';
 import { reviewRecord } from '../../../ceremony/audit/review.js';
+import { makePayloadFixture, RELEASE_AND_PAYLOAD_KEYS, type PayloadFixture } from './fixture.js';
 
 const PIN = 'payload-sessions-1';
 const CKS_RO_PUBLIC_SESSION = 0;
-let hsm: SoftHsm;
-let deactivate: () => void;
-let bs: DemoBuildServer;
-let payload: string;
+let f: PayloadFixture;
 
 beforeAll(async () => {
-  hsm = makeSoftHsm('payload-sessions-');
-  hsm.initToken('signing', PIN);
-  hsm.initToken('payloads', PIN);
-  deactivate = hsm.activate();
-  const env = { ...hsm.env, CEREMONY_PIN: PIN };
-  for (const [token, args] of [
-    ['signing', ['--label', 'release', '--bits', '2048', '--valid-days', '30', '--openpgp-uid', 'Release <release@example.org>']],
-    ['payloads', ['--label', 'payload', '--bits', '2048', '--valid-days', '30']],
-  ] as const) {
-    const r = runCeremony(['key', 'generate', '--token', `pkcs11:token=${token}`, ...args], { env });
-    expect(r.code, r.stderr).toBe(0);
-  }
-  const inbox = join(hsm.dir, 'inbox');
-  mkdirSync(inbox);
-  payload = join(inbox, 'update.unsigned');
-  makeUnsignedPayload(payload, 64 * 1024);
-  bs = await makeDemoBuildServer(inbox, { rsaBits: 2048, alsoSign: ['update.unsigned'] });
+  const [release, payload] = RELEASE_AND_PAYLOAD_KEYS;
+  f = await makePayloadFixture({ prefix: 'payload-sessions-', pin: PIN, keys: { signing: [release!], payloads: [payload!] }, payloadBytes: 64 * 1024 });
 }, 180_000);
 
-afterAll(() => {
-  closeModule();
-  deactivate?.();
-  hsm?.cleanup();
-});
+afterAll(() => f?.cleanup());
 
 /** The token's login state as a fresh session of this process sees it (shared by all its sessions). */
 function loginState(token: string): number {
@@ -62,24 +38,17 @@ function loginState(token: string): number {
 }
 
 it('a payload key on a second token that is not found after its login: KEY_NOT_FOUND, refusal sealed, neither token left logged in', async () => {
-  const work = join(hsm.dir, 'missing-payload-key');
+  const work = join(f.hsm.dir, 'missing-payload-key');
   const outDir = join(work, 'signed');
   await expect(
     runSignUpdate({
-      recordDir: join(work, 'records'),
-      allowNetwork: true,
-      attended: false,
-      module: SOFTHSM_MODULE,
-      env: { ...hsm.env, CEREMONY_PIN: PIN },
-      reporter: { step() {}, warn() {} },
-      now: () => new Date(),
-      recordedOptions: [],
-      files: bs.files.filter((f) => f !== payload),
-      trustedKeys: [bs.certificate],
+      ...f.context(join(work, 'records')),
+      files: f.bs.files.filter((file) => file !== f.payload),
+      trustedKeys: [f.bs.certificate],
       key: parsePkcs11Uri('pkcs11:token=signing;object=release'),
       outDir,
       armor: false,
-      payloads: [payload],
+      payloads: [f.payload],
       payloadKeys: [parsePkcs11Uri('pkcs11:token=payloads;object=payload'), parsePkcs11Uri('pkcs11:token=payloads;object=no-such-key')],
     }),
   ).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
