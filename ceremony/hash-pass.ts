@@ -22,14 +22,14 @@ export interface TrailerRequest {
   trailer: Uint8Array;
 }
 
-export interface HashPassOptions {
+export interface HashPassOptions<A extends string = string> {
   /**
    * What the file is, in the words of the refusals when it cannot be opened or is not a regular file
    * (files.ts openRegularFile: "the release file … is not a regular file"). 'file' when not given.
    */
   what?: string;
   /** Node hash names of the plain digests wanted. */
-  algorithms: readonly string[];
+  algorithms: readonly A[];
   /** Digests of data ‖ trailer (OpenPGP signatures), computed from the same pass. */
   trailers?: readonly TrailerRequest[];
   onProgress?: (bytesRead: number, totalBytes: number) => void;
@@ -37,9 +37,10 @@ export interface HashPassOptions {
   parallel?: boolean | 'auto';
 }
 
-export interface HashPassResult {
+export interface HashPassResult<A extends string = string> {
   size: number;
-  digests: Record<string, Buffer>;
+  /** Every algorithm asked for, those of the trailers included. */
+  digests: Record<A, Buffer>;
   /** In the order of `trailers`. */
   trailed: Buffer[];
 }
@@ -211,7 +212,7 @@ async function parallelPass(fh: FileHandle, path: string, algorithms: readonly s
  * the bytes hashed, and equals the size that descriptor had when opened: a file that grew or shrank during
  * the pass is refused (INPUT_UNREADABLE), never vouched for by the digests of whatever was read.
  */
-export async function hashFileOnce(path: string, options: HashPassOptions): Promise<HashPassResult> {
+export async function hashFileOnce<A extends string>(path: string, options: HashPassOptions<A>): Promise<HashPassResult<A>> {
   const trailers = options.trailers ?? [];
   const algorithms = [...new Set([...options.algorithms, ...trailers.map((t) => t.algorithm)])];
   const { fh, size: total } = await openRegularFile(path, options.what ?? 'file');
@@ -219,9 +220,10 @@ export async function hashFileOnce(path: string, options: HashPassOptions): Prom
     const cores = availableParallelism();
     const parallel = options.parallel ?? 'auto';
     const useLanes = parallel === true || (parallel === 'auto' && cores > 1 && total >= PARALLEL_MIN_BYTES && algorithms.length > 1);
-    return await (useLanes
+    // The passes fill a digest for each of `algorithms`, which holds every A.
+    return (await (useLanes
       ? parallelPass(fh, path, algorithms, trailers, total, Math.max(2, Math.min(cores, 4)), options.onProgress)
-      : serialPass(fh, path, algorithms, trailers, total, options.onProgress));
+      : serialPass(fh, path, algorithms, trailers, total, options.onProgress))) as HashPassResult<A>;
   } finally {
     await fh.close();
   }
