@@ -3,7 +3,6 @@
  * DigestInfo comes through here.
  */
 import { createHash, timingSafeEqual, type Hash, type KeyObject } from 'node:crypto';
-import { openRegularFile } from './files.js';
 
 export type HashAlgorithm = 'sha256' | 'sha384' | 'sha512';
 
@@ -32,33 +31,6 @@ export function hashBytes(hash: HashAlgorithm | 'sha1' | 'md5', data: Uint8Array
 
 export function newHash(hash: string): Hash {
   return createHash(hash);
-}
-
-/**
- * Hash a file in one streaming pass, feeding every requested algorithm from the same chunks. The file is
- * opened once without blocking and checked on its descriptor (files.ts): a FIFO or device is refused
- * (INPUT_UNREADABLE), and `size` is the count of the bytes hashed, not a second look at the path.
- */
-export async function hashFile<A extends string>(
-  path: string,
-  algorithms: readonly A[],
-  onProgress?: (bytes: number) => void,
-): Promise<{ digests: Record<A, Buffer>; size: number }> {
-  const hashes = algorithms.map((a) => createHash(a));
-  let size = 0;
-  const { fh } = await openRegularFile(path, 'file');
-  try {
-    for await (const chunk of fh.createReadStream({ highWaterMark: 1 << 20, autoClose: false })) {
-      for (const h of hashes) h.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      onProgress?.(size);
-    }
-  } finally {
-    await fh.close();
-  }
-  const digests = {} as Record<A, Buffer>;
-  algorithms.forEach((a, i) => (digests[a] = hashes[i]!.digest()));
-  return { digests, size };
 }
 
 /**

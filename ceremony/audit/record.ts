@@ -15,7 +15,8 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, writeSync, exis
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { CeremonyError, asCeremonyError } from '../errors.js';
-import { hashBytes, hashFile } from '../crypto.js';
+import { hashBytes } from '../crypto.js';
+import { hashFileOnce } from '../hash-pass.js';
 import { createFileExclusive, fsyncDir, readInputFile } from '../files.js';
 import {
   GENESIS_PREV,
@@ -78,7 +79,7 @@ function readOwnFile(path: string, what: string): Buffer {
 /** Hash a file in one streaming pass into a FileRef for an event's inputs/outputs. */
 export async function describeFile(path: string, name: string = basename(path)): Promise<FileRef> {
   try {
-    const { digests, size } = await hashFile(path, ['sha256'] as const);
+    const { digests, size } = await hashFileOnce(path, { what: 'file', algorithms: ['sha256'] });
     return { name, sha256: digests.sha256.toString('hex'), size };
   } catch (e) {
     throw new CeremonyError('INPUT_UNREADABLE', `the file ${path} cannot be read to record its hash`, { cause: e });

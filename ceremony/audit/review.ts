@@ -9,7 +9,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { CeremonyError } from '../errors.js';
 import { readInputFile } from '../files.js';
-import { hashBytes, hashFile } from '../crypto.js';
+import { hashBytes } from '../crypto.js';
+import { hashFileOnce } from '../hash-pass.js';
 import {
   CEREMONY_KINDS,
   CEREMONY_STEPS,
@@ -259,7 +260,7 @@ async function checkArtifacts(dir: string, manifest: Manifest, findings: Finding
       findings.push(finding('artifact-absent', `${a.role} ${a.name} is not at ${at}; its hash was not checked`));
       continue;
     }
-    const { digests, size } = await hashFile(at, ['sha256'] as const);
+    const { digests, size } = await hashFileOnce(at, { what: 'file', algorithms: ['sha256'] });
     const match = digests.sha256.toString('hex') === a.sha256 && size === a.size;
     out.push({ artifact: a, status: match ? 'match' : 'mismatch', lookedAt: at });
     if (!match) findings.push(finding('artifact-mismatch', `${a.role} ${a.name} at ${at} does not match the SHA-256 in manifest.json`));

@@ -8,12 +8,12 @@ import { basename } from 'node:path';
 import { constantTimeEqual } from '../crypto.js';
 import { CeremonyError, asCeremonyError, type ErrorCode } from '../errors.js';
 import { fileExists, readInputFile } from '../files.js';
+import { hashFileOnce, type HashPassOptions, type TrailerRequest } from '../hash-pass.js';
 import { digestsForFile, type DigestAlgorithm } from '../digests/parse.js';
 import { isClearsigned, loadSignedDigests, readClearsignedDigests, type SignedDigests } from '../digests/signed.js';
 import type { TrustedCertificate } from '../openpgp/verify/certificate.js';
 import { completeSignature, prepareSignature, type SignatureRules, type SignerIdentity } from '../openpgp/verify/rules.js';
 import { MAX_SIGNATURE_BYTES, parseDetachedSignature } from '../openpgp/verify/signature.js';
-import { hashFileOnce, type HashPassOptions, type TrailerRequest } from './hash-pass.js';
 import { agreementRefusal, judgeAgreement, listingAlgorithms, readBuilderListings, type AgreementResult, type ListingCache } from './agreement.js';
 import type { BuilderSet } from './builders.js';
 import { checkProvenance, type ProvenanceVerification } from '../provenance/check.js';
@@ -173,6 +173,7 @@ async function verifyOne(file: string, options: ReleaseVerifyOptions, rules: Sig
     // 3. One read: SHA-256 and SHA-512 (read aloud), the listed algorithms, the signature's hash with its trailer.
     const algorithms = [...new Set(['sha256', 'sha512', ...(listed?.entries.map((e) => e.algorithm) ?? []), ...listingAlgorithms(builderListings ?? []), ...(options.extraDigests ?? [])])];
     const pass = await hashFileOnce(file, {
+      what: 'release file',
       algorithms,
       trailers: [{ algorithm: prepared.hash, trailer: prepared.trailer }, ...(options.extraTrailers ?? [])],
       onProgress: options.onProgress && ((n, total) => options.onProgress!(file, n, total)),

@@ -1,27 +1,35 @@
 /**
- * One read of a file, every hash it needs (issue 3 "One pass"): the DIGESTS algorithms (MD5, SHA-1, SHA-512, BLAKE2b),
- * the SHA-256/SHA-512 read aloud, and the signature's hash, which is the data hash continued with the
+ * One read of a file, every hash it needs: the one home of "read a file once and compute its digests" in the core.
+ * The release verifier asks the most of it (issue 3 "One pass"): the DIGESTS algorithms (MD5, SHA-1, SHA-512,
+ * BLAKE2b), the SHA-256/SHA-512 read aloud, and the signature's hash, which is the data hash continued with the
  * signature's trailer (RFC 4880 §5.2.4) — taken from a copy of the running state, so one data hash serves both.
+ * The ceremony record asks the least: the SHA-256 and size of an artifact (audit/record.ts, audit/review.ts).
  *
  * A single thread cannot run MD5, SHA-1, SHA-256 and SHA-512 as fast as the disk delivers, so large files are
  * read once into a ring of shared buffers and the algorithms are split across worker threads ("lanes") that
  * hash the same chunks in parallel. Memory is bounded by the ring (RING_SLOTS × SLOT_BYTES) whatever the size.
+ * Unless lanes are asked for, one algorithm alone takes the serial pass: a lane would only move its chunks to a thread.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { CeremonyError } from '../errors.js';
-import { openRegularFile } from '../files.js';
+import { CeremonyError } from './errors.js';
+import { openRegularFile } from './files.js';
 
 export interface TrailerRequest {
   algorithm: string;
   trailer: Uint8Array;
 }
 
-export interface HashPassOptions {
+export interface HashPassOptions<A extends string = string> {
+  /**
+   * What the file is, in the words of the refusals when it cannot be opened or is not a regular file
+   * (files.ts openRegularFile: "the release file … is not a regular file"). 'file' when not given.
+   */
+  what?: string;
   /** Node hash names of the plain digests wanted. */
-  algorithms: readonly string[];
+  algorithms: readonly A[];
   /** Digests of data ‖ trailer (OpenPGP signatures), computed from the same pass. */
   trailers?: readonly TrailerRequest[];
   onProgress?: (bytesRead: number, totalBytes: number) => void;
@@ -29,9 +37,10 @@ export interface HashPassOptions {
   parallel?: boolean | 'auto';
 }
 
-export interface HashPassResult {
+export interface HashPassResult<A extends string = string> {
   size: number;
-  digests: Record<string, Buffer>;
+  /** Every algorithm asked for, those of the trailers included. */
+  digests: Record<A, Buffer>;
   /** In the order of `trailers`. */
   trailed: Buffer[];
 }
@@ -199,19 +208,22 @@ async function parallelPass(fh: FileHandle, path: string, algorithms: readonly s
  * Read `path` once and compute every requested digest. It is opened once, without blocking, and its type
  * and size are taken from that descriptor (files.ts openRegularFile): a FIFO, a device or a folder — even
  * one swapped in for a regular file after an earlier check — is refused with INPUT_UNREADABLE (exit 2),
- * never waited on, and every byte hashed comes from the descriptor that was checked.
+ * never waited on, and every byte hashed comes from the descriptor that was checked. `size` is the count of
+ * the bytes hashed, and equals the size that descriptor had when opened: a file that grew or shrank during
+ * the pass is refused (INPUT_UNREADABLE), never vouched for by the digests of whatever was read.
  */
-export async function hashFileOnce(path: string, options: HashPassOptions): Promise<HashPassResult> {
+export async function hashFileOnce<A extends string>(path: string, options: HashPassOptions<A>): Promise<HashPassResult<A>> {
   const trailers = options.trailers ?? [];
   const algorithms = [...new Set([...options.algorithms, ...trailers.map((t) => t.algorithm)])];
-  const { fh, size: total } = await openRegularFile(path, 'release file');
+  const { fh, size: total } = await openRegularFile(path, options.what ?? 'file');
   try {
     const cores = availableParallelism();
     const parallel = options.parallel ?? 'auto';
     const useLanes = parallel === true || (parallel === 'auto' && cores > 1 && total >= PARALLEL_MIN_BYTES && algorithms.length > 1);
-    return await (useLanes
+    // The passes fill a digest for each of `algorithms`, which holds every A.
+    return (await (useLanes
       ? parallelPass(fh, path, algorithms, trailers, total, Math.max(2, Math.min(cores, 4)), options.onProgress)
-      : serialPass(fh, path, algorithms, trailers, total, options.onProgress));
+      : serialPass(fh, path, algorithms, trailers, total, options.onProgress))) as HashPassResult<A>;
   } finally {
     await fh.close();
   }

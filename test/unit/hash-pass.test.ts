@@ -4,8 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashFileOnce, planLanes } from '../../../ceremony/release/hash-pass.js';
-import { isCeremonyError } from '../../../ceremony/errors.js';
+import { hashFileOnce, planLanes } from '../../ceremony/hash-pass.js';
+import { isCeremonyError } from '../../ceremony/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hashpass-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
