@@ -281,7 +281,8 @@ export function finishDemo(s: DemoState): DemoResult {
   const buildServer = s.buildServer!;
   const releaseFiles = s.releaseFiles!;
   say('done', `everything the demo made is in ${dir}`);
-  const signRecord = out.find((r) => /-sign-/.test(basename(r.dir)))?.dir ?? records;
+  // The sign ceremony's own record (its folder name contains '-sign-', but so does a payload-sign record's).
+  const signRecord = s.signed?.record.dir ?? records;
   const next = [
     `Try the commands on the demo's tokens (every path below is in ${dir}):`,
     softhsm ? `  export SOFTHSM2_CONF=${process.env.SOFTHSM2_CONF}` : `  export CEREMONY_PKCS11_MODULE=${modulePath}`,
