@@ -92,8 +92,8 @@ export async function runBackup(o: BackupOptions): Promise<BackupResult> {
 
 /**
  * The output refused if it exists, then what is in force, from the tokens alone (public objects), then
- * the record opens. The root session is closed again if the set in force is refused; from the record on,
- * runBackup's finally closes it.
+ * the record opens. The root session is closed again if anything here fails (the set in force refused,
+ * no PIN source, a record that cannot start); once the state is returned, runBackup's finally closes it.
  */
 function openBackup(o: BackupOptions): BackupState {
   const { config } = o;
@@ -102,30 +102,30 @@ function openBackup(o: BackupOptions): BackupState {
   const mod = openModule(resolveModulePath({ flag: config.hsm.module ?? o.module, env: o.env }));
   const now = o.now();
   const root = TokenSession.open(mod, { token: config.hsm.rootToken, extraPath: [], extraQuery: [] });
-  let state: ReturnType<typeof readQuorumState>;
   try {
-    state = checkBackupPossible(mod, root, config);
+    const state = checkBackupPossible(mod, root, config);
+    const inForce = state.descriptor;
+    const signingPin = new RememberedPin(choosePinSource({ pinFile: o.pinFile, env: o.env, stdin: o.stdin }));
+    const run = CeremonyRun.start({
+      ...o,
+      kind: 'backup',
+      command: 'ceremony backup',
+      quorum: { threshold: inForce.threshold, total: inForce.custodians.length, custodians: inForce.custodians },
+    });
+    return {
+      o, mod, now, outFile, root, run, signingPin,
+      inForce: state,
+      set: inForce,
+      attempts: new PinAttempts(),
+      session: new QuorumSession(inForce),
+      tokens: [],
+      notBackedUp: [],
+    };
   } catch (e) {
+    // Until the state is returned, runBackup's finally cannot close the root session: close it here.
     root.close();
     throw e;
   }
-  const inForce = state.descriptor;
-  const signingPin = new RememberedPin(choosePinSource({ pinFile: o.pinFile, env: o.env, stdin: o.stdin }));
-  const run = CeremonyRun.start({
-    ...o,
-    kind: 'backup',
-    command: 'ceremony backup',
-    quorum: { threshold: inForce.threshold, total: inForce.custodians.length, custodians: inForce.custodians },
-  });
-  return {
-    o, mod, now, outFile, root, run, signingPin,
-    inForce: state,
-    set: inForce,
-    attempts: new PinAttempts(),
-    session: new QuorumSession(inForce),
-    tokens: [],
-    notBackedUp: [],
-  };
 }
 
 /**

@@ -64,9 +64,7 @@ export async function initRootToken(s: InitState): Promise<void> {
 export async function loginRootToken(s: InitState): Promise<void> {
   const { config } = s.o;
   s.root = await s.run.step('root-login', `logging in to '${config.hsm.rootToken}' with the derived PIN`, async () => {
-    const ts = TokenSession.open(s.mod, { token: config.hsm.rootToken, extraPath: [], extraQuery: [] });
-    await ts.login(derivedPinSource(s.pins!.userPin), s.attempts);
-    return ts;
+    return TokenSession.openLoggedIn(s.mod, { token: config.hsm.rootToken, extraPath: [], extraQuery: [] }, derivedPinSource(s.pins!.userPin), s.attempts);
   }, () => `logged in to '${config.hsm.rootToken}'`);
 }
 
@@ -117,9 +115,7 @@ export async function loginSigningToken(s: InitState): Promise<void> {
   const { o, signingPin } = s;
   const { config } = o;
   s.signing = await s.run.step('hsm-login', `logging in to the signing token '${config.hsm.signingToken}'`, async () => {
-    const ts = TokenSession.open(s.mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] });
-    await ts.login(signingPin, s.attempts, { warn: (m) => o.reporter.warn(m) });
-    return ts;
+    return TokenSession.openLoggedIn(s.mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] }, signingPin, s.attempts, { warn: (m) => o.reporter.warn(m) });
   }, () => `logged in to '${config.hsm.signingToken}' (${signingPin.kind} PIN)`);
   if (o.sealKey) s.sealer = await sealerForSealKey(o.sealKey, [s.root!, s.signing!], o.now);
 }

@@ -146,9 +146,7 @@ export async function loginSigningToken(s: RenewState): Promise<void> {
   const { o, signingPin } = s;
   const { config } = o;
   s.signing = await s.run.step('hsm-login', `logging in to the signing token '${config.hsm.signingToken}'`, async () => {
-    const ts = TokenSession.open(s.mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] });
-    await ts.login(signingPin, s.attempts, { warn: (m) => o.reporter.warn(m) });
-    return ts;
+    return TokenSession.openLoggedIn(s.mod, { token: config.hsm.signingToken, extraPath: [], extraQuery: [] }, signingPin, s.attempts, { warn: (m) => o.reporter.warn(m) });
   }, () => ({ detail: `logged in to '${config.hsm.signingToken}' (${signingPin.kind} PIN)`, actor: { role: 'maintainer' } }));
   if (o.sealKey) s.sealer = await sealerForSealKey(o.sealKey, [s.root, s.signing!], o.now);
 }

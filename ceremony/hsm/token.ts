@@ -165,6 +165,22 @@ export class TokenSession {
     }
   }
 
+  /**
+   * A session on `uri`'s token with the user logged in, or none: if the login fails (a wrong PIN, a locked
+   * token, no PIN given), the session is closed before the error goes on. A session left open keeps the
+   * process's login state and, on a token being re-initialized, makes C_InitToken fail (PKCS#11 v2.40 §5.6).
+   */
+  static async openLoggedIn(mod: Pkcs11Module, uri: Pkcs11Uri, source: PinSource, attempts: PinAttempts, events: LoginEvents = {}, readWrite = true): Promise<TokenSession> {
+    const ts = TokenSession.open(mod, uri, readWrite);
+    try {
+      await ts.login(source, attempts, events);
+      return ts;
+    } catch (e) {
+      ts.close();
+      throw e;
+    }
+  }
+
   get handle(): Buffer {
     return this.session.handle;
   }
