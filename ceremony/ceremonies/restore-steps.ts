@@ -102,6 +102,10 @@ export async function unwrapKeys(s: RestoreState): Promise<void> {
         }
       }),
     () => ({ detail: `${t.keys.map((k) => `${k.label} [${k.role}]`).join(', ')} restored on '${ts.info.label}' with their CKA_IDs, validity and certificates; locked and backup-able again; the wrapping key was destroyed`, actor: { role: 'system' } }));
+    // The root key is back (the same key as before the loss, from a file the quorum's MAC key
+    // authenticated): from here it seals the record, also of a restore that fails later and is taken
+    // back, so that record is sealed like any other refusal rather than left unsealed.
+    if (t.token === 'root') await takeRootSealer(s, ts, s.o.now());
   }
 }
 
@@ -124,10 +128,9 @@ export async function selfCheckKeys(s: RestoreState): Promise<void> {
   }, () => `${restored.length} keys sign and verify with their recorded public halves; the quorum set verifies with the restored root key`);
 }
 
-/** Every key is back and checked: from here nothing is taken back, and the restored root key seals the record. */
+/** Every key is back and checked: from here nothing is taken back (the restored root key seals the record, as since unwrapKeys). */
 export async function commitRestore(s: RestoreState): Promise<Omit<RestoreResult, 'record'>> {
   s.committed = true;
-  await takeRootSealer(s, s.root!, s.o.now());
   return { setId: s.set.setId, restored: s.restored };
 }
 
