@@ -63,9 +63,10 @@ export const JOBS: JobTable = {
     };
   },
   // Every file of the inbox, listed again here (never a subset chosen by the renderer), or nothing
-  // (DESIGN §3, issue 4): release files through ceremony/ceremonies/sign-update.ts runSignUpdate (detached
-  // OpenPGP signatures), CrAU payloads through payload-sign.ts runPayloadSign (the payload key's signature
-  // inserted into the payload). Each core ceremony re-verifies its own inputs and records any refusal.
+  // (DESIGN §3, issue 4), in one ceremony, ceremony/ceremonies/sign-update.ts runSignUpdate: detached OpenPGP
+  // signatures of the release files, and the CrAU payloads signed by the same ceremony (payload-steps.ts
+  // signPayloadStep: the payload key's signature inserted into the payload). The core re-verifies its own
+  // inputs and records any refusal.
   'sign.run': async (params, ctx) => {
     const env: NodeJS.ProcessEnv = { ...process.env, CEREMONY_PIN: Buffer.from(params.pin).toString('utf8') };
     try {
