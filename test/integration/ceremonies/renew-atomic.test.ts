@@ -4,9 +4,10 @@
  * are unchanged, the signing token holds no new key, and no output or staged file is left behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeSoftHsm, SOFTHSM_MODULE, TEST_SO_PIN, type SoftHsm } from '../../helpers/softhsm.js';
+import { writeQuorumConfig } from '../../helpers/quorum-config.js';
 import { combineShareData, deriveQuorumPins, parseShare, type QuorumPins } from '../../../ceremony/quorum/index.js';
 import { closeModule, openModule } from '../../../ceremony/hsm/module.js';
 import { TokenSession } from '../../../ceremony/hsm/token.js';
@@ -83,16 +84,7 @@ beforeAll(async () => {
   restore = hsm.activate();
   work = join(hsm.dir, 'work');
   mkdirSync(work);
-  writeFileSync(
-    join(work, 'config.json'),
-    JSON.stringify({
-      hsm: { rootToken: 'root', signingToken: 'signing' },
-      identity: { name: 'Atomic Test Key', email: 'atomic@example.org' },
-      quorum: { threshold: 3, custodians: ['alice', 'bob', 'carol', 'dave', 'erin'].map((name) => ({ name })) },
-      keys: { subkeyValidityDays: 365, overlapDays: 30, renewWindowDays: 60 },
-      trustedBuildKeys: [],
-    }),
-  );
+  writeQuorumConfig(work, { name: 'Atomic Test Key', email: 'atomic@example.org', threshold: 3, custodians: ['alice', 'bob', 'carol', 'dave', 'erin'] });
   await runInit(common('init'));
   const initShares = shares().map((s) => parseShare(s.text, s.source));
   const softhsm = { alphabet: 'base64url', length: 64 } as const; // the longest PIN the tool derives; SoftHSM takes 255

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeSoftHsm, TEST_SO_PIN, type SoftHsm } from '../../helpers/softhsm.js';
+import { writeQuorumConfig } from '../../helpers/quorum-config.js';
 import { closeModule, openModule } from '../../../ceremony/hsm/module.js';
 import { PinAttempts, TokenSession, derivedPinSource } from '../../../ceremony/hsm/token.js';
 import { generateRsaKeyPair } from '../../../ceremony/hsm/keys.js';
@@ -61,16 +62,7 @@ beforeAll(async () => {
   target = makeSoftHsm('ceremony-rollback-dst-');
   work = join(source.dir, 'work');
   mkdirSync(work);
-  writeFileSync(
-    join(work, 'config.json'),
-    JSON.stringify({
-      hsm: { rootToken: 'root', signingToken: 'signing' },
-      identity: { name: 'Rollback Test', email: 'rollback@example.org' },
-      quorum: { threshold: 2, custodians: ['alice', 'bob', 'carol'].map((name) => ({ name })) },
-      keys: { subkeyValidityDays: 365, overlapDays: 30, renewWindowDays: 60 },
-      trustedBuildKeys: [],
-    }),
-  );
+  writeQuorumConfig(work, { name: 'Rollback Test', email: 'rollback@example.org', threshold: 2, custodians: ['alice', 'bob', 'carol'] });
   source.initToken('signing', PIN);
   use(source);
   await runInit({ ...context(join(work, 'records')), config: loadConfig(join(work, 'config.json')), outDir: join(work, 'init') });

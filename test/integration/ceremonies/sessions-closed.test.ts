@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeSoftHsm, TEST_SO_PIN, type SoftHsm } from '../../helpers/softhsm.js';
+import { writeQuorumConfig } from '../../helpers/quorum-config.js';
 import { closeModule } from '../../../ceremony/hsm/module.js';
 import { TokenSession } from '../../../ceremony/hsm/token.js';
 import { loadConfig } from '../../../ceremony/config.js';
@@ -37,19 +38,8 @@ function context(recordDir: string, pin = PIN): CeremonyContext {
   };
 }
 
-function writeConfig(name: string, rootToken: string): string {
-  const file = join(work, name);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      hsm: { rootToken, signingToken: 'signing' },
-      identity: { name: 'Sessions Test', email: 'sessions@example.org' },
-      quorum: { threshold: 2, custodians: ['alice', 'bob', 'carol'].map((n) => ({ name: n })) },
-      keys: { subkeyValidityDays: 365, overlapDays: 30, renewWindowDays: 60 },
-      trustedBuildKeys: [],
-    }),
-  );
-  return file;
+function writeConfig(file: string, rootToken: string): string {
+  return writeQuorumConfig(work, { file, rootToken, name: 'Sessions Test', email: 'sessions@example.org', threshold: 2, custodians: ['alice', 'bob', 'carol'] });
 }
 
 const shares = () => ['alice', 'bob'].map((n) => ({ source: `${n}.share`, text: readFileSync(join(work, 'init/shares', `${n}.share`)) }));

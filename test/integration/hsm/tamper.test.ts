@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeSoftHsm, SOFTHSM_MODULE, TEST_SO_PIN, type SoftHsm } from '../../helpers/softhsm.js';
+import { writeQuorumConfig } from '../../helpers/quorum-config.js';
 import { closeModule, openModule } from '../../../ceremony/hsm/module.js';
 import { PinAttempts, TokenSession } from '../../../ceremony/hsm/token.js';
 import { envPinSource } from '../../../ceremony/hsm/pin.js';
@@ -90,16 +91,7 @@ beforeAll(async () => {
   restore = hsm.activate();
   work = join(hsm.dir, 'work');
   mkdirSync(work);
-  writeFileSync(
-    join(work, 'config.json'),
-    JSON.stringify({
-      hsm: { rootToken: 'root', signingToken: 'signing' },
-      identity: { name: 'Tamper Test Key', email: 'tamper@example.org' },
-      quorum: { threshold: 3, custodians: ['alice', 'bob', 'carol', 'dave', 'erin'].map((name) => ({ name })) },
-      keys: { subkeyValidityDays: 365, overlapDays: 30, renewWindowDays: 60 },
-      trustedBuildKeys: [],
-    }),
-  );
+  writeQuorumConfig(work, { name: 'Tamper Test Key', email: 'tamper@example.org', threshold: 3, custodians: ['alice', 'bob', 'carol', 'dave', 'erin'] });
   await runInit(common('init'));
 }, 120_000);
 
