@@ -46,7 +46,7 @@ export interface SignPayloadResult {
 }
 
 /** Each signer's signature size in bytes (its modulus), refused unless update_engine can check it. */
-export function signatureSizesOf(signers: readonly DigestSigner[]): number[] {
+function signatureSizesOf(signers: readonly DigestSigner[]): number[] {
   return signers.map((s) => {
     if (s.modulusBits % 8 !== 0 || s.modulusBits < 1024) {
       throw new CeremonyError('KEY_UNSUITABLE', `${s.description} is not an RSA key update_engine can check (${s.modulusBits} bits)`);
@@ -89,7 +89,7 @@ export async function signPayload(opts: SignPayloadOptions): Promise<SignPayload
  * its hash with each signer in order, check every signature with the signer's public key and commit.
  * The draft is discarded on any failure.
  */
-export async function signDraft(draft: PayloadDraft, signers: readonly DigestSigner[], expectInputSha256?: Uint8Array): Promise<SignPayloadResult> {
+async function signDraft(draft: PayloadDraft, signers: readonly DigestSigner[], expectInputSha256?: Uint8Array): Promise<SignPayloadResult> {
   try {
     if (expectInputSha256 && !constantTimeEqual(draft.inputSha256, expectInputSha256)) {
       throw new CeremonyError('DIGEST_MISMATCH', `${draft.input} changed after it was verified (its SHA-256 is now ${draft.inputSha256.toString('hex')}); nothing was signed`);
