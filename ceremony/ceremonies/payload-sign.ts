@@ -20,7 +20,7 @@ import type { SealedRecord } from '../audit/record.js';
 import type { OpenpgpTokenKey } from '../openpgp/hsm-store.js';
 import { CeremonyRun, withCeremony, type CeremonyContext } from './runner.js';
 import { chooseSealKey, hsmSealer } from './seal-key.js';
-import { selectPayloadSigners, sessionFor, signPayloadStep, tokenIdentity } from './payload-steps.js';
+import { checkPayloadsSignable, selectPayloadSigners, sessionFor, signPayloadStep, tokenIdentity } from './payload-steps.js';
 import { startPayloadSign, type PayloadSignRequest, type StartedPayloadSign } from './payload-start.js';
 
 /** The ceremony's context and what it signs (payload-start.ts). */
@@ -101,6 +101,8 @@ async function signUnderCeremony(o: PayloadSignOptions, mod: Pkcs11Module, sealU
         } else {
           run.note('verify-input', { result: 'override', detail: `--allow-unverified: the server signature of ${basename(o.input)} was not checked` });
         }
+        // Verified or not, a payload the pass would refuse is refused now, before the plan and the login.
+        await checkPayloadsSignable(run, [o.input]);
 
         // The person confirms the keys and the input before any login (issue 13).
         await run.confirmPlan({

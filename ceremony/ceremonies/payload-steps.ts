@@ -11,7 +11,7 @@ import { spkiSha256 } from '../hsm/key-state.js';
 import type { PinAttempts, TokenSession } from '../hsm/token.js';
 import { TokenKeySigner } from '../hsm/token-signer.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
-import { signPayload, verifyPayload, type PendingDraft, type SignPayloadResult } from '../payload/index.js';
+import { checkSignablePayload, signPayload, verifyPayload, type PendingDraft, type SignPayloadResult } from '../payload/index.js';
 import type { OpenPayloadSource } from '../payload/format.js';
 import type { CeremonyContext, CeremonyRun } from './runner.js';
 import { endOfDay } from '../dates.js';
@@ -68,6 +68,22 @@ export async function selectPayloadSigners(
     signers.push(new TokenKeySigner(s, key, ctx.now));
   }
   return signers;
+}
+
+/**
+ * Refuse, as a failed 'verify-input', any payload that could not be signed (not a CrAU payload, already
+ * signed, an operation outside the file): before the plan is confirmed and anyone logs in, and in a
+ * release ceremony before any release file is signed. Reads headers and manifests only.
+ */
+export async function checkPayloadsSignable(run: CeremonyRun, inputs: readonly string[]): Promise<void> {
+  for (const input of inputs) {
+    try {
+      await checkSignablePayload(input);
+    } catch (e) {
+      run.failed('verify-input', e);
+      throw e;
+    }
+  }
 }
 
 export interface PayloadToSign {

@@ -23,7 +23,7 @@ import { toOpenpgpTime } from '../openpgp/build/packets.js';
 import { formatExpiry } from '../read-aloud.js';
 import { DAY_MS, endOfDay } from '../dates.js';
 import { hsmSealer } from './seal-key.js';
-import { selectPayloadSigners, signPayloadStep } from './payload-steps.js';
+import { checkPayloadsSignable, selectPayloadSigners, signPayloadStep } from './payload-steps.js';
 import { recordAgreement, recordProvenance } from './agreement-steps.js';
 import type { SigningPlan } from './signing-plan.js';
 import type { MadeSignature, SignCeremony, SignedFile, SignedPayload, SignUpdateResult } from './sign-update-state.js';
@@ -53,8 +53,8 @@ export function fixSignatureFields(s: SignCeremony): void {
 
 /**
  * Every input (release files, then payloads) against the build server's signatures and DIGESTS, the
- * builders' agreement and the provenance policy, each result on record. Nothing is signed unless every
- * input verified: one refusal refuses the ceremony, naming the first.
+ * builders' agreement and the provenance policy, each result on record, and each payload's structure.
+ * Nothing is signed unless every input verified: one refusal refuses the ceremony, naming the first.
  */
 export async function verifyInputs(s: SignCeremony): Promise<void> {
   const { o, run } = s;
@@ -88,6 +88,9 @@ export async function verifyInputs(s: SignCeremony): Promise<void> {
     run.failed('verify-input', err);
     throw err;
   }
+  // A payload the signing pass would refuse stops the ceremony now, before the plan and before any
+  // release file is signed (its signatures would only be taken back).
+  await checkPayloadsSignable(run, s.request.payloads);
   s.verified = verified;
 }
 

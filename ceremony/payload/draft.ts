@@ -21,7 +21,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CeremonyError, isCeremonyError } from '../errors.js';
 import { fsyncDir, moveIntoPlaceExclusive, tempPathFor } from '../files.js';
-import { crauHeader, openPayloadSource, readMetadata, type OpenPayloadSource, type PayloadMetadata, type PayloadSource } from './format.js';
+import { crauHeader, openPayloadSource, readMetadata, readPayloadMetadata, type OpenPayloadSource, type PayloadMetadata, type PayloadSource } from './format.js';
 import { ManifestType, OP_REPLACE, SPARSE_HOLE, uint64, type DeltaArchiveManifest } from './schema.js';
 import { encodeSignatures, signaturesBlobSize, signatureVersions } from './signatures.js';
 import { StageHasher } from './stage-hasher.js';
@@ -94,6 +94,28 @@ export function addSignaturePlaceholder(meta: PayloadMetadata, blobSize: number)
     dst_extents: [{ start_block: SPARSE_HOLE, num_blocks: uint64(Math.ceil(blobSize / NOOP_BLOCK_SIZE)) }],
   });
   return Buffer.from(ManifestType.encode(m as unknown as Record<string, unknown>).finish());
+}
+
+/** A payload that carries a signature block is not signed again (delta_generator signs unsigned payloads only). */
+function refuseSigned(meta: PayloadMetadata, input: string): void {
+  if (meta.signatures) {
+    throw new CeremonyError(
+      'PAYLOAD_ALREADY_SIGNED',
+      `${input} is already signed (its manifest declares a ${meta.signatures.size}-byte signature block); sign the unsigned payload instead`,
+    );
+  }
+}
+
+/**
+ * Whether `input` can be signed, from its header and manifest alone: a CrAU payload that parses under
+ * the signing rules, whose operations lie inside the file, and that is not signed yet. A ceremony asks
+ * before its confirmation and login, so that nobody confirms, and types a PIN, to sign what the pass
+ * would refuse. Only advice: the pass (preparePayload) checks the bytes it signs again.
+ */
+export async function checkSignablePayload(input: string): Promise<PayloadMetadata> {
+  const meta = await readPayloadMetadata(input, { reproducible: true });
+  refuseSigned(meta, input);
+  return meta;
 }
 
 /** Refuse an output that is the input itself, or that exists when overwriting was not asked for. */
@@ -194,12 +216,7 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
   };
   try {
     const meta = await readMetadata(src, what, { reproducible: true });
-    if (meta.signatures) {
-      throw new CeremonyError(
-        'PAYLOAD_ALREADY_SIGNED',
-        `${input} is already signed (its manifest declares a ${meta.signatures.size}-byte signature block); sign the unsigned payload instead`,
-      );
-    }
+    refuseSigned(meta, input);
     const blobSize = signaturesBlobSize(signatureSizes);
     const manifest = addSignaturePlaceholder(meta, blobSize);
     const head = Buffer.concat([crauHeader(manifest.length), manifest]);
