@@ -1,14 +1,13 @@
 /**
- * Detached signatures over documents (RFC 4880 §5.2.1 type 0x00, §11.4) made on the HSM: the document
- * is hashed here in one streaming pass (or the caller's running hash is reused), the token signs the
- * digest, and openpgp.js serializes the packet.
+ * Detached signatures over documents (RFC 4880 §5.2.1 type 0x00, §11.4) made on the HSM: the fields are
+ * fixed first, the document ‖ those fields hashed (here, or in the caller's own pass over a large file),
+ * the token signs the digest, and openpgp.js serializes the packet.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { armor, enums, PacketList, type AnyPacket } from 'openpgp';
-import { CeremonyError, isCeremonyError } from '../../errors.js';
-import { openRegularFile } from '../../files.js';
+import { hashFileOnce } from '../../hash-pass.js';
 import type { DigestSigner } from '../../signer.js';
-import { DEFAULT_OPENPGP_HASH, makeSignature, prepareSignaturePacket, type KeyPacket, type OpenpgpHash } from './packets.js';
+import { DEFAULT_OPENPGP_HASH, prepareSignaturePacket, type KeyPacket, type OpenpgpHash } from './packets.js';
 import type { OpenpgpKeyRef } from './certificate.js';
 
 export interface DetachedSignature {
@@ -36,36 +35,6 @@ function finish(sigBinary: Uint8Array, armored: boolean, hash: OpenpgpHash, crea
   };
 }
 
-export interface DetachedFromHashOptions {
-  signer: DigestSigner;
-  /** The OpenPGP key the signer holds (primary or subkey), from its certificate. */
-  key: OpenpgpKeyRef | KeyPacket;
-  /**
-   * A running hash that has seen exactly the document's bytes. It is copied, never finished, so the
-   * caller can still take its digest (e.g. to compare with a DIGESTS line).
-   */
-  hashOfContent: Hash;
-  /** The algorithm `hashOfContent` was created with. */
-  hash: OpenpgpHash;
-  created: Date;
-  armor?: boolean;
-}
-
-/** A detached binary-document signature from a hash the caller already fed with the document. */
-export async function createDetachedSignatureFromHash(o: DetachedFromHashOptions): Promise<DetachedSignature> {
-  const key = keyPacketOf(o.key);
-  const sig = await makeSignature({ hashed: o.hashOfContent.copy() }, {
-    type: enums.signature.binary,
-    hash: o.hash,
-    created: o.created,
-    issuer: key,
-    signer: o.signer,
-  });
-  const list = new PacketList<AnyPacket>();
-  list.push(sig);
-  return finish(list.write(), o.armor ?? false, o.hash, sig.created!, key);
-}
-
 export interface PreparedDetachedSignature {
   hash: OpenpgpHash;
   /** Bytes to hash after the document (hashed fields and trailer, RFC 4880 §5.2.4). */
@@ -79,7 +48,7 @@ export interface PreparedDetachedSignature {
 
 /**
  * A detached signature whose document hash the caller computes in a pass of its own (one read of a
- * large file serves verification and signing). Same packet as createDetachedSignatureFromHash. Only
+ * large file serves verification and signing). Only
  * the key packet is needed to fix the fields, so they can be hashed before the HSM login.
  */
 export function prepareDetachedSignature(o: { key: OpenpgpKeyRef | KeyPacket; hash?: OpenpgpHash; created: Date; armor?: boolean }): PreparedDetachedSignature {
@@ -111,28 +80,17 @@ export interface DetachedOptions {
 
 /** A detached signature over a file or a buffer. */
 export async function createDetachedSignature(o: DetachedOptions): Promise<DetachedSignature> {
-  const hash = o.hash ?? DEFAULT_OPENPGP_HASH;
-  const h = await hashInput(o.input, hash, o.onProgress);
-  return createDetachedSignatureFromHash({ signer: o.signer, key: o.key, hashOfContent: h, hash, created: o.created, armor: o.armor });
+  const prepared = prepareDetachedSignature({ key: o.key, hash: o.hash, created: o.created, armor: o.armor });
+  return prepared.finish(await digestWithSuffix(o.input, prepared.hash, prepared.suffix, o.onProgress), o.signer);
 }
 
-/** Feed a document into a new hash: a path is streamed in 1 MiB chunks. */
-export async function hashInput(input: string | Uint8Array, hash: OpenpgpHash, onProgress?: (bytes: number) => void): Promise<Hash> {
-  const h = createHash(hash);
-  if (typeof input !== 'string') return h.update(input);
-  let seen = 0;
-  // Opened without blocking and checked on the descriptor (files.ts): a FIFO or device is refused.
-  const { fh } = await openRegularFile(input, 'document');
-  try {
-    for await (const chunk of fh.createReadStream({ highWaterMark: 1 << 20, autoClose: false })) {
-      h.update(chunk as Buffer);
-      seen += (chunk as Buffer).length;
-      onProgress?.(seen);
-    }
-  } catch (e) {
-    throw isCeremonyError(e) ? e : new CeremonyError('INPUT_UNREADABLE', `cannot read ${input}`, { cause: e, details: { path: input } });
-  } finally {
-    await fh.close();
-  }
-  return h;
+/**
+ * The digest of document ‖ suffix (the signature's hashed fields and trailer, RFC 4880 §5.2.4): a path
+ * is read once by the core's file hasher (hash-pass.ts: a regular file only, checked on its descriptor),
+ * bytes are hashed as they are.
+ */
+export async function digestWithSuffix(input: string | Uint8Array, hash: OpenpgpHash, suffix: Uint8Array, onProgress?: (bytes: number) => void): Promise<Buffer> {
+  if (typeof input !== 'string') return createHash(hash).update(input).update(suffix).digest();
+  const pass = await hashFileOnce(input, { what: 'document', algorithms: [hash], trailers: [{ algorithm: hash, trailer: suffix }], onProgress: onProgress && ((n) => onProgress(n)) });
+  return pass.trailed[0]!;
 }

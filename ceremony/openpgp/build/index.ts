@@ -14,6 +14,6 @@ export {
   type PrimaryCertificateOptions,
   type SigningSubkeyOptions,
 } from './certificate.js';
-export { createDetachedSignature, createDetachedSignatureFromHash, prepareDetachedSignature, hashInput, type PreparedDetachedSignature, type DetachedSignature, type DetachedOptions, type DetachedFromHashOptions } from './detached.js';
+export { createDetachedSignature, prepareDetachedSignature, digestWithSuffix, type PreparedDetachedSignature, type DetachedSignature, type DetachedOptions } from './detached.js';
 export { verifyCertificate, verifyDetachedSignature, type CertificateStatus, type CertificateKeyStatus, type DetachedCheckOptions, type DetachedCheckResult } from './self-check.js';
 export { DEFAULT_OPENPGP_HASH, toOpenpgpTime, primaryKeyPacket, subkeyPacket, fingerprintHex, keyIdHex, keyIdBytes, keyPacketHolds, type OpenpgpHash, type KeyPacket } from './packets.js';

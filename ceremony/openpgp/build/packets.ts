@@ -3,7 +3,7 @@
  * and serialize the fields, but the hash is computed here (RFC 4880 §5.2.4) and the signature comes from
  * a DigestSigner, so no secret key packet ever exists.
  */
-import { createHash, publicDecrypt, constants, type Hash, type KeyObject } from 'node:crypto';
+import { createHash, publicDecrypt, constants, type KeyObject } from 'node:crypto';
 import { enums, PublicKeyPacket, PublicSubkeyPacket, SignaturePacket, UserIDPacket } from 'openpgp';
 import { constantTimeEqual, digestInfo } from '../../crypto.js';
 import { CeremonyError } from '../../errors.js';
@@ -122,8 +122,6 @@ export function userIdFraming(u: UserIDPacket): Buffer {
 }
 
 /** What the signature covers before its own fields: a Buffer of framed packets, or a running hash of a document. */
-export type SignedPrefix = Uint8Array | { hashed: Hash };
-
 /** A signature's fields: everything but the key that will sign it. */
 export interface SignatureFields {
   type: enums.signature;
@@ -146,11 +144,10 @@ export interface SignOptions extends SignatureFields {
  * trailer (RFC 4880 §5.2.4: 0x04 0xFF and the four-octet length of the hashed fields), sign the digest,
  * and check the result against the issuer's public key before anyone sees it.
  */
-export async function makeSignature(prefix: SignedPrefix, o: SignOptions): Promise<SignaturePacket> {
+export async function makeSignature(prefix: Uint8Array, o: SignOptions): Promise<SignaturePacket> {
   assertSignerMatches(o.signer, o.issuer);
   const prepared = prepareSignaturePacket(o);
-  const h = 'hashed' in prefix ? prefix.hashed : createHash(o.hash).update(prefix);
-  return prepared.finish(h.update(prepared.suffix).digest(), o.signer);
+  return prepared.finish(createHash(o.hash).update(prefix).update(prepared.suffix).digest(), o.signer);
 }
 
 /** A signature whose fields are fixed and whose digest is still to be computed by the caller. */

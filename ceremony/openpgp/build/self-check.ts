@@ -4,10 +4,9 @@
  * check runs in openpgp.js's own big-integer code against the key packet read from the exported
  * certificate — not against the KeyObject the signer reported.
  */
-import type { Hash } from 'node:crypto';
 import { enums, readKey, readSignature, type Key, type SignaturePacket } from 'openpgp';
 import { CeremonyError } from '../../errors.js';
-import { hashInput } from './detached.js';
+import { digestWithSuffix } from './detached.js';
 import { MAX_CERTIFICATE_BYTES } from './certificate.js';
 import type { OpenpgpHash } from './packets.js';
 
@@ -119,8 +118,8 @@ export interface DetachedCheckOptions {
   certificate: Uint8Array | string;
   /** Binary or armored detached signature. */
   signature: Uint8Array | string;
-  /** The document: a path (streamed), its bytes, or a running hash of it with its algorithm (copied, not finished). */
-  content: string | Uint8Array | { hash: Hash; algorithm: OpenpgpHash } | { signedDigest: Buffer; algorithm: OpenpgpHash };
+  /** The document: a path (read once), its bytes, or the digest of document ‖ the signature's fields from the caller's own pass. */
+  content: string | Uint8Array | { signedDigest: Buffer; algorithm: OpenpgpHash };
   date?: Date;
 }
 
@@ -168,14 +167,7 @@ export async function verifyDetachedSignature(o: DetachedCheckOptions): Promise<
     if (o.content.algorithm !== algorithm) throw fail(`it uses ${algorithm} but the content was hashed with ${o.content.algorithm}`);
     digest = o.content.signedDigest;
   } else {
-    let h: Hash;
-    if (typeof o.content === 'object' && 'hash' in o.content) {
-      if (o.content.algorithm !== algorithm) throw fail(`it uses ${algorithm} but the content was hashed with ${o.content.algorithm}`);
-      h = o.content.hash.copy();
-    } else {
-      h = await hashInput(o.content as string | Uint8Array, algorithm);
-    }
-    digest = h.update(signatureData).update(trailer).digest();
+    digest = await digestWithSuffix(o.content, algorithm, Buffer.concat([signatureData, trailer]));
   }
   // openpgp.js verifies a precomputed digest when `hashed` is set (src/packet/signature.js verify()).
   (sig as unknown as { hashed: Uint8Array }).hashed = digest;

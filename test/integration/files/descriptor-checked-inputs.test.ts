@@ -61,8 +61,8 @@ describe('files hashed by path', () => {
   }, 60_000);
 
   it('a document hashed for a signature that is a FIFO is refused (INPUT_UNREADABLE)', async () => {
-    const imports = `import { hashInput } from '${dist('ceremony/openpgp/build/detached.js')}';`;
-    expectRefusedWith(await attempt(imports, `hashInput(${JSON.stringify(fifo('doc'))}, 'sha512')`), 'INPUT_UNREADABLE');
+    const imports = `import { digestWithSuffix } from '${dist('ceremony/openpgp/build/detached.js')}';`;
+    expectRefusedWith(await attempt(imports, `digestWithSuffix(${JSON.stringify(fifo('doc'))}, 'sha512', new Uint8Array(0))`), 'INPUT_UNREADABLE');
   }, 60_000);
 
   it("the app's inbox sniffing a FIFO put in the inbox refuses it (INPUT_UNREADABLE)", async () => {

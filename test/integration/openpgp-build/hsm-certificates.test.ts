@@ -17,9 +17,9 @@ import {
   addSigningSubkey,
   buildPrimaryCertificate,
   createDetachedSignature,
-  createDetachedSignatureFromHash,
+  digestWithSuffix,
+  prepareDetachedSignature,
   exportCertificate,
-  hashInput,
   verifyDetachedSignature,
   type PrimaryKeyFlags,
 } from '../../../ceremony/openpgp/build/index.js';
@@ -169,14 +169,14 @@ describe('OpenPGP on SoftHSM, checked by GnuPG 2.2', () => {
     expect(bad.status.some((l) => l.startsWith('GOODSIG'))).toBe(false);
   });
 
-  it('a signature from the running hash of a ceremony that already read the file verifies with gpg', async () => {
+  it('a signature whose digest came from a ceremony\'s own pass over the file (fields fixed first) verifies with gpg', async () => {
     const h = await makeRoot('certify');
     const { subSigner, ref } = await renew(h, 'signing-2026', now());
     gpg.importKey(writeCert(h));
     const file = join(work, 'release.txt');
     writeFileSync(file, 'flatcar 4242.0.0\n');
-    const running = await hashInput(file, 'sha512');
-    const sig = await createDetachedSignatureFromHash({ signer: subSigner, key: ref, hashOfContent: running, hash: 'sha512', created: now(), armor: true });
+    const prepared = prepareDetachedSignature({ key: ref, hash: 'sha512', created: now(), armor: true });
+    const sig = await prepared.finish(await digestWithSuffix(file, 'sha512', prepared.suffix), subSigner);
     writeFileSync(`${file}.asc`, sig.output);
     expect(gpg.verify(`${file}.asc`, file).status.some((l) => l.startsWith('VALIDSIG '))).toBe(true);
   });
