@@ -67,10 +67,11 @@ describe('a pass started before the keys are settled', () => {
     expect(readdirSync(dir)).toEqual(['update.signed']);
   });
 
-  it('a different number of signatures does not fit either, and several keys of its sizes do', async () => {
+  it('a different number of signatures, or one size of several differing, does not fit; several keys of its sizes do', async () => {
     const pending = PendingDraft.start([256, 512], { input: UNSIGNED, output: join(dir, 'o') });
     expect(pending.fits(UNSIGNED, join(dir, 'o'), [256])).toBe(false);
     expect(pending.fits(UNSIGNED, join(dir, 'o'), [512, 256])).toBe(false);
+    expect(pending.fits(UNSIGNED, join(dir, 'o'), [256, 256])).toBe(false);
     expect(pending.fits(UNSIGNED, join(dir, 'other'), [256, 512])).toBe(false);
     expect(pending.fits(UNSIGNED, join(dir, 'o'), [256, 512])).toBe(true);
     const keys: DigestSigner[] = [nodeSigner(DEV_PRIV, 'a'), nodeSigner(generateKeyPairSync('rsa', { modulusLength: 4096 }).privateKey, 'b')];
@@ -86,6 +87,31 @@ describe('a pass started before the keys are settled', () => {
     await signPayload({ input: UNSIGNED, output: out, signers: [nodeSigner(DEV_PRIV, 'developer-v1')], pending });
     expect(readFileSync(out).equals(readFileSync(join(CRAU, 'update.signed')))).toBe(true);
     expect(readdirSync(dir)).toEqual(['update.signed']);
+  });
+
+  it('started for another input with the same output: thrown away, and the output is the asked-for input signed', async () => {
+    const other = join(dir, 'other.unsigned');
+    makeUnsignedPayload(other, 64 * 1024);
+    const out = join(dir, 'update.signed');
+    const pending = PendingDraft.start([256], { input: other, output: out });
+    expect(pending.fits(UNSIGNED, out, [256])).toBe(false);
+    await signPayload({ input: UNSIGNED, output: out, signers: [nodeSigner(DEV_PRIV, 'developer-v1')], pending });
+    expect(readFileSync(out).equals(readFileSync(join(CRAU, 'update.signed')))).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(['other.unsigned', 'update.signed']);
+  });
+
+  it("stopped by the caller's signal (SIGINT or SIGTERM in the CLI) while it reads: CANCELLED, its temp file removed", async () => {
+    const input = join(dir, 'big.unsigned');
+    makeUnsignedPayload(input, 6 * 1024 * 1024);
+    const held = heldSource();
+    const interrupt = new AbortController();
+    const pending = PendingDraft.start([256], { input, output: join(dir, 'big.signed'), openInput: held.open, signal: interrupt.signal });
+    for (let i = 0; i < 200 && !readdirSync(dir).some((f) => f.endsWith('.partial')); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(readdirSync(dir).some((f) => f.endsWith('.partial'))).toBe(true);
+    interrupt.abort();
+    held.release();
+    await expect(pending.take()).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(readdirSync(dir)).toEqual(['big.unsigned']);
   });
 
   it('abandoned while it reads: stopped, its temp file removed, no output', async () => {
@@ -140,6 +166,17 @@ describe('a pass started before the keys are settled', () => {
     expect(seen.at(-1)).toEqual({ bytes: draft.inputSize, total: draft.inputSize });
     await pending.abandon();
     expect(readdirSync(dir)).toEqual(['big.unsigned']);
+  });
+
+  it('taken before the pass has reported anything: nothing is reported until there is progress', async () => {
+    const pending = PendingDraft.start([256], { input: UNSIGNED, output: join(dir, 'o') });
+    const seen: (Progress | undefined)[] = [];
+    const taken = pending.take((p) => seen.push(p));
+    expect(seen).toEqual([]);
+    const draft = await taken;
+    expect(seen.length).toBeGreaterThan(0);
+    for (const p of seen) expect(p).toMatchObject({ total: draft.inputSize });
+    await pending.abandon();
   });
 
   it('a signer of an unsuitable size is refused before anything is signed, and the pass is abandoned', async () => {
