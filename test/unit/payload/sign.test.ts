@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { VECTORS } from '../../helpers/cli.js';
 import { nodeSigner } from '../../helpers/node-signer.js';
 import type { DigestSigner } from '../../../ceremony/signer.js';
+import { CeremonyError } from '../../../ceremony/errors.js';
 import {
   decodeSignatures,
   parsePayloadBytes,
@@ -195,10 +196,32 @@ describe('signing refuses what it must, and leaves no output behind', () => {
     expect(readFileSync(input).equals(readFileSync(UNSIGNED))).toBe(true);
   });
 
-  it('writes nothing when the key fails mid-ceremony', async () => {
-    const failing: DigestSigner = { ...nodeSigner(DEV_PRIV), async signDigest() { throw new Error('token removed'); } };
-    await expect(signPayload({ input: UNSIGNED, output: join(dir, 'o'), signers: [failing] })).rejects.toMatchObject({ code: 'HSM_FAILURE' });
+  it('writes nothing when the key fails mid-ceremony, and says why (HSM_FAILURE with the token\'s error as its cause)', async () => {
+    const removed = new Error('token removed');
+    const failing: DigestSigner = { ...nodeSigner(DEV_PRIV), async signDigest() { throw removed; } };
+    await expect(signPayload({ input: UNSIGNED, output: join(dir, 'o'), signers: [failing] })).rejects.toMatchObject({ code: 'HSM_FAILURE', cause: removed });
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a signer that refuses with a reason of its own (a key that expired since it was selected) keeps its code; nothing written', async () => {
+    const expired: DigestSigner = { ...nodeSigner(DEV_PRIV), async signDigest() { throw new CeremonyError('KEY_EXPIRED', 'the key expired a second ago'); } };
+    await expect(signPayload({ input: UNSIGNED, output: join(dir, 'o'), signers: [expired] })).rejects.toMatchObject({ code: 'KEY_EXPIRED' });
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('refuses no key at all, and keys update_engine cannot check, before anything is read or written', async () => {
+    await expect(signPayload({ input: UNSIGNED, output: join(dir, 'o'), signers: [] })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/needs at least one key/) });
+    const dev = nodeSigner(DEV_PRIV);
+    // Each half of the rule on its own: a modulus under 1024 bits, and one that is not whole bytes.
+    for (const modulusBits of [1016, 2044]) {
+      await expect(signPayload({ input: UNSIGNED, output: join(dir, 'o'), signers: [{ ...dev, modulusBits }] })).rejects.toMatchObject({ code: 'KEY_UNSUITABLE' });
+    }
+    expect(readdirSync(dir)).toEqual([]);
+    // 1024 bits is the smallest accepted.
+    const small = throwaway(1024, 'rsa-1024');
+    const r = await signPayload({ input: UNSIGNED, output: join(dir, 'o'), signers: [small] });
+    expect(r.signatures.map((x) => x.bytes)).toEqual([128]);
+    expect((await verifyPayload(join(dir, 'o'), [small.publicKey])).ok).toBe(true);
   });
 
   it('never writes a signature that does not verify (faulty token)', async () => {
