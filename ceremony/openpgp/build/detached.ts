@@ -48,8 +48,8 @@ export interface PreparedDetachedSignature {
 
 /**
  * A detached signature whose document hash the caller computes in a pass of its own (one read of a
- * large file serves verification and signing). Only
- * the key packet is needed to fix the fields, so they can be hashed before the HSM login.
+ * large file serves verification and signing). Only the key packet is needed to fix the fields, so they
+ * can be hashed before the HSM login.
  */
 export function prepareDetachedSignature(o: { key: OpenpgpKeyRef | KeyPacket; hash?: OpenpgpHash; created: Date; armor?: boolean }): PreparedDetachedSignature {
   const key = keyPacketOf(o.key);

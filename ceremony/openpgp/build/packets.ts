@@ -121,7 +121,6 @@ export function userIdFraming(u: UserIDPacket): Buffer {
   return Buffer.concat([head, body]);
 }
 
-/** What the signature covers before its own fields: a Buffer of framed packets, or a running hash of a document. */
 /** A signature's fields: everything but the key that will sign it. */
 export interface SignatureFields {
   type: enums.signature;
