@@ -6,21 +6,16 @@
  * The ceremony record asks the least: the SHA-256 and size of an artifact (audit/record.ts, audit/review.ts).
  *
  * A single thread cannot run MD5, SHA-1, SHA-256 and SHA-512 as fast as the disk delivers, so large files are
- * read once into a ring of shared buffers and the algorithms are split across worker threads ("lanes") that
- * hash the same chunks in parallel. Memory is bounded by the ring (RING_SLOTS × SLOT_BYTES) whatever the size.
+ * read once into a ring of shared buffers and the algorithms are split across hashing threads ("lanes",
+ * hash-lane.ts) that hash the same chunks in parallel. Memory is bounded by the ring (RING_SLOTS × SLOT_BYTES) whatever the size.
  * Unless lanes are asked for, one algorithm alone takes the serial pass: a lane would only move its chunks to a thread.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { CeremonyError } from './errors.js';
 import { openRegularFile } from './files.js';
-
-export interface TrailerRequest {
-  algorithm: string;
-  trailer: Uint8Array;
-}
+import { HashLane, type TrailerRequest } from './hash-lane.js';
 
 export interface HashPassOptions<A extends string = string> {
   /**
@@ -92,31 +87,6 @@ async function serialPass(fh: FileHandle, path: string, algorithms: readonly str
   return { size, ...finish(algorithms, hashes, trailers) };
 }
 
-/**
- * The lane worker, as source text: `eval` workers need no file beside the compiled code, so the same module
- * works from dist/ and from the TypeScript sources under vitest. It hashes the ring slot it is told to and
- * acknowledges it; at the end it returns its digests and the trailer digests of its algorithms.
- */
-const LANE_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const { ring, slotBytes, algorithms, trailers } = workerData;
-const hashes = algorithms.map((a) => createHash(a));
-const view = new Uint8Array(ring);
-parentPort.on('message', (m) => {
-  if (m.type === 'chunk') {
-    const chunk = view.subarray(m.slot * slotBytes, m.slot * slotBytes + m.length);
-    for (const h of hashes) h.update(chunk);
-    parentPort.postMessage({ type: 'done', slot: m.slot });
-  } else if (m.type === 'end') {
-    const trailed = trailers.map((t) => hashes[algorithms.indexOf(t.algorithm)].copy().update(t.trailer).digest());
-    const digests = {};
-    algorithms.forEach((a, i) => { digests[a] = hashes[i].digest(); });
-    parentPort.postMessage({ type: 'result', digests, trailed });
-  }
-});
-`;
-
 /** Split the algorithms into at most `lanes` groups of similar cost (greedy, most expensive first). */
 export function planLanes(algorithms: readonly string[], lanes: number): string[][] {
   const groups: { algs: string[]; cost: number }[] = Array.from({ length: Math.max(1, Math.min(lanes, algorithms.length)) }, () => ({ algs: [], cost: 0 }));
@@ -128,79 +98,43 @@ export function planLanes(algorithms: readonly string[], lanes: number): string[
   return groups.map((g) => g.algs).filter((g) => g.length > 0);
 }
 
-interface LaneResult {
-  digests: Record<string, Uint8Array>;
-  trailed: Uint8Array[];
-}
-
 async function parallelPass(fh: FileHandle, path: string, algorithms: readonly string[], trailers: readonly TrailerRequest[], total: number, lanes: number, onProgress?: HashPassOptions['onProgress']): Promise<HashPassResult> {
   const ring = new SharedArrayBuffer(RING_SLOTS * SLOT_BYTES);
   const plan = planLanes(algorithms, lanes);
-  const workers = plan.map(
-    (algs) =>
-      new Worker(LANE_SOURCE, {
-        eval: true,
-        workerData: { ring, slotBytes: SLOT_BYTES, algorithms: algs, trailers: trailers.filter((t) => algs.includes(t.algorithm)) },
-      }),
-  );
-  const pending = new Array<number>(RING_SLOTS).fill(0);
-  let wake: (() => void) | null = null;
-  let failure: unknown = null;
-  const results: Promise<LaneResult>[] = workers.map(
-    (w) =>
-      new Promise<LaneResult>((resolve, reject) => {
-        w.on('message', (m: { type: string; slot?: number } & LaneResult) => {
-          if (m.type === 'done') {
-            pending[m.slot!]!--;
-            wake?.();
-          } else if (m.type === 'result') resolve(m);
-        });
-        w.on('error', (e) => {
-          failure = e;
-          wake?.();
-          reject(e);
-        });
-      }),
-  );
-  results.forEach((r) => r.catch(() => {}));
-  const freeSlot = async (): Promise<number> => {
-    for (;;) {
-      if (failure) throw failure;
-      const i = pending.findIndex((p) => p === 0);
-      if (i >= 0) return i;
-      await new Promise<void>((r) => (wake = r));
-      wake = null;
-    }
-  };
+  const started = plan.map((algs) => HashLane.start(ring, algs, path));
+  /** Per slot: settled when every lane is done with it, so it may be read into again. */
+  const busy: Promise<unknown>[] = new Array<Promise<unknown>>(RING_SLOTS).fill(Promise.resolve());
   let size = 0;
   try {
-    for (;;) {
-      const slot = await freeSlot();
+    for (let slot = 0; ; slot = (slot + 1) % RING_SLOTS) {
+      await busy[slot];
       const target = new Uint8Array(ring, slot * SLOT_BYTES, SLOT_BYTES);
       const { bytesRead } = await fh.read(target, 0, SLOT_BYTES, null).catch((e: unknown) => {
         throw unreadable(path, e);
       });
       if (bytesRead === 0) break;
-      pending[slot] = workers.length;
-      for (const w of workers) w.postMessage({ type: 'chunk', slot, length: bytesRead });
+      const hashed = Promise.all(started.map((lane) => lane.update(slot * SLOT_BYTES, bytesRead)));
+      hashed.catch(() => {}); // awaited before the slot is reused, or at the end
+      busy[slot] = hashed;
       size += bytesRead;
       onProgress?.(size, total);
     }
     if (size !== total) throw changedSize(path);
-    for (const w of workers) w.postMessage({ type: 'end' });
-    const laneResults = await Promise.all(results);
+    await Promise.all(busy);
+    const results = await Promise.all(started.map((lane, i) => lane.finish(trailers.filter((t) => plan[i]!.includes(t.algorithm)))));
     const digests: Record<string, Buffer> = {};
     const trailed: Buffer[] = new Array<Buffer>(trailers.length);
-    laneResults.forEach((r, lane) => {
-      for (const [a, d] of Object.entries(r.digests)) digests[a] = Buffer.from(d);
+    results.forEach((r, lane) => {
+      Object.assign(digests, r.digests);
       const mine = trailers.map((t, i) => ({ t, i })).filter(({ t }) => plan[lane]!.includes(t.algorithm));
-      mine.forEach(({ i }, k) => (trailed[i] = Buffer.from(r.trailed[k]!)));
+      mine.forEach(({ i }, k) => (trailed[i] = r.trailed[k]!));
     });
     return { size, digests, trailed };
   } catch (e) {
     throw e instanceof CeremonyError ? e : new CeremonyError('INTERNAL', `hashing ${path} failed`, { cause: e });
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.allSettled(busy);
+    await Promise.all(started.map((lane) => lane.terminate()));
   }
 }
 

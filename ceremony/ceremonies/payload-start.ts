@@ -15,7 +15,7 @@ import { pkcs11 } from '../hsm/native.js';
 import { TokenSession } from '../hsm/token.js';
 import type { Pkcs11Uri } from '../hsm/uri.js';
 import { PendingDraft } from '../payload/pending.js';
-import { prestartStageHasher } from '../payload/stage-hasher.js';
+import { prestartSigningPass } from '../payload/draft.js';
 import type { OpenPayloadSource } from '../payload/format.js';
 import type { CeremonyContext } from './runner.js';
 
@@ -64,8 +64,8 @@ export function startPayloadSign(o: PayloadSignStartOptions): StartedPayloadSign
   // open descriptor and at the exclusive creation of the output, are in ceremony/payload.
   assertRegularFile(o.input, 'payload');
   if (!o.overwrite && existsSync(o.output)) throw new CeremonyError('OUTPUT_EXISTS', `${o.output} already exists; choose another --out (or --force)`);
-  // The pass's hashing threads come up on the other core while the ceremony loads (stage-hasher.ts).
-  prestartStageHasher();
+  // The pass's hashing threads come up on the other core while the ceremony loads.
+  prestartSigningPass();
   const sealUri = o.sealKey ?? o.keys[0]!;
   const mod = openModule(resolveModulePath({ uri: sealUri, flag: o.module, env: o.env }));
   const sizes = guessSignatureSizes(mod, o.keys);

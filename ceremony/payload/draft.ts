@@ -24,7 +24,7 @@ import { fsyncDir, moveIntoPlaceExclusive, tempPathFor } from '../files.js';
 import { crauHeader, openPayloadSource, readMetadata, readPayloadMetadata, type OpenPayloadSource, type PayloadMetadata, type PayloadSource } from './format.js';
 import { ManifestType, OP_REPLACE, SPARSE_HOLE, uint64, type DeltaArchiveManifest } from './schema.js';
 import { encodeSignatures, signaturesBlobSize, signatureVersions } from './signatures.js';
-import { StageHasher } from './stage-hasher.js';
+import { HashLane, prestartHashLanes } from '../hash-lane.js';
 import { STAGE_BYTES, StagedOutput } from './output-file.js';
 
 /** delta_diff_generator.cc kBlockSize: the no-op's extent is counted in 4096-byte blocks, whatever block_size says. */
@@ -141,8 +141,8 @@ async function writeStaged(
   src: PayloadSource,
   blobStart: number,
   blobLength: number,
-  outputHash: StageHasher,
-  inputHash: StageHasher,
+  outputHash: HashLane,
+  inputHash: HashLane,
   tick: (inputBytes: number) => void,
   signal: AbortSignal | undefined,
   what: string,
@@ -180,7 +180,7 @@ async function writeStaged(
       }
       const inputPart = chunk.subarray(Math.max(0, Math.min(chunk.length, head.length - i * STAGE_BYTES)));
       if (signal?.aborted) throw new CeremonyError('CANCELLED', 'signing was cancelled; no output was written');
-      const both = Promise.all([out.writeStage(chunk, i * STAGE_BYTES), outputHash.update(chunk), inputHash.update(inputPart)]);
+      const both = Promise.all([out.writeStage(chunk, i * STAGE_BYTES), outputHash.updateView(chunk), inputHash.updateView(inputPart)]);
       both.catch(() => {}); // awaited below or through the fill that waits for it
       released.push(both);
       tick(Math.max(0, Math.min(blobLength, i * STAGE_BYTES + chunk.length - head.length)));
@@ -190,6 +190,17 @@ async function writeStaged(
     // Settle anything still in flight before the caller closes the files.
     await Promise.allSettled([pendingFill, ...released]);
   }
+}
+
+/** How many hashing lanes a signing pass takes: the input's and the output's. */
+const PASS_LANES = 2;
+
+/**
+ * Start the signing pass's hashing threads before it needs them: started at the beginning of a ceremony,
+ * they come up on the other core while it loads, logs in and opens its record (hash-lane.ts).
+ */
+export function prestartSigningPass(): void {
+  prestartHashLanes(PASS_LANES);
 }
 
 export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft> {
@@ -204,8 +215,8 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
   const size = src.size;
   const tmp = tempPathFor(output);
   let dst: StagedOutput | undefined;
-  let inputHasher: StageHasher | undefined;
-  let outputHasher: StageHasher | undefined;
+  let inputHasher: HashLane | undefined;
+  let outputHasher: HashLane | undefined;
   let state: 'open' | 'committed' | 'discarded' = 'open';
   const removeTemp = async () => {
     await outputHasher?.terminate();
@@ -226,21 +237,24 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
     } catch (e) {
       throw new CeremonyError('OUTPUT_FAILED', `cannot create a temporary file beside ${output}`, { cause: e });
     }
-    // The input's SHA-256: the header and manifest from the buffers they were parsed from, then the
-    // blob area from the stage buffers (on another thread).
-    inputHasher = StageHasher.start(dst.pool, 'input');
-    outputHasher = StageHasher.start(dst.pool, 'output');
+    // Two lanes (hash-lane.ts) over the stage buffers, each on its own core, so signing costs one SHA-256
+    // pass of wall time: the output's, whose state before the signature block is the hash that is signed,
+    // and the input's, compared with the one the payload was verified with (its header and manifest from
+    // the buffers they were parsed from). Both are of exactly the bytes written, never of a second read,
+    // which a writer could answer with other bytes (issue 12, item 1).
+    inputHasher = HashLane.start(dst.pool, ['sha256'], `the input ${input}`);
+    outputHasher = HashLane.start(dst.pool, ['sha256'], `the output ${output}`);
     const metadataHashed = inputHasher.updateCopy(Buffer.concat([meta.headerBytes, meta.manifestBytes]));
     metadataHashed.catch(() => {}); // awaited after the copy
     opts.onProgress?.({ bytes: meta.metadataSize, total: size });
     await writeStaged(dst, head, src, meta.metadataSize, meta.dataSize, outputHasher, inputHasher, (n) => opts.onProgress?.({ bytes: meta.metadataSize + n, total: size }), opts.signal, what);
     await metadataHashed;
-    const inputSha256 = await inputHasher.digest();
+    const inputSha256 = await inputHasher.digest('sha256');
     await inputHasher.terminate();
     inputHasher = undefined;
 
     // The output hash continues over the Signatures message; the signed hash stops before it.
-    const hash = await outputHasher.snapshot();
+    const hash = await outputHasher.peek('sha256');
     const outputHash = outputHasher;
     const signaturesOffset = meta.dataSize;
     const end = head.length + meta.dataSize;
@@ -268,7 +282,7 @@ export async function preparePayload(opts: PrepareOptions): Promise<PayloadDraft
           if (opts.signal?.aborted) throw new CeremonyError('CANCELLED', 'signing was cancelled; no output was written');
           await file.writeTail(blob, end);
           await outputHash.updateCopy(blob);
-          const outputSha256 = await outputHash.digest();
+          const outputSha256 = await outputHash.digest('sha256');
           await file.finish(end + blob.length);
           dst = undefined;
           if (opts.overwrite) {

@@ -6,4 +6,3 @@ export { PendingDraft, type PendingDraftOptions } from './pending.js';
 export { verifyPayload, inspectPayload, payloadRefusal, type PayloadVerification, type PayloadSignatureReport, type VerifyPayloadOptions } from './verify.js';
 export { encodeSignatures, decodeSignatures, signatureVersions, signaturesBlobSize, CURRENT_SIGNATURE_VERSION, type PayloadSignature } from './signatures.js';
 export { signatureMatchesDigest } from './rsa.js';
-export { prestartStageHasher } from './stage-hasher.js';

@@ -40,7 +40,7 @@ export class StagedOutput {
     private direct: FileHandle | undefined,
     /** STAGES buffers of STAGE_BYTES, aligned for O_DIRECT when `direct` is set. */
     readonly stages: Buffer[],
-    /** The memory behind `stages`, shared with the thread that hashes the input (stage-hasher.ts). */
+    /** The memory behind `stages`, shared with the threads that hash them (hash-lane.ts). */
     readonly pool: SharedArrayBuffer,
   ) {}
 
