@@ -98,10 +98,11 @@ describe('npm run release:bundle', () => {
     expect(r.stdout).not.toMatch(/artifact-absent/);
   });
 
-  it('the npm tarball holds the compiled CLI and core, and no sources, source maps or tests', () => {
+  it('the npm tarball holds the compiled CLI and core, its licence, and no sources, source maps or tests', () => {
     const list = spawnSync('tar', ['-tzf', join(bundle, ARTIFACTS[0]!)], { encoding: 'utf8' }).stdout.trim().split('\n');
     expect(list).toContain('package/dist/ceremony/cli/main.js');
     expect(list).toContain('package/sbom.cdx.json');
+    expect(list).toContain('package/LICENSE');
     expect(list.filter((f) => /\.(ts|map)$|^package\/(test|app|main)\//.test(f))).toEqual([]);
     const app = spawnSync('tar', ['-tzvf', join(bundle, ARTIFACTS[1]!)], { encoding: 'utf8' }).stdout.trim().split('\n');
     expect(app.some((l) => / dist-app\/index\.html$/.test(l))).toBe(true);
