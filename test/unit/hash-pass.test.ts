@@ -33,6 +33,18 @@ describe('hashFileOnce', () => {
     });
   }
 
+  it('reuses a ring slot only after every lane hashed it: a file three times the ring still hashes exactly', async () => {
+    // The reads from the page cache outrun MD5's lane; without the wait a slot would be read into while hashed.
+    const big = Buffer.concat([randomBytes(8 * 1024 * 1024 + 17), randomBytes(8 * 1024 * 1024)]);
+    const pattern = Buffer.concat([big, big.subarray(0, 3 * 1024 * 1024 + 5)]);
+    const path = join(dir, 'ring.bin');
+    const content = Buffer.concat([pattern, pattern, pattern, pattern]); // ~76 MiB, no 4 MiB slot equal to another
+    writeFileSync(path, content);
+    const r = await hashFileOnce(path, { algorithms: ['md5', 'sha256'], parallel: true });
+    expect(r.digests.md5!.equals(createHash('md5').update(content).digest())).toBe(true);
+    expect(r.digests.sha256!.equals(createHash('sha256').update(content).digest())).toBe(true);
+  });
+
   it('reports a missing file as INPUT_UNREADABLE', async () => {
     await expect(hashFileOnce(join(dir, 'absent'), { algorithms: ['sha256'] })).rejects.toSatisfy((e: unknown) => isCeremonyError(e, 'INPUT_UNREADABLE'));
   });
