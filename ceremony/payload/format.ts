@@ -161,7 +161,12 @@ export const openPayloadSource: OpenPayloadSource = async (path, what) => {
   return {
     size,
     async read(buffer, offset, length, position) {
-      return (await fh.read(buffer, offset, length, position)).bytesRead;
+      try {
+        return (await fh.read(buffer, offset, length, position)).bytesRead;
+      } catch (e) {
+        // An I/O error of the input (a failing USB stick) is the input's, not the output's.
+        throw new CeremonyError('INPUT_UNREADABLE', `${what} cannot be read`, { cause: e });
+      }
     },
     close: () => fh.close(),
   };

@@ -207,6 +207,30 @@ describe('the stage pipeline', () => {
     expect(readdirSync(dir)).toEqual(['in.unsigned']);
   });
 
+  it('an input that fails mid-pass (a failing USB stick) is INPUT_UNREADABLE, with the error as its cause; nothing left behind', async () => {
+    const p = payload('in.unsigned', 5 * STAGE_BYTES);
+    const eio = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+    let reads = 0;
+    // The product's own source over a descriptor that fails: closed under it after two reads.
+    const failing: OpenPayloadSource = async (path, what) => {
+      const real = await openPayloadSource(path, what);
+      return { size: real.size, read: async (b, o, l, pos) => (++reads === 3 && (await real.close()), real.read(b, o, l, pos)), close: () => real.close().catch(() => {}) };
+    };
+    await expect(preparePayload({ input: p.path, output: join(dir, 'o'), signatureSizes: [256], openInput: failing })).rejects.toMatchObject({
+      code: 'INPUT_UNREADABLE',
+      message: expect.stringMatching(/in\.unsigned cannot be read/),
+      cause: expect.objectContaining({ code: 'EBADF' }),
+    });
+    expect(readdirSync(dir)).toEqual(['in.unsigned']);
+    // Any other failure of the pass keeps its cause too, under a code of the ceremony's own (OUTPUT_FAILED), never raw.
+    const raw: OpenPayloadSource = async (path, what) => {
+      const real = await openPayloadSource(path, what);
+      return { size: real.size, read: (b, o, l, pos) => (pos > STAGE_BYTES ? Promise.reject(eio) : real.read(b, o, l, pos)), close: () => real.close() };
+    };
+    await expect(preparePayload({ input: p.path, output: join(dir, 'o'), signatureSizes: [256], openInput: raw })).rejects.toMatchObject({ code: 'OUTPUT_FAILED', cause: eio });
+    expect(readdirSync(dir)).toEqual(['in.unsigned']);
+  });
+
   it('reports the input bytes processed after each stage, from the metadata to the whole file', async () => {
     const p = payload('in.unsigned', 2 * STAGE_BYTES + 777);
     const seen: Progress[] = [];
