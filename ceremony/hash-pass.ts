@@ -7,8 +7,9 @@
  *
  * A single thread cannot run MD5, SHA-1, SHA-256 and SHA-512 as fast as the disk delivers, so large files are
  * read once into a ring of shared buffers and the algorithms are split across hashing threads ("lanes",
- * hash-lane.ts) that hash the same chunks in parallel. Memory is bounded by the ring (RING_SLOTS × SLOT_BYTES) whatever the size.
- * Unless lanes are asked for, one algorithm alone takes the serial pass: a lane would only move its chunks to a thread.
+ * hash-lane.ts) that hash the same chunks in parallel. Memory is bounded by the ring (RING_SLOTS × SLOT_BYTES)
+ * whatever the size. Unless lanes are asked for, one algorithm alone takes the serial pass: a lane would only
+ * move its chunks to a thread.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';

@@ -21,10 +21,10 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CeremonyError, isCeremonyError } from '../errors.js';
 import { fsyncDir, moveIntoPlaceExclusive, tempPathFor } from '../files.js';
+import { HashLane, prestartHashLanes } from '../hash-lane.js';
 import { crauHeader, openPayloadSource, readMetadata, readPayloadMetadata, type OpenPayloadSource, type PayloadMetadata, type PayloadSource } from './format.js';
 import { ManifestType, OP_REPLACE, SPARSE_HOLE, uint64, type DeltaArchiveManifest } from './schema.js';
 import { encodeSignatures, signaturesBlobSize, signatureVersions } from './signatures.js';
-import { HashLane, prestartHashLanes } from '../hash-lane.js';
 import { STAGE_BYTES, StagedOutput } from './output-file.js';
 
 /** delta_diff_generator.cc kBlockSize: the no-op's extent is counted in 4096-byte blocks, whatever block_size says. */
