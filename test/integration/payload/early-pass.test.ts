@@ -16,7 +16,10 @@ import { makeDemoBuildServer } from '../../../ceremony/release/demo-build-server
 import { openModule } from '../../../ceremony/hsm/module.js';
 import { parsePkcs11Uri } from '../../../ceremony/hsm/uri.js';
 import { runPayloadSign } from '../../../ceremony/ceremonies/payload-sign.js';
-import { guessSignatureSizes } from '../../../ceremony/ceremonies/payload-start.js';
+import { guessSignatureSizes, startPayloadSign } from '../../../ceremony/ceremonies/payload-start.js';
+import { TokenSession } from '../../../ceremony/hsm/token.js';
+import { findHandles, readAttrs } from '../../../ceremony/hsm/objects.js';
+import { pkcs11 } from '../../../ceremony/hsm/native.js';
 import type { CeremonyContext } from '../../../ceremony/ceremonies/runner.js';
 import { openPayloadSource, type OpenPayloadSource } from '../../../ceremony/payload/format.js';
 import { reviewRecord } from '../../../ceremony/audit/review.js';
@@ -105,6 +108,39 @@ describe('the key sizes, read without a PIN', () => {
     expect(guessSignatureSizes(mod, [parsePkcs11Uri('pkcs11:token=signing;object=nothing-here')])).toBeUndefined();
     expect(guessSignatureSizes(mod, [parsePkcs11Uri('pkcs11:token=elsewhere;object=payload')])).toBeUndefined();
     expect(guessSignatureSizes(mod, [parsePkcs11Uri('pkcs11:token=signing')])).toBeUndefined();
+  });
+
+  it('a key named by its CKA_ID alone is found by it; a label and an ID that name no one object give no guess', () => {
+    const mod = openModule(SOFTHSM_MODULE);
+    const ts = TokenSession.open(mod, PAYLOAD_KEY, false);
+    let id: Buffer;
+    try {
+      const [pub] = findHandles(ts, [
+        { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY },
+        { type: pkcs11.CKA_LABEL, value: 'payload' },
+      ]);
+      id = readAttrs(ts, pub!, [pkcs11.CKA_ID]).get(pkcs11.CKA_ID)!;
+    } finally {
+      ts.close();
+    }
+    expect(id.length).toBeGreaterThan(0);
+    expect(guessSignatureSizes(mod, [{ token: 'signing', id }])).toEqual([256]);
+    expect(guessSignatureSizes(mod, [{ token: 'signing', object: 'payload', id: Buffer.from('not-its-id') }])).toBeUndefined();
+  });
+
+  it('starts the pass with the guessed sizes; the record is sealed by --seal-key, else by the first payload key', async () => {
+    const base = { input: payload, keys: [PAYLOAD_KEY], allowUnverified: true, module: SOFTHSM_MODULE, env: process.env };
+    const unsealed = startPayloadSign({ ...base, output: join(work, 'a.signed') });
+    const sealed = startPayloadSign({ ...base, output: join(work, 'b.signed'), sealKey: SEAL_KEY });
+    try {
+      expect(unsealed.sealUri).toEqual(PAYLOAD_KEY);
+      expect(sealed.sealUri).toEqual(SEAL_KEY);
+      expect(unsealed.pending?.signatureSizes).toEqual([256]);
+    } finally {
+      await unsealed.pending?.abandon();
+      await sealed.pending?.abandon();
+    }
+    expect(readdirSync(work)).toEqual([]);
   });
 });
 
