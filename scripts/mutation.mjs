@@ -22,7 +22,7 @@ import { join, relative } from 'node:path';
 import { ROOT, testsFor } from './mutation-tests.mjs';
 
 /** The security core of issue 16. */
-const CORE = ['ceremony/openpgp/verify', 'ceremony/digests', 'ceremony/quorum', 'ceremony/audit', 'ceremony/payload/verify.ts', 'ceremony/release', 'ceremony/hash-pass.ts'];
+const CORE = ['ceremony/openpgp/verify', 'ceremony/digests', 'ceremony/quorum', 'ceremony/audit', 'ceremony/payload/verify.ts', 'ceremony/release', 'ceremony/hash-pass.ts', 'ceremony/hash-lane.ts'];
 
 function sources(entry) {
   const p = join(ROOT, entry);
