@@ -39,7 +39,10 @@ function counting(): { open: OpenPayloadSource; reads: () => number } {
     const real = await openPayloadSource(path, what);
     return {
       size: real.size,
-      read: (b, o, l, p) => (reads++, real.read(b, o, l, p)),
+      read: (b, o, l, p) => {
+        reads++;
+        return real.read(b, o, l, p);
+      },
       close: () => real.close(),
     };
   };
@@ -214,7 +217,14 @@ describe('the stage pipeline', () => {
     // The product's own source over a descriptor that fails: closed under it after two reads.
     const failing: OpenPayloadSource = async (path, what) => {
       const real = await openPayloadSource(path, what);
-      return { size: real.size, read: async (b, o, l, pos) => (++reads === 3 && (await real.close()), real.read(b, o, l, pos)), close: () => real.close().catch(() => {}) };
+      return {
+        size: real.size,
+        read: async (b, o, l, pos) => {
+          if (++reads === 3) await real.close(); // the first read of the blob finds the descriptor gone
+          return real.read(b, o, l, pos);
+        },
+        close: () => real.close().catch(() => {}),
+      };
     };
     await expect(preparePayload({ input: p.path, output: join(dir, 'o'), signatureSizes: [256], openInput: failing })).rejects.toMatchObject({
       code: 'INPUT_UNREADABLE',
