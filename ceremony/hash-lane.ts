@@ -94,7 +94,7 @@ export class HashLane {
     private readonly worker: Worker,
     private readonly pool: SharedArrayBuffer,
     private readonly algorithms: readonly string[],
-    /** What the lane hashes, for messages ("the input", "the payload …"). */
+    /** What the lane hashes, for messages ("the input /path/update.unsigned", a file's path). */
     private readonly what: string,
   ) {
     const failAll = (e: unknown) => {

@@ -10,7 +10,7 @@ import { existsSync, linkSync, mkdtempSync, readFileSync, readdirSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkSignablePayload, preparePayload, type Progress } from '../../../ceremony/payload/draft.js';
-import { writeUnsignedPayload } from '../../../ceremony/payload/demo-payload.js';
+import { makeUnsignedPayload, type MadePayload } from './make-payload.js';
 import {
   HEADER_SIZE,
   openPayloadSource,
@@ -28,8 +28,8 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** An unsigned payload in the test's folder whose blob differs from stage to stage (a pattern of odd length). */
-function payload(name: string, blobSize: number): { path: string; size: number; blobSize: number } {
-  return writeUnsignedPayload(join(dir, name), blobSize, randomBytes(STAGE_BYTES + 4099));
+function payload(name: string, blobSize: number): MadePayload {
+  return makeUnsignedPayload(join(dir, name), blobSize, STAGE_BYTES + 4099);
 }
 
 /** The file, read through a source that counts its reads. */

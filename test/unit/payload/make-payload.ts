@@ -7,7 +7,10 @@ import { writeUnsignedPayload, type WrittenPayload } from '../../../ceremony/pay
 
 export type MadePayload = WrittenPayload;
 
-/** Write an unsigned payload whose blob is `blobSize` bytes of a repeated random pattern. */
-export function makeUnsignedPayload(path: string, blobSize: number): MadePayload {
-  return writeUnsignedPayload(path, blobSize, randomBytes(1 << 20));
+/**
+ * Write an unsigned payload whose blob is `blobSize` bytes of a repeated random pattern of `patternBytes`
+ * (1 MiB by default; a length that is not a multiple of the signing pass's stages makes every stage differ).
+ */
+export function makeUnsignedPayload(path: string, blobSize: number, patternBytes = 1 << 20): MadePayload {
+  return writeUnsignedPayload(path, blobSize, randomBytes(patternBytes));
 }
