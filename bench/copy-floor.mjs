@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The disk's share of `payload sign`, measured alone: copy INPUT to a new file OUT with the ceremony's own
- * writer (dist/ceremony/payload/output-file.js: 1 MiB stages, O_DIRECT, every ready stage in flight,
+ * writer (dist/ceremony/payload/output-file.js: its stages, O_DIRECT, every ready stage in flight,
  * fsync at the end) and nothing else: no hashing, no token, no record, no signature. Every signer that
  * writes the signed payload must at least do this, so `bench/sign.mjs` reports its time beside
  * `sha256sum`'s as the floor of the ratio on this machine.

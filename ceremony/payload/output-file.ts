@@ -11,18 +11,20 @@ import { constants, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
 /**
- * 1 MiB stages. On the benchmark VM (virtio disk, docs/BENCHMARKS.md) the signing pass of 1 GiB, bound
- * by the disk, took 0.94-1.15 s with 1 MiB stages against 1.24-1.60 s with 4 MiB stages and 1.04-1.27 s
- * with 2 MiB ones (same 32 MiB in all, alternating runs): smaller writes keep more of them in flight
- * and start the first one sooner.
+ * 4 MiB stages. Where the pass is bound by CPU (two SHA-256 passes, the kernel's copies and one message
+ * per stage to each hashing thread, on two cores), bigger stages cost less: on the benchmark VM of
+ * 2026-12-03 a 1 GiB `payload sign` took 2.62-2.65 s of CPU with 4 MiB stages against 3.04 s with 1 MiB
+ * ones, 1.72-1.74 s of wall against 1.95-1.97 s (medians of 8 alternating runs, twice), and the copy alone
+ * less too (an O_DIRECT request costs the kernel about as much at 4 MiB as at 1). An earlier VM bound by its
+ * disk had favoured 1 MiB stages (docs/BENCHMARKS.md): there, smaller writes started sooner.
  */
-export const STAGE_BYTES = 1024 * 1024;
+export const STAGE_BYTES = 4 * 1024 * 1024;
 /**
- * 32 stages (32 MiB): one being filled, one being hashed, many being written (disk queue depth), and
+ * 8 stages (32 MiB): one being filled, some being hashed, several being written (disk queue depth), and
  * slack for the input's hasher on the other thread, which hashes the same stages and may lag behind
  * the main thread for a while on a busy machine: a stage is refilled only when both are done with it.
  */
-const STAGES = 32;
+export const STAGE_COUNT = 8;
 /** The largest alignment a block device asks for (logical block size); probing steps by malloc's 16. */
 const MAX_ALIGNMENT = 4096;
 
@@ -38,7 +40,7 @@ export class StagedOutput {
   private constructor(
     private plain: FileHandle | undefined,
     private direct: FileHandle | undefined,
-    /** STAGES buffers of STAGE_BYTES, aligned for O_DIRECT when `direct` is set. */
+    /** STAGE_COUNT buffers of STAGE_BYTES, aligned for O_DIRECT when `direct` is set. */
     readonly stages: Buffer[],
     /** The memory behind `stages`, shared with the threads that hash them (hash-lane.ts). */
     readonly pool: SharedArrayBuffer,
@@ -47,7 +49,7 @@ export class StagedOutput {
   /** Create `path` exclusively (mode 0644) and set up the stages. */
   static async create(path: string): Promise<StagedOutput> {
     const plain = await open(path, 'wx', 0o644);
-    const shared = new SharedArrayBuffer(STAGES * STAGE_BYTES + MAX_ALIGNMENT);
+    const shared = new SharedArrayBuffer(STAGE_COUNT * STAGE_BYTES + MAX_ALIGNMENT);
     const pool = Buffer.from(shared);
     let direct: FileHandle | undefined;
     let offset = 0;
@@ -72,7 +74,7 @@ export class StagedOutput {
         direct = undefined; // tmpfs and some FUSE/FAT mounts refuse O_DIRECT: buffered writes it is
       }
     }
-    const stages = Array.from({ length: STAGES }, (_, i) => pool.subarray(offset + i * STAGE_BYTES, offset + (i + 1) * STAGE_BYTES));
+    const stages = Array.from({ length: STAGE_COUNT }, (_, i) => pool.subarray(offset + i * STAGE_BYTES, offset + (i + 1) * STAGE_BYTES));
     return new StagedOutput(plain, direct, stages, shared);
   }
 

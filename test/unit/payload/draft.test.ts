@@ -17,7 +17,7 @@ import {
   readPayloadMetadata,
   type OpenPayloadSource,
 } from '../../../ceremony/payload/format.js';
-import { STAGE_BYTES } from '../../../ceremony/payload/output-file.js';
+import { STAGE_BYTES, STAGE_COUNT } from '../../../ceremony/payload/output-file.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest();
 
@@ -162,7 +162,7 @@ describe('the stage pipeline', () => {
   it('refills a stage only after it was written and hashed: reads that never wait still sign exactly the input', async () => {
     // Three times round the stage ring, from memory: a reader that never yields would overwrite stages
     // still being written and hashed if the pass did not wait for them.
-    const p = payload('in.unsigned', 3 * 32 * STAGE_BYTES + 12345);
+    const p = payload('in.unsigned', 3 * STAGE_COUNT * STAGE_BYTES + 12345);
     const input = readFileSync(p.path);
     const fromMemory: OpenPayloadSource = async () => ({
       size: input.length,
