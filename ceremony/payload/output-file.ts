@@ -5,7 +5,8 @@
  * writes of the same data cost 0.3 s. O_DIRECT needs the buffer address, length and file offset aligned
  * to the device's block size; Node cannot tell a Buffer's address, so one probe write finds an offset
  * into the pool that the kernel accepts. Anything else (the last partial stage, the signature block, a
- * filesystem without O_DIRECT such as tmpfs) goes through an ordinary descriptor on the same file.
+ * filesystem without O_DIRECT: FAT, some FUSE mounts, tmpfs before Linux 6.6) goes through an ordinary
+ * descriptor on the same file.
  */
 import { constants, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -71,7 +72,7 @@ export class StagedOutput {
         }
       } catch {
         await direct?.close().catch(() => {});
-        direct = undefined; // tmpfs and some FUSE/FAT mounts refuse O_DIRECT: buffered writes it is
+        direct = undefined; // FAT, some FUSE mounts and tmpfs before Linux 6.6 refuse O_DIRECT: buffered writes it is
       }
     }
     const stages = Array.from({ length: STAGE_COUNT }, (_, i) => pool.subarray(offset + i * STAGE_BYTES, offset + (i + 1) * STAGE_BYTES));
