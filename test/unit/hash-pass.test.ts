@@ -1,7 +1,8 @@
 /** One read, many hashes: the lanes and the serial pass agree with hashing the bytes directly. */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashFileOnce, planLanes } from '../../ceremony/hash-pass.js';
@@ -52,5 +53,96 @@ describe('hashFileOnce', () => {
   it('balances the algorithms over the lanes', () => {
     expect(planLanes(['md5', 'sha1', 'sha256', 'sha512'], 2).map((l) => l.sort())).toEqual([['md5', 'sha256'], ['sha1', 'sha512']]);
     expect(planLanes(['sha256'], 4)).toEqual([['sha256']]);
+  });
+});
+
+/**
+ * The pass's own guards, each with a test that fails when the guard is removed (a mutation run of hash-pass.ts,
+ * docs/MUTATION.md): a file that grows or shrinks while it is read, a read that fails, and the threads and the
+ * descriptor a pass must give back.
+ */
+describe('hashFileOnce refuses what it cannot vouch for, and gives back what it took', () => {
+  const tasks = () => readdirSync('/proc/self/task').length;
+  const descriptors = () => readdirSync('/proc/self/fd').length;
+  const changed = (e: unknown) => isCeremonyError(e, 'INPUT_UNREADABLE') && /changed size while it was being read/.test((e as Error).message);
+
+  for (const parallel of [false, true]) {
+    const how = parallel ? 'worker lanes' : 'serial';
+    it(`a file that grows while it is read is refused, not hashed to its new end (${how})`, async () => {
+      const path = join(dir, `grows-${how}.bin`);
+      writeFileSync(path, randomBytes(10 * 1024 * 1024));
+      let grown = false;
+      const pass = hashFileOnce(path, {
+        algorithms: ['sha256', 'md5'],
+        parallel,
+        onProgress: () => {
+          if (!grown) appendFileSync(path, randomBytes(4096));
+          grown = true;
+        },
+      });
+      await expect(pass).rejects.toSatisfy(changed);
+    });
+
+    it(`a file that shrinks while it is read is refused (${how})`, async () => {
+      const path = join(dir, `shrinks-${how}.bin`);
+      writeFileSync(path, randomBytes(10 * 1024 * 1024));
+      let cut = false;
+      const pass = hashFileOnce(path, {
+        algorithms: ['sha256', 'md5'],
+        parallel,
+        onProgress: () => {
+          if (!cut) truncateSync(path, 8 * 1024 * 1024 + 1);
+          cut = true;
+        },
+      });
+      await expect(pass).rejects.toSatisfy(changed);
+    });
+
+    it(`a read that fails is INPUT_UNREADABLE "cannot be read", with the error as its cause (${how})`, async () => {
+      const path = join(dir, `eio-${how}.bin`);
+      writeFileSync(path, randomBytes(10 * 1024 * 1024));
+      // The FileHandle class is not exported: its prototype is reached through a handle.
+      const probe = await open(path, 'r');
+      const proto = Object.getPrototypeOf(probe) as { read: (...a: unknown[]) => Promise<unknown> };
+      await probe.close();
+      const eio = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+      const real = proto.read;
+      let reads = 0;
+      const spy = vi.spyOn(proto, 'read').mockImplementation(function (this: unknown, ...args: unknown[]) {
+        return ++reads === 2 ? Promise.reject(eio) : real.apply(this, args);
+      });
+      try {
+        const pass = hashFileOnce(path, { algorithms: ['sha256', 'md5'], parallel });
+        await expect(pass).rejects.toSatisfy((e: unknown) => isCeremonyError(e, 'INPUT_UNREADABLE') && /cannot be read$/.test((e as Error).message) && (e as Error).cause === eio);
+      } finally {
+        spy.mockRestore();
+      }
+    });
+
+    it(`closes its descriptor and ends its threads, after a pass and after a refusal (${how})`, async () => {
+      const path = join(dir, `gives-back-${how}.bin`);
+      writeFileSync(path, randomBytes(10 * 1024 * 1024));
+      await hashFileOnce(path, { algorithms: ['sha256', 'md5'], parallel }); // the thread pool and lazy threads come up
+      const [fds, threads] = [descriptors(), tasks()];
+      await hashFileOnce(path, { algorithms: ['sha256', 'md5'], parallel });
+      expect([descriptors(), tasks()]).toEqual([fds, threads]);
+      let grown = false;
+      await expect(
+        hashFileOnce(path, {
+          algorithms: ['sha256', 'md5'],
+          parallel,
+          onProgress: () => {
+            if (!grown) appendFileSync(path, 'x');
+            grown = true;
+          },
+        }),
+      ).rejects.toSatisfy(changed);
+      expect([descriptors(), tasks()]).toEqual([fds, threads]);
+    });
+  }
+
+  it('weighs the algorithms by their cost when it plans the lanes', () => {
+    // md5 (3) and sha256 (1) against sha512 (2.5) and BLAKE2b-512 (2.1); equal weights would pair them by position.
+    expect(planLanes(['sha512', 'blake2b512', 'md5', 'sha256'], 2).map((l) => l.sort())).toEqual([['md5', 'sha256'], ['blake2b512', 'sha512']]);
   });
 });
