@@ -3,9 +3,9 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashFileOnce, planLanes } from '../../ceremony/hash-pass.js';
+import { hashFileOnce, planLanes, PARALLEL_MIN_BYTES } from '../../ceremony/hash-pass.js';
 import { isCeremonyError } from '../../ceremony/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hashpass-'));
@@ -140,6 +140,29 @@ describe('hashFileOnce refuses what it cannot vouch for, and gives back what it 
       expect([descriptors(), tasks()]).toEqual([fds, threads]);
     });
   }
+
+  it('takes the hashing threads where they pay, and the serial pass elsewhere (the threads counted during the pass)', async () => {
+    // Both passes give the same digests, so only the threads show which one ran; without this, the tests of
+    // the lanes above would pass as well over a serial pass.
+    const big = join(dir, 'big.bin');
+    writeFileSync(big, randomBytes(PARALLEL_MIN_BYTES));
+    const small = join(dir, 'small.bin');
+    writeFileSync(small, randomBytes(PARALLEL_MIN_BYTES - 1));
+    await hashFileOnce(small, { algorithms: ['sha256', 'md5'] }); // the thread pool comes up
+    const threadsDuring = async (path: string, options: { algorithms: string[]; parallel?: boolean | 'auto' }) => {
+      const before = tasks();
+      let most = 0;
+      await hashFileOnce(path, { ...options, onProgress: () => (most = Math.max(most, tasks())) });
+      return most - before;
+    };
+    const several = availableParallelism() > 1;
+    expect(await threadsDuring(big, { algorithms: ['sha256', 'md5'] })).toBe(several ? 2 : 0);
+    expect(await threadsDuring(big, { algorithms: ['sha256', 'md5'], parallel: 'auto' })).toBe(several ? 2 : 0);
+    expect(await threadsDuring(small, { algorithms: ['sha256', 'md5'] })).toBe(0);
+    expect(await threadsDuring(big, { algorithms: ['sha256'] })).toBe(0);
+    expect(await threadsDuring(big, { algorithms: ['sha256', 'md5'], parallel: false })).toBe(0);
+    expect(await threadsDuring(small, { algorithms: ['sha256', 'md5'], parallel: true })).toBe(2);
+  });
 
   it('weighs the algorithms by their cost when it plans the lanes', () => {
     // md5 (3) and sha256 (1) against sha512 (2.5) and BLAKE2b-512 (2.1); equal weights would pair them by position.
