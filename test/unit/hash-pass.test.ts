@@ -63,39 +63,52 @@ describe('hashFileOnce', () => {
  */
 describe('hashFileOnce refuses what it cannot vouch for, and gives back what it took', () => {
   const tasks = () => readdirSync('/proc/self/task').length;
+  /**
+   * The threads once those of ended lanes are gone: a thread may outlive its worker's `terminate()` by a few
+   * milliseconds. Waits up to 5 s for the count to come down to `expected`, then returns what is left.
+   */
+  const tick = () => new Promise((r) => setTimeout(r, 10));
+  const tasksSettled = async (expected: number) => {
+    for (let i = 0; i < 500 && tasks() > expected; i++) await tick();
+    return tasks();
+  };
+  /** The thread count once it has held still for 50 ms (the baseline before a pass). */
+  const tasksQuiet = async () => {
+    let last = tasks();
+    for (let same = 0, i = 0; same < 5 && i < 500; i++) {
+      await tick();
+      const now = tasks();
+      same = now === last ? same + 1 : 0;
+      last = now;
+    }
+    return last;
+  };
   const descriptors = () => readdirSync('/proc/self/fd').length;
   const changed = (e: unknown) => isCeremonyError(e, 'INPUT_UNREADABLE') && /changed size while it was being read/.test((e as Error).message);
 
   for (const parallel of [false, true]) {
     const how = parallel ? 'worker lanes' : 'serial';
-    it(`a file that grows while it is read is refused, not hashed to its new end (${how})`, async () => {
-      const path = join(dir, `grows-${how}.bin`);
+    /** A pass over a new 10 MiB file that `change` alters once, after the first bytes were hashed. */
+    const passChanging = (name: string, change: (path: string) => void) => {
+      const path = join(dir, `${name}-${how}.bin`);
       writeFileSync(path, randomBytes(10 * 1024 * 1024));
-      let grown = false;
-      const pass = hashFileOnce(path, {
+      let changedYet = false;
+      return hashFileOnce(path, {
         algorithms: ['sha256', 'md5'],
         parallel,
         onProgress: () => {
-          if (!grown) appendFileSync(path, randomBytes(4096));
-          grown = true;
+          if (!changedYet) change(path);
+          changedYet = true;
         },
       });
-      await expect(pass).rejects.toSatisfy(changed);
+    };
+
+    it(`a file that grows while it is read is refused, not hashed to its new end (${how})`, async () => {
+      await expect(passChanging('grows', (path) => appendFileSync(path, randomBytes(4096)))).rejects.toSatisfy(changed);
     });
 
     it(`a file that shrinks while it is read is refused (${how})`, async () => {
-      const path = join(dir, `shrinks-${how}.bin`);
-      writeFileSync(path, randomBytes(10 * 1024 * 1024));
-      let cut = false;
-      const pass = hashFileOnce(path, {
-        algorithms: ['sha256', 'md5'],
-        parallel,
-        onProgress: () => {
-          if (!cut) truncateSync(path, 8 * 1024 * 1024 + 1);
-          cut = true;
-        },
-      });
-      await expect(pass).rejects.toSatisfy(changed);
+      await expect(passChanging('shrinks', (path) => truncateSync(path, 8 * 1024 * 1024 + 1))).rejects.toSatisfy(changed);
     });
 
     it(`a read that fails is INPUT_UNREADABLE "cannot be read", with the error as its cause (${how})`, async () => {
@@ -123,21 +136,12 @@ describe('hashFileOnce refuses what it cannot vouch for, and gives back what it 
       const path = join(dir, `gives-back-${how}.bin`);
       writeFileSync(path, randomBytes(10 * 1024 * 1024));
       await hashFileOnce(path, { algorithms: ['sha256', 'md5'], parallel }); // the thread pool and lazy threads come up
-      const [fds, threads] = [descriptors(), tasks()];
+      const threads = await tasksQuiet();
+      const fds = descriptors();
       await hashFileOnce(path, { algorithms: ['sha256', 'md5'], parallel });
-      expect([descriptors(), tasks()]).toEqual([fds, threads]);
-      let grown = false;
-      await expect(
-        hashFileOnce(path, {
-          algorithms: ['sha256', 'md5'],
-          parallel,
-          onProgress: () => {
-            if (!grown) appendFileSync(path, 'x');
-            grown = true;
-          },
-        }),
-      ).rejects.toSatisfy(changed);
-      expect([descriptors(), tasks()]).toEqual([fds, threads]);
+      expect([descriptors(), await tasksSettled(threads)]).toEqual([fds, threads]);
+      await expect(passChanging('gives-back-grows', (p) => appendFileSync(p, 'x'))).rejects.toSatisfy(changed);
+      expect([descriptors(), await tasksSettled(threads)]).toEqual([fds, threads]);
     });
   }
 
@@ -149,8 +153,9 @@ describe('hashFileOnce refuses what it cannot vouch for, and gives back what it 
     const small = join(dir, 'small.bin');
     writeFileSync(small, randomBytes(PARALLEL_MIN_BYTES - 1));
     await hashFileOnce(small, { algorithms: ['sha256', 'md5'] }); // the thread pool comes up
+    const base = await tasksQuiet();
     const threadsDuring = async (path: string, options: { algorithms: string[]; parallel?: boolean | 'auto' }) => {
-      const before = tasks();
+      const before = await tasksSettled(base); // the lanes of the pass before have ended
       let most = 0;
       await hashFileOnce(path, { ...options, onProgress: () => (most = Math.max(most, tasks())) });
       return most - before;
